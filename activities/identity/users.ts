@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../../prisma/client.js'
+import { accountIds, openAccount, openPlatformAccounts } from '../ledger/accounts.js'
+import type { Tx } from '../ledger/tx.js'
+import { hashPassword } from './passwords.js'
+
+/** Creating users of every role, with the ledger accounts each role owns. */
+
+export type Role = 'member' | 'operator' | 'company' | 'admin'
+
+export interface NewUser {
+  role: Role
+  email: string
+  password: string
+  displayName: string
+  /** Members: the handle they call from. Operators: the calling account they take calls on. */
+  callingProvider?: string | null
+  callingHandle?: string | null
+  /** Operators only. */
+  ratePerMinuteCents?: number
+  companyId?: string | null
+  headline?: string
+  tags?: string[]
+  /** Companies only: the company's name and agreed share of its operators' earnings. */
+  companyName?: string
+  companyShareBps?: number
+  id?: string
+}
+
+export class UserInputError extends Error {
+  override name = 'UserInputError'
+}
+
+export interface CreatedUser {
+  id: string
+  email: string
+  role: Role
+  displayName: string
+  companyId: string | null
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+function validate(user: NewUser): void {
+  if (!EMAIL.test(user.email)) throw new UserInputError(`"${user.email}" is not an e-mail address`)
+  if (user.password.length < 8) throw new UserInputError('the password must have at least 8 characters')
+  if (!user.displayName.trim()) throw new UserInputError('a display name is required')
+  if (user.role === 'operator') {
+    const rate = user.ratePerMinuteCents
+    if (rate === undefined || !Number.isSafeInteger(rate) || rate <= 0) {
+      throw new UserInputError('an operator needs a price per minute: a positive whole number of cents')
+    }
+  }
+  if (user.role === 'company') {
+    const share = user.companyShareBps
+    if (share === undefined || !Number.isInteger(share) || share < 0 || share > 10_000) {
+      throw new UserInputError('a company needs its share in basis points, 0 to 10000')
+    }
+  }
+}
+
+/** Opens the ledger accounts a user of this role owns. Idempotent. */
+export async function openAccountsFor(tx: Tx, role: Role, userId: string, companyId: string | null): Promise<void> {
+  await openPlatformAccounts(tx)
+  if (role === 'member') await openAccount(tx, accountIds.memberWallet(userId), 'member_wallet', userId)
+  if (role === 'operator') await openAccount(tx, accountIds.operatorEarnings(userId), 'operator_earnings', userId)
+  if (role === 'company' && companyId) await openAccount(tx, accountIds.companyEarnings(companyId), 'company_earnings', companyId)
+}
+
+export async function createUser(db: Db, user: NewUser): Promise<CreatedUser> {
+  validate(user)
+  const email = user.email.trim().toLowerCase()
+  const passwordHash = await hashPassword(user.password)
+  const id = user.id ?? randomUUID()
+  return db.$transaction(async (tx) => {
+    const taken = await tx.user.findFirst({
+      where: { OR: [{ email }, ...(user.callingHandle ? [{ callingHandle: user.callingHandle }] : [])] },
+      select: { email: true },
+    })
+    if (taken) {
+      throw new UserInputError(taken.email === email ? `${email} already has an account` : `the handle ${user.callingHandle} is taken`)
+    }
+    await tx.user.create({
+      data: {
+        id,
+        email,
+        passwordHash,
+        role: user.role,
+        displayName: user.displayName.trim(),
+        callingProvider: user.callingProvider ?? null,
+        callingHandle: user.callingHandle ?? null,
+      },
+    })
+    let companyId: string | null = null
+    if (user.role === 'company') {
+      companyId = randomUUID()
+      await tx.company.create({
+        data: { id: companyId, name: user.companyName?.trim() || user.displayName.trim(), ownerUserId: id, shareBps: user.companyShareBps! },
+      })
+    }
+    if (user.role === 'operator') {
+      companyId = user.companyId ?? null
+      await tx.operator.create({
+        data: {
+          userId: id,
+          companyId,
+          ratePerMinuteCents: user.ratePerMinuteCents!,
+          headline: user.headline ?? '',
+          tags: user.tags ?? [],
+        },
+      })
+    }
+    await openAccountsFor(tx, user.role, id, companyId)
+    return { id, email, role: user.role, displayName: user.displayName.trim(), companyId }
+  })
+}

@@ -1,0 +1,94 @@
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client'
+import type { PlatformConfig } from '../config/env.js'
+import type { BillingSettings } from '../workflows/billing.js'
+import {
+  awaitCallStart,
+  callWorkflowId,
+  endCall,
+  forceEnd,
+  searchAttributeNames,
+  type CallInput,
+  type EndReason,
+  type Settlement,
+  type StartOutcome,
+} from '../workflows/definitions.js'
+import type { callWorkflow } from '../workflows/call.js'
+
+/** How the web and the tools drive a call's workflow: start it, end it, force it to end. */
+
+/** The billing settings a call starting now is frozen with. */
+export function billingSettingsFrom(config: PlatformConfig, companyShareBps: number | null): BillingSettings {
+  return {
+    periodMs: config.BILLING_PERIOD_MS,
+    graceMs: config.GRACE_MS,
+    lowBalancePeriods: config.LOW_BALANCE_PERIODS,
+    heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+    commissionBps: config.PLATFORM_COMMISSION_BPS,
+    companyShareBps: companyShareBps ?? 0,
+  }
+}
+
+/**
+ * Starts the call's workflow (or joins the one already running for this callId) and waits until it has opened
+ * the call or refused it, in one round trip (update-with-start). The first period is held by the workflow's
+ * own activity, so every movement of money happens inside the workflow.
+ */
+export async function startCallWorkflow(client: Client, taskQueue: string, input: CallInput): Promise<StartOutcome> {
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof callWorkflow>('callWorkflow', {
+    workflowId: callWorkflowId(input.callId),
+    taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    searchAttributes: {
+      [searchAttributeNames.memberId]: [input.memberId],
+      [searchAttributeNames.operatorId]: [input.operatorId],
+      [searchAttributeNames.callStatus]: ['active'],
+    },
+  })
+  return client.workflow.executeUpdateWithStart(awaitCallStart, { startWorkflowOperation })
+}
+
+export type EndCallResult = { status: 'settled'; settlement: Settlement } | { status: 'ending' } | { status: 'closed' }
+
+/**
+ * Asks the call to end and waits up to `waitMs` for its settlement. 'closed' means the workflow had already
+ * finished (the call was settled before): the caller reads the settlement from the database.
+ */
+export async function endCallWorkflow(
+  client: Client,
+  callId: string,
+  reason: EndReason,
+  requestedAtMs: number,
+  waitMs: number,
+): Promise<EndCallResult> {
+  const handle = client.workflow.getHandle(callWorkflowId(callId))
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<EndCallResult>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'ending' }), waitMs)
+  })
+  const update = handle
+    .executeUpdate(endCall, { args: [{ reason, requestedAtMs }] })
+    .then((settlement): EndCallResult => ({ status: 'settled', settlement }))
+    .catch((error: unknown): EndCallResult => {
+      if (error instanceof WorkflowUpdateFailedError) throw error
+      const message = String((error as Error)?.message ?? error)
+      if (/completed|not found|closed/i.test(message)) return { status: 'closed' }
+      throw error
+    })
+  try {
+    return await Promise.race([update, timeout])
+  } finally {
+    clearTimeout(timer)
+    // The update goes on after a timeout; its outcome is read from the database later.
+    update.catch(() => undefined)
+  }
+}
+
+/** Ends a call from the platform's side (an operator disabled mid-call, say). Safe to repeat. */
+export async function forceEndCallWorkflow(client: Client, callId: string, reason: EndReason): Promise<void> {
+  try {
+    await client.workflow.getHandle(callWorkflowId(callId)).signal(forceEnd, { reason, requestedAtMs: Date.now() })
+  } catch (error) {
+    if (!/completed|not found|closed/i.test(String((error as Error)?.message ?? error))) throw error
+  }
+}

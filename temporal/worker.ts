@@ -1,0 +1,71 @@
+import { fileURLToPath } from 'node:url'
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker'
+import { loadConfig, type PlatformConfig } from '../config/env.js'
+import { createActivities } from '../activities/index.js'
+import { getDb, type Db } from '../prisma/client.js'
+import { getTemporalClient } from './client.js'
+import { startHeartbeatMonitor } from './heartbeat-monitor.js'
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
+
+export interface CallWorkerOptions {
+  config: PlatformConfig
+  db: Db
+  taskQueue?: string
+  /** A pre-built workflow bundle (tests build it once for many workers). */
+  workflowBundle?: WorkerOptions['workflowBundle']
+}
+
+/** Creates the worker that runs call workflows and their activities, plus the heartbeat monitor beside it. */
+export async function createCallWorker(options: CallWorkerOptions) {
+  const { config, db } = options
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS })
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    activities: createActivities({ db }),
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+  })
+  const client = await getTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
+  return {
+    worker,
+    async run() {
+      const monitor = startHeartbeatMonitor({
+        db,
+        client,
+        intervalMs: config.HEARTBEAT_SCAN_MS,
+        log: (m) => console.warn(m),
+      })
+      try {
+        await worker.run()
+      } finally {
+        await monitor.stop()
+        await connection.close()
+      }
+    },
+  }
+}
+
+async function main() {
+  const config = loadConfig()
+  const db = getDb(config.DATABASE_URL)
+  const { worker, run } = await createCallWorker({ config, db })
+  const shutdown = () => worker.shutdown()
+  process.once('SIGINT', shutdown)
+  process.once('SIGTERM', shutdown)
+  console.log(`worker: polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS} (${config.TEMPORAL_NAMESPACE})`)
+  await run()
+  await db.$disconnect()
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(`worker: ${(error as Error).message}`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,155 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow'
+import { periodStartOffsetMs } from './billing.js'
+import {
+  awaitCallStart,
+  callState,
+  endCall,
+  forceEnd,
+  heartbeatLost,
+  searchAttributeNames,
+  type CallActivities,
+  type CallInput,
+  type CallState,
+  type EndReason,
+  type Settlement,
+  type StartOutcome,
+} from './definitions.js'
+
+/**
+ * One call, from start to settlement. Per billing period it costs one timer and one local activity (the hold);
+ * heartbeats never reach it as signals: the hold checks the plugin's last heartbeat, and the worker's heartbeat
+ * monitor signals only the calls whose plugin went quiet.
+ */
+
+// Local activities: each is idempotent and short, so replaying one after a crash is safe, and they keep the
+// history to a marker per period instead of three activity events.
+const ledger = proxyLocalActivities<CallActivities>({
+  startToCloseTimeout: '10 seconds',
+  // Money must always settle: keep retrying transient failures (a database restart, say) with backoff.
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+  localRetryThreshold: '10 seconds',
+})
+
+/** Continue as new after this many periods in one run, to keep the history small on long calls. */
+const PERIODS_PER_RUN = 240
+
+export async function callWorkflow(input: CallInput): Promise<Settlement | StartOutcome> {
+  const { callId, settings } = input
+  let startOutcome: StartOutcome | undefined
+  let startedAtMs = input.resume?.startedAtMs ?? null
+  let heldPeriods = input.resume?.heldPeriods ?? 0
+  let end: { reason: EndReason; atMs: number } | undefined
+  let settlement: Settlement | undefined
+
+  const requestEnd = (reason: EndReason, atMs: number) => {
+    // The first end wins; later ones (a duplicate hang-up, a late monitor signal) change nothing.
+    if (end === undefined) end = { reason, atMs }
+  }
+
+  setHandler(awaitCallStart, async () => {
+    await condition(() => startOutcome !== undefined)
+    return startOutcome!
+  })
+  setHandler(
+    endCall,
+    async ({ reason, requestedAtMs }) => {
+      requestEnd(reason, requestedAtMs)
+      await condition(() => settlement !== undefined)
+      return settlement!
+    },
+    {
+      validator: ({ reason, requestedAtMs }) => {
+        if (typeof reason !== 'string' || !Number.isFinite(requestedAtMs)) throw new Error('malformed end request')
+      },
+    },
+  )
+  setHandler(heartbeatLost, ({ lastHeartbeatAtMs }) => requestEnd('heartbeat_lost', lastHeartbeatAtMs))
+  setHandler(forceEnd, ({ reason, requestedAtMs }) => requestEnd(reason, requestedAtMs))
+  setHandler(
+    callState,
+    (): CallState => ({
+      callId,
+      phase: settlement
+        ? 'settled'
+        : startOutcome?.status === 'refused'
+          ? 'refused'
+          : end
+            ? 'ending'
+            : startedAtMs === null
+              ? 'opening'
+              : 'active',
+      startedAtMs,
+      heldPeriods,
+      endReason: end?.reason ?? null,
+      settlement: settlement ?? null,
+    }),
+  )
+
+  if (input.resume === undefined) {
+    startedAtMs = Date.now()
+    startOutcome = await ledger.openCall({ ...input, startedAtMs })
+    if (startOutcome.status === 'refused') {
+      upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['refused'] })
+      await condition(allHandlersFinished)
+      return startOutcome
+    }
+    startedAtMs = startOutcome.startedAtMs
+    heldPeriods = input.mode === 'prepaid' ? input.prepaidMinutes! : 1
+  } else {
+    // A continued run answers late start requests with what the first run decided.
+    startOutcome = {
+      status: 'active',
+      callId,
+      requestHash: input.requestHash,
+      startedAtMs: input.resume.startedAtMs,
+      ratePerMinuteCents: input.ratePerMinuteCents,
+      fundedMinutes: heldPeriods,
+    }
+  }
+  const callStart = startedAtMs!
+  const periodsAtRunStart = heldPeriods
+
+  while (end === undefined) {
+    // The next period begins when the held ones are used up.
+    const nextPeriod = heldPeriods + 1
+    const boundaryMs = callStart + periodStartOffsetMs(nextPeriod, settings.periodMs)
+    const endedBeforeBoundary = await condition(() => end !== undefined, Math.max(0, boundaryMs - Date.now()))
+    if (endedBeforeBoundary) break
+
+    if (input.mode === 'prepaid') {
+      requestEnd('prepaid_exhausted', boundaryMs)
+      break
+    }
+    const hold = await ledger.holdNextPeriod({ callId, period: nextPeriod })
+    if (!hold.held) {
+      if (hold.reason === 'insufficient_funds') requestEnd('funds_exhausted', boundaryMs)
+      else requestEnd('heartbeat_lost', hold.lastHeartbeatAtMs)
+      break
+    }
+    heldPeriods = hold.heldPeriods
+
+    if (end === undefined && (heldPeriods - periodsAtRunStart >= PERIODS_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+      // Let in-flight handlers finish first; an end that arrives meanwhile is settled by this run instead.
+      await condition(() => allHandlersFinished() || end !== undefined)
+      if (end === undefined) {
+        return await continueAsNew<typeof callWorkflow>({ ...input, resume: { startedAtMs: callStart, heldPeriods } })
+      }
+    }
+  }
+
+  const { reason, atMs } = end!
+  // Never bill past now or before the start, whatever time a request carried.
+  const endedAtMs = Math.min(Math.max(atMs, callStart), Date.now())
+  settlement = await ledger.settleCall({ callId, endReason: reason, endedAtMs })
+  upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['settled'] })
+  await condition(allHandlersFinished)
+  return settlement
+}

@@ -1,0 +1,117 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow'
+import type { BillingSettings, ChargeSplit } from './billing.js'
+
+/** Names and data shapes shared by the call workflow, its activities, the client and the web. */
+
+export const CALL_WORKFLOW_TYPE = 'callWorkflow'
+export const callWorkflowId = (callId: string) => `call-${callId}`
+
+/** Custom search attributes registered on the namespace, so admins can find a call by member, operator, status. */
+export const searchAttributeNames = {
+  memberId: 'MemberId',
+  operatorId: 'OperatorId',
+  callStatus: 'CallStatus',
+} as const
+
+export type CallMode = 'per_minute' | 'prepaid'
+
+/** Why a call ended. The first three come from the plugin; the rest are decided by the platform. */
+export type EndReason =
+  | 'operator_hangup'
+  | 'member_hangup'
+  | 'other'
+  | 'funds_exhausted'
+  | 'heartbeat_lost'
+  | 'prepaid_exhausted'
+  | 'operator_disabled'
+
+export const PLUGIN_END_REASONS = ['operator_hangup', 'member_hangup', 'other'] as const
+export const PLATFORM_END_REASONS: readonly EndReason[] = [
+  'funds_exhausted',
+  'heartbeat_lost',
+  'prepaid_exhausted',
+  'operator_disabled',
+]
+
+export interface CallInput {
+  callId: string
+  memberId: string
+  operatorId: string
+  companyId: string | null
+  mode: CallMode
+  /** Only for prepaid calls: the size of the block, in periods. */
+  prepaidMinutes: number | null
+  /** Frozen at call start. */
+  ratePerMinuteCents: number
+  settings: BillingSettings
+  /** SHA-256 of the canonical start request; a reused callId with another body is refused by the API. */
+  requestHash: string
+  /** Set when the workflow continues as new: the call is already open and this much is held. */
+  resume?: { startedAtMs: number; heldPeriods: number }
+}
+
+export type StartRefusal = 'insufficient_funds' | 'operator_busy' | 'member_not_found' | 'operator_unavailable'
+
+export type StartOutcome =
+  | {
+      status: 'active'
+      callId: string
+      requestHash: string
+      startedAtMs: number
+      ratePerMinuteCents: number
+      /** Periods the member's money covers from the start: those held plus those still available. */
+      fundedMinutes: number
+    }
+  | { status: 'refused'; callId: string; requestHash: string; reason: StartRefusal }
+
+export interface Settlement extends ChargeSplit {
+  callId: string
+  status: 'settled'
+  billedMinutes: number
+  endReason: EndReason
+  startedAtMs: number
+  endedAtMs: number
+}
+
+export interface EndRequest {
+  reason: EndReason
+  /** When the platform received the request (ms since epoch); the workflow clamps it to the call's span. */
+  requestedAtMs: number
+}
+
+export interface CallState {
+  callId: string
+  phase: 'opening' | 'active' | 'ending' | 'settled' | 'refused'
+  startedAtMs: number | null
+  heldPeriods: number
+  endReason: EndReason | null
+  settlement: Settlement | null
+}
+
+/** Resolves when the call has opened (or was refused): the API's answer to a call start. */
+export const awaitCallStart = defineUpdate<StartOutcome>('awaitCallStart')
+/** Asks the call to end and resolves with its settlement. Repeating it returns the same settlement. */
+export const endCall = defineUpdate<Settlement, [EndRequest]>('endCall')
+/** From the heartbeat monitor: the plugin went quiet; bill up to its last heartbeat. */
+export const heartbeatLost = defineSignal<[{ lastHeartbeatAtMs: number }]>('heartbeatLost')
+/** From the back office (an operator disabled mid-call, say): end now. */
+export const forceEnd = defineSignal<[EndRequest]>('forceEnd')
+export const callState = defineQuery<CallState>('callState')
+
+export type HoldResult =
+  | { held: true; heldPeriods: number; availableAfterCents: number; lowBalance: boolean }
+  | { held: false; reason: 'insufficient_funds' }
+  | { held: false; reason: 'heartbeat_lost'; lastHeartbeatAtMs: number }
+
+/**
+ * The side effects a call needs, implemented in activities/calls.ts. Every one is idempotent:
+ * replaying it with the same arguments changes nothing and returns the first result.
+ */
+export interface CallActivities {
+  /** Records the call and holds its first period (or its whole prepaid block) in one transaction, or refuses. */
+  openCall(input: CallInput & { startedAtMs: number }): Promise<StartOutcome>
+  /** At the start of period k: checks the plugin's heartbeat, then holds one period's price. */
+  holdNextPeriod(input: { callId: string; period: number }): Promise<HoldResult>
+  /** Posts the used holds, voids the rest, splits the charge, and tells the member and the plugin. */
+  settleCall(input: { callId: string; endReason: EndReason; endedAtMs: number }): Promise<Settlement>
+}
