@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity'
 import type { Db } from '../prisma/client.js'
-import { fundedPeriods, isLowBalance, settleAmounts, transferIds } from '../workflows/billing.js'
+import { billablePeriods, fundedPeriods, isLowBalance, settleAmounts, transferIds } from '../workflows/billing.js'
 import {
   PLATFORM_END_REASONS,
   type CallActivities,
@@ -222,10 +222,30 @@ export function createCallActivities(db: Db): CallActivities {
       if (call.status === 'settled') return settlementOf(call)
 
       const startedAtMs = call.started_at.getTime()
+      const elapsedMs = Math.max(0, endedAtMs - startedAtMs)
       const prepaid = call.mode === 'prepaid'
-      const held = prepaid ? call.prepaid_minutes! : call.held_periods
+      let held = prepaid ? call.prepaid_minutes! : call.held_periods
+      if (!prepaid) {
+        // Periods that started while no worker ran (a crash, a deploy) were never held: hold them now, as far as
+        // the wallet covers them, under the same deterministic ids, so the operator's time is paid all the same.
+        const started = billablePeriods(elapsedMs, { periodMs: call.period_ms, graceMs: call.grace_ms }, Number.MAX_SAFE_INTEGER)
+        const wallet = accountIds.memberWallet(call.member_id)
+        while (held < started && (await accountBalance(tx, wallet))!.availableCents >= call.rate_per_minute_cents) {
+          held += 1
+          await createTransfer(tx, {
+            id: transferIds.periodHold(callId, held),
+            debitAccountId: wallet,
+            creditAccountId: accountIds.platformRevenue,
+            amountCents: call.rate_per_minute_cents,
+            pending: true,
+            code: 'call_hold',
+            callId,
+          })
+        }
+        if (held !== call.held_periods) await tx.$executeRaw`UPDATE calls SET held_periods = ${held} WHERE id = ${callId}::uuid`
+      }
       const amounts = settleAmounts({
-        elapsedMs: Math.max(0, endedAtMs - startedAtMs),
+        elapsedMs,
         heldPeriods: held,
         ratePerMinuteCents: call.rate_per_minute_cents,
         settings: {

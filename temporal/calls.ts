@@ -72,7 +72,7 @@ export async function endCallWorkflow(
     .catch((error: unknown): EndCallResult => {
       if (error instanceof WorkflowUpdateFailedError) throw error
       const message = String((error as Error)?.message ?? error)
-      if (/completed|not found|closed/i.test(message)) return { status: 'closed' }
+      if (/completed|not found|closed|closing/i.test(message)) return { status: 'closed' }
       throw error
     })
   try {
@@ -89,6 +89,6 @@ export async function forceEndCallWorkflow(client: Client, callId: string, reaso
   try {
     await client.workflow.getHandle(callWorkflowId(callId)).signal(forceEnd, { reason, requestedAtMs: Date.now() })
   } catch (error) {
-    if (!/completed|not found|closed/i.test(String((error as Error)?.message ?? error))) throw error
+    if (!/completed|not found|closed|closing/i.test(String((error as Error)?.message ?? error))) throw error
   }
 }

@@ -136,7 +136,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
     }
     heldPeriods = hold.heldPeriods
 
-    if (end === undefined && (heldPeriods - periodsAtRunStart >= PERIODS_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+    if (end === undefined && (heldPeriods - periodsAtRunStart >= (input.periodsPerRun ?? PERIODS_PER_RUN) || workflowInfo().continueAsNewSuggested)) {
       // Let in-flight handlers finish first; an end that arrives meanwhile is settled by this run instead.
       await condition(() => allHandlersFinished() || end !== undefined)
       if (end === undefined) {

@@ -46,6 +46,8 @@ export interface CallInput {
   settings: BillingSettings
   /** SHA-256 of the canonical start request; a reused callId with another body is refused by the API. */
   requestHash: string
+  /** Periods per workflow run before continue-as-new (default 240); tests lower it to exercise the hand-over. */
+  periodsPerRun?: number
   /** Set when the workflow continues as new: the call is already open and this much is held. */
   resume?: { startedAtMs: number; heldPeriods: number }
 }

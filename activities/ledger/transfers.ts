@@ -76,6 +76,11 @@ function toRecord(row: TransferRow): TransferRecord {
   }
 }
 
+async function lockAccounts(tx: Tx, a: string, b: string): Promise<void> {
+  // NO KEY UPDATE: the strength an UPDATE of the balances takes anyway, and it does not block foreign-key checks.
+  await tx.$queryRaw`SELECT id FROM accounts WHERE id IN (${a}, ${b}) ORDER BY id FOR NO KEY UPDATE`
+}
+
 async function lockTransfer(tx: Tx, id: string): Promise<TransferRecord | null> {
   const rows = await tx.$queryRaw<TransferRow[]>`
     SELECT id, debit_account_id, credit_account_id, amount, posted_amount, status, code, call_id
@@ -98,6 +103,9 @@ export async function createTransfer(tx: Tx, request: TransferRequest): Promise<
   const amount = assertCents(request.amountCents, 'transfer amount')
   if (amount === 0) throw new RangeError('a transfer moves a positive amount')
   const status: TransferStatus = request.pending ? 'pending' : 'posted'
+  // Lock both accounts first, in id order, so that concurrent transfers queue instead of deadlocking (the
+  // transfer row's foreign keys would otherwise take share locks on them before we ask to update them).
+  await lockAccounts(tx, request.debitAccountId, request.creditAccountId)
   const inserted = await tx.$queryRaw<TransferRow[]>`
     INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, posted_amount, status, code, call_id, memo, resolved_at)
     VALUES (${request.id}, ${request.debitAccountId}, ${request.creditAccountId}, ${amount},
@@ -119,10 +127,6 @@ export async function createTransfer(tx: Tx, request: TransferRequest): Promise<
     }
     return { transfer: existing, created: false }
   }
-
-  // Lock both accounts in id order, so two transfers between the same pair in opposite directions cannot deadlock.
-  const [first, second] = [request.debitAccountId, request.creditAccountId].sort()
-  await tx.$queryRaw`SELECT id FROM accounts WHERE id IN (${first}, ${second}) ORDER BY id FOR UPDATE`
 
   const debited = request.pending
     ? await tx.$executeRaw`
@@ -161,8 +165,7 @@ export async function postPendingTransfer(tx: Tx, id: string, postAmountCents?: 
   if (transfer.status === 'voided') throw new TransferStateError(`transfer ${id} was voided`)
   if (amount === 0) return voidPendingTransfer(tx, id)
 
-  const [first, second] = [transfer.debitAccountId, transfer.creditAccountId].sort()
-  await tx.$queryRaw`SELECT id FROM accounts WHERE id IN (${first}, ${second}) ORDER BY id FOR UPDATE`
+  await lockAccounts(tx, transfer.debitAccountId, transfer.creditAccountId)
   await tx.$executeRaw`
     UPDATE accounts SET debits_pending = debits_pending - ${transfer.amountCents}, debits_posted = debits_posted + ${amount}
     WHERE id = ${transfer.debitAccountId}`
@@ -181,8 +184,7 @@ export async function voidPendingTransfer(tx: Tx, id: string): Promise<TransferR
   if (transfer.status === 'voided') return transfer
   if (transfer.status === 'posted') throw new TransferStateError(`transfer ${id} was posted`)
 
-  const [first, second] = [transfer.debitAccountId, transfer.creditAccountId].sort()
-  await tx.$queryRaw`SELECT id FROM accounts WHERE id IN (${first}, ${second}) ORDER BY id FOR UPDATE`
+  await lockAccounts(tx, transfer.debitAccountId, transfer.creditAccountId)
   await tx.$executeRaw`UPDATE accounts SET debits_pending = debits_pending - ${transfer.amountCents} WHERE id = ${transfer.debitAccountId}`
   await tx.$executeRaw`UPDATE accounts SET credits_pending = credits_pending - ${transfer.amountCents} WHERE id = ${transfer.creditAccountId}`
   await tx.$executeRaw`UPDATE transfers SET status = 'voided', posted_amount = 0, resolved_at = now() WHERE id = ${id}`

@@ -1,0 +1,240 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { accountIds } from '../../activities/ledger/accounts.js'
+import { checkLedger } from '../../activities/ledger/check.js'
+import { accountBalance } from '../../activities/ledger/transfers.js'
+import type { Db } from '../../prisma/client.js'
+import { endCallWorkflow, forceEndCallWorkflow } from '../../temporal/calls.js'
+import { callWorkflowId, endCall, type Settlement } from '../../workflows/definitions.js'
+import {
+  callInput,
+  eventsOf,
+  settledCall,
+  sleep,
+  startCall,
+  startCallHarness,
+  testConfig,
+  waitFor,
+  type CallHarness,
+} from '../support/call-harness.js'
+import { connectTestDb, createCompany, createMember, createOperator, fundMember } from '../support/db.js'
+
+// Billing period 1 s, grace 300 ms, low-balance threshold 2 periods: the rules of production, on a shorter clock.
+const PERIOD = 1000
+let db: Db
+let harness: CallHarness
+
+beforeAll(async () => {
+  db = connectTestDb()
+  harness = await startCallHarness(db, testConfig())
+})
+afterEach(async () => {
+  expect((await checkLedger(db)).violations).toEqual([])
+})
+afterAll(async () => {
+  await harness?.stop()
+  await db?.$disconnect()
+})
+
+const available = async (memberId: string) => (await accountBalance(db, accountIds.memberWallet(memberId)))!.availableCents
+const end = (callId: string, reason: 'operator_hangup' | 'member_hangup' = 'operator_hangup') =>
+  endCallWorkflow(harness.client, callId, reason, Date.now(), 10_000)
+
+async function setUpCall(fundedCents: number, rate = 100) {
+  const member = await createMember(db, { fundedCents })
+  const operator = await createOperator(db, { ratePerMinuteCents: rate })
+  return { member, operator, input: callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: rate }) }
+}
+
+describe('the call workflow', () => {
+  it('bills a normal call by started periods and splits the charge to the cent', async () => {
+    const company = await createCompany(db, 1_500)
+    const member = await createMember(db, { fundedCents: 10_000 })
+    const operator = await createOperator(db, { ratePerMinuteCents: 333, companyId: company.companyId! })
+    const input = callInput(harness.config, {
+      memberId: member.id,
+      operatorId: operator.id,
+      ratePerMinuteCents: 333,
+      companyId: company.companyId,
+      companyShareBps: 1_500,
+    })
+    const outcome = await startCall(harness, input)
+    expect(outcome).toMatchObject({ status: 'active', fundedMinutes: 30 })
+    expect(await available(member.id)).toBe(10_000 - 333)
+
+    await sleep(2.5 * PERIOD)
+    const result = await end(input.callId)
+    expect(result.status).toBe('settled')
+    const settlement = (result as { settlement: Settlement }).settlement
+    expect(settlement.billedMinutes).toBe(3)
+    expect(settlement.chargedCents).toBe(999)
+    // 20 % commission rounded down, then the company's 15 % of the rest, the operator gets the remainder.
+    expect(settlement).toMatchObject({ commissionCents: 199, companyShareCents: 120, operatorEarningsCents: 680, endReason: 'operator_hangup' })
+    expect(await available(member.id)).toBe(10_000 - 999)
+    expect((await accountBalance(db, accountIds.operatorEarnings(operator.id)))!.postedCents).toBe(680)
+    expect((await accountBalance(db, accountIds.companyEarnings(company.companyId!)))!.postedCents).toBe(120)
+  })
+
+  it('ends the call at the boundary where a hold fails, and tells the plugin', async () => {
+    const { member, input } = await setUpCall(350)
+    const started = await startCall(harness, input)
+    expect(started).toMatchObject({ status: 'active', fundedMinutes: 3 })
+    const call = await settledCall(db, input.callId)
+    expect(call.endReason).toBe('funds_exhausted')
+    expect(call.billedMinutes).toBe(3)
+    expect(Number(call.chargedCents)).toBe(300)
+    // Ended at the start of the unfunded fourth period, not later.
+    expect(call.endedAt!.getTime() - call.startedAt.getTime()).toBe(3 * PERIOD)
+    expect(await available(member.id)).toBe(50)
+    const types = (await eventsOf(db, input.callId)).map((e) => e.type)
+    expect(types).toEqual(['call.low_balance', 'call.ending', 'call.settled'])
+  })
+
+  it('refuses a start the wallet cannot fund, reserving nothing', async () => {
+    const { member, input } = await setUpCall(99)
+    const outcome = await startCall(harness, input)
+    expect(outcome).toMatchObject({ status: 'refused', reason: 'insufficient_funds' })
+    expect(await available(member.id)).toBe(99)
+    expect(await db.call.count({ where: { id: input.callId } })).toBe(0)
+  })
+
+  it('warns when the balance runs low, and a top-up clears the warning and lets the call go on', async () => {
+    const { member, input } = await setUpCall(350)
+    await startCall(harness, input)
+    // After the second hold (at 1 s) 150 cents are left: fewer than two more periods.
+    await waitFor(async () => ((await eventsOf(db, input.callId)).some((e) => e.type === 'call.low_balance') ? true : undefined), 5_000, 'the low-balance warning')
+    await fundMember(db, member.id, 1_000)
+    const events = await eventsOf(db, input.callId)
+    expect(events.map((e) => e.type)).toEqual(['call.low_balance', 'call.low_balance_cleared'])
+    // Without the top-up the call would have ended at 3 s; it is still running at 3.5 s.
+    await sleep(2.5 * PERIOD)
+    expect((await db.call.findUniqueOrThrow({ where: { id: input.callId } })).status).toBe('active')
+    const result = await end(input.callId)
+    expect(result.status).toBe('settled')
+    const call = await settledCall(db, input.callId)
+    expect(call.endReason).toBe('operator_hangup')
+    expect(call.billedMinutes).toBeGreaterThanOrEqual(4)
+    expect(await available(member.id)).toBe(1_350 - Number(call.chargedCents))
+  })
+
+  it('charges nothing for a call that ends within the grace time', async () => {
+    const { member, input } = await setUpCall(1_000)
+    await startCall(harness, input)
+    const result = await end(input.callId)
+    expect(result).toMatchObject({ status: 'settled', settlement: { billedMinutes: 0, chargedCents: 0, operatorEarningsCents: 0 } })
+    expect(await available(member.id)).toBe(1_000)
+    const transfers = await db.transfer.findMany({ where: { callId: input.callId } })
+    expect(transfers.map((t) => t.status)).toEqual(['voided'])
+  })
+
+  it('takes duplicate and out-of-order requests calmly: start twice, end twice, end racing itself', async () => {
+    const { member, input } = await setUpCall(5_000)
+    const [first, second] = await Promise.all([startCall(harness, input), startCall(harness, input)])
+    expect(second).toEqual(first)
+    expect(await startCall(harness, input)).toEqual(first)
+    expect(await db.transfer.count({ where: { callId: input.callId } })).toBe(1)
+
+    await sleep(1.5 * PERIOD)
+    const ends = await Promise.all(Array.from({ length: 5 }, () => end(input.callId)))
+    // Each racing end either gets the settlement or finds the workflow closed (then the database has it).
+    const call = await settledCall(db, input.callId)
+    expect(ends.some((e) => e.status === 'settled')).toBe(true)
+    for (const e of ends) {
+      expect(['settled', 'closed']).toContain(e.status)
+      if (e.status === 'settled') expect(e.settlement).toMatchObject({ billedMinutes: call.billedMinutes, chargedCents: Number(call.chargedCents) })
+    }
+    expect(call.billedMinutes).toBe(2)
+    // An end after the workflow closed finds it closed; the settlement stands in the database.
+    expect(await end(input.callId)).toEqual({ status: 'closed' })
+    expect((await eventsOf(db, input.callId)).filter((e) => e.type === 'call.settled')).toHaveLength(1)
+    expect(await available(member.id)).toBe(4_800)
+  })
+
+  it('answers an end that arrives before the call has opened with a settlement of nothing', async () => {
+    const config = testConfig()
+    const idle = await startCallHarness(db, config, { worker: false })
+    const member = await createMember(db, { fundedCents: 1_000 })
+    const operator = await createOperator(db, { ratePerMinuteCents: 100 })
+    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    // No worker polls this queue yet: the start and the end both wait in the workflow's first task.
+    const startPromise = startCall(idle, input)
+    await sleep(300)
+    const handle = idle.client.workflow.getHandle(callWorkflowId(input.callId))
+    const endPromise = handle.executeUpdate(endCall, { args: [{ reason: 'member_hangup', requestedAtMs: Date.now() }] })
+    await sleep(300)
+    const worker = await startCallHarness(db, config)
+    try {
+      expect(await startPromise).toMatchObject({ status: 'active' })
+      expect(await endPromise).toMatchObject({ billedMinutes: 0, chargedCents: 0, endReason: 'member_hangup' })
+      expect(await available(member.id)).toBe(1_000)
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it('ends on lost heartbeats within the timeout plus a few seconds, billing up to the last one', async () => {
+    const config = testConfig({ HEARTBEAT_TIMEOUT_MS: '2000', HEARTBEAT_SCAN_MS: '200' })
+    const quiet = await startCallHarness(db, config)
+    try {
+      const member = await createMember(db, { fundedCents: 10_000 })
+      const operator = await createOperator(db, { ratePerMinuteCents: 100 })
+      const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+      await startCall(quiet, input)
+      // Heartbeats for 1.5 s (what the plugin API's heartbeat endpoint does), then silence.
+      for (let i = 0; i < 3; i++) {
+        await sleep(500)
+        await db.$executeRaw`UPDATE calls SET last_heartbeat_at = now() WHERE id = ${input.callId}::uuid`
+      }
+      const lastHeartbeat = (await db.call.findUniqueOrThrow({ where: { id: input.callId } })).lastHeartbeatAt
+      const call = await settledCall(db, input.callId, 10_000)
+      expect(call.endReason).toBe('heartbeat_lost')
+      expect(call.endedAt!.getTime()).toBe(lastHeartbeat.getTime())
+      expect(call.billedMinutes).toBe(2)
+      expect(call.settledAt!.getTime() - lastHeartbeat.getTime()).toBeLessThan(2_000 + 3_000)
+      expect((await eventsOf(db, input.callId)).map((e) => e.type)).toContain('call.ending')
+    } finally {
+      await quiet.stop()
+    }
+  })
+
+  it('runs a prepaid block: holds it all, ends itself when used, charges exactly the block', async () => {
+    const { member, operator } = await setUpCall(1_000)
+    const input = callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 2 })
+    expect(await startCall(harness, input)).toMatchObject({ status: 'active', fundedMinutes: 2 })
+    expect(await available(member.id)).toBe(800)
+    const call = await settledCall(db, input.callId)
+    expect(call).toMatchObject({ endReason: 'prepaid_exhausted', billedMinutes: 2 })
+    expect(await available(member.id)).toBe(800)
+  })
+
+  it('releases the unused part of a prepaid block when the call ends early', async () => {
+    const { member, operator } = await setUpCall(1_000)
+    const input = callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 5 })
+    await startCall(harness, input)
+    await sleep(1.4 * PERIOD)
+    const result = await end(input.callId)
+    expect(result).toMatchObject({ settlement: { billedMinutes: 2, chargedCents: 200 } })
+    expect(await available(member.id)).toBe(800)
+  })
+
+  it('continues as new on long calls without losing or repeating a period', async () => {
+    const { member, operator } = await setUpCall(10_000)
+    const input = callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { periodsPerRun: 2 })
+    await startCall(harness, input)
+    await sleep(5.5 * PERIOD)
+    const result = await end(input.callId)
+    expect(result).toMatchObject({ status: 'settled', settlement: { billedMinutes: 6, chargedCents: 600 } })
+    const runs = []
+    for await (const run of harness.client.workflow.list({ query: `WorkflowId = '${callWorkflowId(input.callId)}'` })) runs.push(run)
+    expect(runs.length).toBeGreaterThanOrEqual(2)
+    expect(await available(member.id)).toBe(9_400)
+  })
+
+  it('ends a call the platform forces to end', async () => {
+    const { input } = await setUpCall(5_000)
+    await startCall(harness, input)
+    await sleep(0.5 * PERIOD)
+    await forceEndCallWorkflow(harness.client, input.callId, 'operator_disabled')
+    const call = await settledCall(db, input.callId)
+    expect(call).toMatchObject({ endReason: 'operator_disabled', billedMinutes: 1 })
+  })
+})
