@@ -47,7 +47,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
   let startedAtMs = input.resume?.startedAtMs ?? null
   let heldPeriods = input.resume?.heldPeriods ?? 0
   let end: { reason: EndReason; atMs: number } | undefined
-  let settlement: Settlement | undefined
+  let settlement: Settlement | undefined = undefined
 
   const requestEnd = (reason: EndReason, atMs: number) => {
     // The first end wins; later ones (a duplicate hang-up, a late monitor signal) change nothing.
