@@ -1,6 +1,7 @@
 import type { Db } from '../prisma/client.js'
 import { accountIds } from './ledger/accounts.js'
 import { accountBalance, createTransfer, type AccountBalance } from './ledger/transfers.js'
+import type { Tx } from './ledger/tx.js'
 import { updateLowBalance } from './calls.js'
 
 /**
@@ -21,7 +22,14 @@ export interface WalletCredit {
   memo?: string
 }
 
-export async function creditMemberWallet(db: Db, credit: WalletCredit): Promise<{ created: boolean; balance: AccountBalance }> {
+/**
+ * `alongside` runs in the credit's own transaction (an audit entry, say), so the two commit or fail together.
+ */
+export async function creditMemberWallet<T = undefined>(
+  db: Db,
+  credit: WalletCredit,
+  alongside?: (tx: Tx, outcome: { created: boolean; balance: AccountBalance }) => Promise<T>,
+): Promise<{ created: boolean; balance: AccountBalance; alongside: T | undefined }> {
   return db.$transaction(async (tx) => {
     const wallet = accountIds.memberWallet(credit.memberId)
     const { created } = await createTransfer(tx, {
@@ -41,7 +49,7 @@ export async function creditMemberWallet(db: Db, credit: WalletCredit): Promise<
         FROM calls WHERE member_id = ${credit.memberId}::uuid AND status = 'active' AND low_balance FOR UPDATE`
       for (const call of calls) await updateLowBalance(tx, call, balance.availableCents)
     }
-    return { created, balance }
+    return { created, balance, alongside: alongside ? await alongside(tx, { created, balance }) : undefined }
   })
 }
 

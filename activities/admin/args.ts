@@ -52,6 +52,9 @@ export interface CommandOutput {
   problem?: string
 }
 
+/** A command whose arguments were checked, ready to run against the database. */
+export type PreparedCommand = (context: CommandContext) => Promise<CommandOutput>
+
 export interface Command {
   name: string
   summary: string
@@ -59,7 +62,11 @@ export interface Command {
   description: string
   options: Record<string, OptionSpec>
   examples: string[]
-  run(values: OptionValues, context: CommandContext): Promise<CommandOutput>
+  /**
+   * Checks every argument and throws UsageError for a bad one; runs before the database is opened, so a typo is
+   * reported as a typo even when the database is down.
+   */
+  prepare(values: OptionValues): PreparedCommand
 }
 
 /** Every command takes these. */
@@ -118,7 +125,10 @@ export function parseCommandArgs(command: Command, args: string[]): OptionValues
     }
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       const extra = /'([^']*)'/.exec(message)?.[1]
-      throw new UsageError(`unexpected argument${extra ? ` "${extra}"` : ''}: ${command.name} takes only --options`, command.name)
+      throw new UsageError(
+        `unexpected argument${extra ? ` "${extra}"` : ''}: ${command.name} takes only --options`,
+        command.name,
+      )
     }
     throw error
   }
@@ -163,13 +173,13 @@ export function wholeNumberOption(
   raw: string,
   flag: string,
   command: string,
+  /** meaning: what a valid value is, in words that include the bounds, e.g. "a whole number from 1 to 100". */
   bounds: { min: number; max?: number; meaning: string },
 ): number {
-  if (!/^[+-]?\d+$/.test(raw)) throw new UsageError(`--${flag} must be ${bounds.meaning}, got "${raw}"`, command)
-  const value = Number(raw)
-  const max = bounds.max ?? Number.MAX_SAFE_INTEGER
-  if (!Number.isSafeInteger(value) || value > max) throw new UsageError(`--${flag} must be at most ${max}, got ${raw}`, command)
-  if (value < bounds.min) throw new UsageError(`--${flag} must be at least ${bounds.min}, got ${raw}`, command)
+  const value = /^[+-]?\d+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < bounds.min || value > (bounds.max ?? Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(`--${flag} must be ${bounds.meaning}, got "${raw}"`, command)
+  }
   return value
 }
 
@@ -194,7 +204,9 @@ export function commandHelp(command: Command, invocation: string): string {
     '',
     'Options:',
     ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
-    ...(command.examples.length > 0 ? ['', 'Examples:', ...command.examples.map((example) => `  ${invocation} ${example}`)] : []),
+    ...(command.examples.length > 0
+      ? ['', 'Examples:', ...command.examples.map((example) => `  ${invocation} ${example}`)]
+      : []),
     '',
   ].join('\n')
 }

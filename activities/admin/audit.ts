@@ -37,7 +37,13 @@ export class AuditWriteError extends Error {
 /** Writes one entry and returns its id (a bigint in the database, a decimal string here so it survives JSON). */
 export async function recordAuditEntry(tx: Tx, entry: AuditEntry): Promise<string> {
   const row = await tx.auditLogEntry.create({
-    data: { actorId: entry.actorId, channel: entry.channel, action: entry.action, subject: entry.subject, details: entry.details },
+    data: {
+      actorId: entry.actorId,
+      channel: entry.channel,
+      action: entry.action,
+      subject: entry.subject,
+      details: entry.details,
+    },
     select: { id: true },
   })
   return row.id.toString()

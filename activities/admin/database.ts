@@ -1,4 +1,5 @@
-import type { Db } from '../../prisma/client.js'
+import pg from 'pg'
+import { describeDatabaseError } from '../../prisma/migrate.js'
 
 /**
  * Turns "the database is not there or not ready" into one sentence that says what to do. Operations staff run the
@@ -11,6 +12,9 @@ export class DatabaseNotReadyError extends Error {
 }
 
 const MIGRATE_ADVICE = 'create and migrate it with `npm run db:migrate`'
+
+// Without a timeout a black-holed host would hang the command instead of explaining itself.
+const CONNECT_TIMEOUT_MS = 10_000
 
 /** Where a URL points, without its credentials (a password must never reach a terminal or a log). */
 export function describeDatabaseUrl(databaseUrl: string): string {
@@ -61,11 +65,13 @@ export function describeDatabaseFailure(error: unknown, databaseUrl: string): st
     case 'DatabaseDoesNotExist':
       return `the database ${where} does not exist: ${MIGRATE_ADVICE}`
     case 'TableDoesNotExist':
-    case 'ColumnNotFound':
-      return `the database ${where} is not migrated to this version (${failure.table ?? failure.column ?? 'a table'} is missing): ${MIGRATE_ADVICE}`
+    case 'ColumnNotFound': {
+      const missing = failure.table ?? failure.column ?? 'a table'
+      return `the database ${where} is not migrated to this version (${missing} is missing): ${MIGRATE_ADVICE}`
+    }
     case 'DatabaseAccessDenied':
     case 'AuthenticationFailed':
-      return `the database server refused access to ${where}: ${failure.originalMessage ?? 'check the user and password in DATABASE_URL'}`
+      return `the database server refused access to ${where}: ${failure.originalMessage ?? 'check DATABASE_URL'}`
     case 'TooManyConnections':
       return `the database server for ${where} has no free connections; try again shortly`
     default:
@@ -78,23 +84,43 @@ const REQUIRED_TABLES = ['users', 'companies', 'operators', 'accounts', 'transfe
 
 /**
  * Fails with advice unless the database answers and holds the schema. Run before any command, so the first
- * problem staff see is "run the migration", not a half-done operation.
+ * problem staff see is "start PostgreSQL" or "run the migration", not a half-done operation. It connects with pg
+ * directly rather than through Prisma: the driver's own error codes are what prisma/migrate.ts's
+ * describeDatabaseError turns into advice, the same advice `npm run db:migrate` gives.
  */
-export async function assertDatabaseReady(db: Db, databaseUrl: string): Promise<void> {
+export async function assertDatabaseReady(databaseUrl: string): Promise<void> {
+  let connectionString = databaseUrl
+  let schema = 'public'
+  try {
+    const url = new URL(databaseUrl)
+    // Prisma's ?schema= means nothing to pg; it names where the tables live.
+    schema = url.searchParams.get('schema') ?? schema
+    url.searchParams.delete('schema')
+    connectionString = url.toString()
+  } catch {
+    // describeDatabaseError below explains an unparseable URL.
+  }
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
+  // A dropped connection surfaces through the query that needed it; an unhandled 'error' event would crash instead.
+  client.on('error', () => {})
   let missing: string[]
   try {
-    const rows = await db.$queryRaw<{ missing: string[] | null }[]>`
-      SELECT array_agg(name ORDER BY name) FILTER (WHERE to_regclass(format('public.%I', name)) IS NULL) AS missing
-      FROM unnest(${REQUIRED_TABLES}::text[]) AS name`
-    missing = rows[0]?.missing ?? []
+    await client.connect()
+    const result = await client.query<{ missing: string[] | null }>(
+      `SELECT array_agg(name ORDER BY name) FILTER (WHERE to_regclass(format('%I.%I', $1::text, name)) IS NULL) AS missing
+       FROM unnest($2::text[]) AS name`,
+      [schema, REQUIRED_TABLES],
+    )
+    missing = result.rows[0]?.missing ?? []
   } catch (error) {
-    const advice = describeDatabaseFailure(error, databaseUrl)
-    if (advice) throw new DatabaseNotReadyError(advice)
-    throw error
+    throw new DatabaseNotReadyError(describeDatabaseError(error, databaseUrl))
+  } finally {
+    await client.end().catch(() => {})
   }
   if (missing.length > 0) {
+    const where = describeDatabaseUrl(databaseUrl)
     throw new DatabaseNotReadyError(
-      `the database ${describeDatabaseUrl(databaseUrl)} is not migrated (missing: ${missing.join(', ')}): ${MIGRATE_ADVICE}`,
+      `the database ${where} is not migrated (missing: ${missing.join(', ')}): ${MIGRATE_ADVICE}`,
     )
   }
 }

@@ -29,7 +29,11 @@ export async function findMember(db: Db, emailOrId: string): Promise<MemberRecor
   })
   if (!user) throw new MemberNotFoundError(`no member ${isUuid(ref) ? 'with id' : 'with e-mail'} ${ref}`)
   if (user.role !== 'member') {
-    throw new MemberNotFoundError(`${user.email} is ${user.role === 'admin' || user.role === 'operator' ? 'an' : 'a'} ${user.role}, not a member: only members have wallets`)
+    throw new MemberNotFoundError(
+      `${user.email} is ${user.role === 'admin' || user.role === 'operator' ? 'an' : 'a'} ${
+        user.role
+      }, not a member: only members have wallets`,
+    )
   }
   return { id: user.id, email: user.email, displayName: user.displayName, status: user.status }
 }

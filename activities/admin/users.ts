@@ -8,7 +8,11 @@ export interface AdministrativelyCreatedUser extends CreatedUser {
   auditEntryId: string
 }
 
-export async function createUserAudited(db: Db, user: NewUser, audit: AuditContext): Promise<AdministrativelyCreatedUser> {
+export async function createUserAudited(
+  db: Db,
+  user: NewUser,
+  audit: AuditContext,
+): Promise<AdministrativelyCreatedUser> {
   const created = await createUser(db, user)
   // createUser runs its own transaction, so the entry is written right after it commits. If that write fails the
   // user exists without its entry: say so plainly rather than let it pass as an ordinary error.
@@ -33,6 +37,8 @@ export async function createUserAudited(db: Db, user: NewUser, audit: AuditConte
     return { ...created, auditEntryId }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    throw new AuditWriteError(`user ${created.email} was created (id ${created.id}) but its audit entry was not written: ${reason}`)
+    throw new AuditWriteError(
+      `user ${created.email} was created (id ${created.id}) but its audit entry was not written: ${reason}`,
+    )
   }
 }

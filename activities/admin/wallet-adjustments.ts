@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Db } from '../../prisma/client.js'
 import type { AccountBalance } from '../ledger/transfers.js'
 import { creditMemberWallet } from '../wallets.js'
-import { AuditWriteError, recordAuditEntry, type AuditContext } from './audit.js'
+import { recordAuditEntry, type AuditContext } from './audit.js'
 
 /**
  * A manual credit to a member's wallet (a goodwill gesture, a correction): a posted transfer from the adjustments
@@ -28,7 +28,11 @@ export interface WalletAdjustment {
 
 export const adjustmentTransferId = (idempotencyKey: string) => `adjustment:${idempotencyKey}`
 
-export async function adjustMemberWallet(db: Db, request: WalletAdjustmentRequest, audit: AuditContext): Promise<WalletAdjustment> {
+export async function adjustMemberWallet(
+  db: Db,
+  request: WalletAdjustmentRequest,
+  audit: AuditContext,
+): Promise<WalletAdjustment> {
   if (!Number.isSafeInteger(request.amountCents) || request.amountCents <= 0) {
     throw new RangeError(`an adjustment credits a positive whole number of cents, got ${request.amountCents}`)
   }
@@ -36,26 +40,24 @@ export async function adjustMemberWallet(db: Db, request: WalletAdjustmentReques
   if (!reason) throw new RangeError('an adjustment needs a reason')
   const transferId = adjustmentTransferId(request.idempotencyKey ?? randomUUID())
 
-  const { created, balance } = await creditMemberWallet(db, {
-    transferId,
-    memberId: request.memberId,
-    amountCents: request.amountCents,
-    source: 'adjustments',
-    code: 'wallet_adjustment',
-    // The reason travels with the money too, so the ledger alone explains the movement.
-    memo: reason,
-  })
-
-  // creditMemberWallet owns its transaction, so the entry cannot share it. It is keyed on the transfer id instead:
-  // repeating the command with the same key writes the entry if a crash lost it, and never writes a second one.
-  // The advisory lock serializes two runs with the same key, which would otherwise both find no entry.
-  let auditEntryId: string
-  try {
-    auditEntryId = await db.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`audit:wallet.credit:${transferId}`}))`
-      const existing = await tx.$queryRaw<{ id: bigint }[]>`
-        SELECT id FROM audit_log WHERE action = 'wallet.credit' AND details->>'transferId' = ${transferId} LIMIT 1`
-      if (existing[0]) return existing[0].id.toString()
+  // The audit entry commits with the credit. A repeat with the same key credits nothing and finds the first entry.
+  const { created, balance, alongside: auditEntryId } = await creditMemberWallet(
+    db,
+    {
+      transferId,
+      memberId: request.memberId,
+      amountCents: request.amountCents,
+      source: 'adjustments',
+      code: 'wallet_adjustment',
+      // The reason travels with the money too, so the ledger alone explains the movement.
+      memo: reason,
+    },
+    async (tx, outcome) => {
+      if (!outcome.created) {
+        const existing = await tx.$queryRaw<{ id: bigint }[]>`
+          SELECT id FROM audit_log WHERE action = 'wallet.credit' AND details->>'transferId' = ${transferId} LIMIT 1`
+        if (existing[0]) return existing[0].id.toString()
+      }
       return recordAuditEntry(tx, {
         channel: audit.channel,
         actorId: audit.actorId,
@@ -69,13 +71,7 @@ export async function adjustMemberWallet(db: Db, request: WalletAdjustmentReques
           ...(audit.origin ? { origin: audit.origin } : {}),
         },
       })
-    })
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error)
-    throw new AuditWriteError(
-      `${transferId} was ${created ? 'credited' : 'already credited'} but its audit entry was not written (${why}); ` +
-        'repeat the command with the same key to write it',
-    )
-  }
-  return { transferId, created, amountCents: request.amountCents, balance, auditEntryId }
+    },
+  )
+  return { transferId, created, amountCents: request.amountCents, balance, auditEntryId: auditEntryId! }
 }

@@ -26,12 +26,12 @@ async function resolveCompanyId(db: Db, ref: string): Promise<string> {
     if (!company) throw new CommandFailure('company_not_found', `no company with id ${ref}`)
     return company.id
   }
-  if (ref.includes('@')) {
-    const owner = await db.user.findUnique({ where: { email: ref.toLowerCase() }, select: { ownedCompany: { select: { id: true } } } })
-    if (!owner?.ownedCompany) throw new CommandFailure('company_not_found', `no company account with e-mail ${ref}`)
-    return owner.ownedCompany.id
-  }
-  throw new UsageError(`--company must be a company id (a UUID) or the company account's e-mail, got "${ref}"`, NAME)
+  const owner = await db.user.findUnique({
+    where: { email: ref.toLowerCase() },
+    select: { ownedCompany: { select: { id: true } } },
+  })
+  if (!owner?.ownedCompany) throw new CommandFailure('company_not_found', `no company account with e-mail ${ref}`)
+  return owner.ownedCompany.id
 }
 
 export const createUserCommand: Command = {
@@ -39,21 +39,39 @@ export const createUserCommand: Command = {
   summary: 'Create a user of any role, with a password; audited.',
   description: [
     'Members and operators may get a calling handle (--handle with --provider). Operators need --rate and may',
-    'belong to a company (--company); companies need --share, their cut of their operators\' earnings.',
+    "belong to a company (--company); companies need --share, their cut of their operators' earnings.",
     'The password is set as given: hand it over securely and ask the user to change it.',
   ].join('\n'),
   options: {
     role: { type: 'string', value: 'ROLE', description: 'member, operator, company or admin', required: true },
     email: { type: 'string', value: 'EMAIL', description: 'login e-mail', required: true },
-    password: { type: 'string', value: 'PASSWORD', description: 'initial password, at least 8 characters', required: true },
-    name: { type: 'string', value: 'NAME', description: 'display name (for a company, also the company name)', required: true },
+    password: {
+      type: 'string',
+      value: 'PASSWORD',
+      description: 'initial password, at least 8 characters',
+      required: true,
+    },
+    name: {
+      type: 'string',
+      value: 'NAME',
+      description: 'display name (for a company, also the company name)',
+      required: true,
+    },
     handle: { type: 'string', value: 'HANDLE', description: 'member/operator: calling handle, unique' },
-    provider: { type: 'string', value: 'PROVIDER', description: 'member/operator: where the handle lives (discord, sip, ...)' },
+    provider: {
+      type: 'string',
+      value: 'PROVIDER',
+      description: 'member/operator: where the handle lives (discord, sip, ...)',
+    },
     rate: { type: 'string', value: 'CENTS', description: 'operator: price per minute in cents (199 = $1.99/min)' },
     company: { type: 'string', value: 'COMPANY', description: "operator: the company's id, or its account's e-mail" },
     headline: { type: 'string', value: 'TEXT', description: 'operator: one line for the public profile' },
     tags: { type: 'string', value: 'A,B,...', description: 'operator: profile tags, comma-separated' },
-    share: { type: 'string', value: 'BPS', description: "company: share of its operators' earnings in basis points (1500 = 15%)" },
+    share: {
+      type: 'string',
+      value: 'BPS',
+      description: "company: share of its operators' earnings in basis points (1500 = 15%)",
+    },
   },
   examples: [
     `${NAME} --role member --email ada@example.test --password 'long-secret' --name Ada --handle ada#1 --provider discord`,
@@ -61,7 +79,7 @@ export const createUserCommand: Command = {
     `${NAME} --role operator --email luna@example.test --password 'long-secret' --name Luna --rate 199 --company studio@example.test`,
   ],
 
-  async run(values, { db, origin }) {
+  prepare(values) {
     const roleText = requiredString(values, 'role', NAME)
     const role = ROLES.find((candidate) => candidate === roleText.toLowerCase())
     if (!role) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${roleText}"`, NAME)
@@ -73,15 +91,18 @@ export const createUserCommand: Command = {
 
     const handle = stringOption(values, 'handle', NAME)
     const provider = stringOption(values, 'provider', NAME)?.toLowerCase()
-    if ((handle === undefined) !== (provider === undefined)) throw new UsageError('--handle and --provider go together', NAME)
+    if ((handle === undefined) !== (provider === undefined))
+      throw new UsageError('--handle and --provider go together', NAME)
     if (provider !== undefined && !PROVIDER.test(provider)) {
       throw new UsageError(`--provider must be a short name like discord or sip, got "${provider}"`, NAME)
     }
 
     const rateText = stringOption(values, 'rate', NAME)
-    if (role === 'operator' && rateText === undefined) throw new UsageError('an operator needs --rate (cents per minute)', NAME)
+    if (role === 'operator' && rateText === undefined)
+      throw new UsageError('an operator needs --rate (cents per minute)', NAME)
     const shareText = stringOption(values, 'share', NAME)
-    if (role === 'company' && shareText === undefined) throw new UsageError('a company needs --share (basis points)', NAME)
+    if (role === 'company' && shareText === undefined)
+      throw new UsageError('a company needs --share (basis points)', NAME)
 
     const user: NewUser = {
       role,
@@ -93,42 +114,69 @@ export const createUserCommand: Command = {
       callingProvider: provider ?? null,
     }
     if (rateText !== undefined) {
-      user.ratePerMinuteCents = wholeNumberOption(rateText, 'rate', NAME, { min: 1, meaning: 'a whole number of cents per minute (199 means $1.99/min)' })
+      user.ratePerMinuteCents = wholeNumberOption(rateText, 'rate', NAME, {
+        min: 1,
+        meaning: 'a positive whole number of cents per minute (199 means $1.99/min)',
+      })
     }
     if (shareText !== undefined) {
-      user.companyShareBps = wholeNumberOption(shareText, 'share', NAME, { min: 0, max: 10_000, meaning: 'a whole number of basis points (1500 means 15%)' })
+      user.companyShareBps = wholeNumberOption(shareText, 'share', NAME, {
+        min: 0,
+        max: 10_000,
+        meaning: 'a whole number of basis points from 0 to 10000 (1500 means 15%)',
+      })
     }
     const headline = stringOption(values, 'headline', NAME)
     if (headline !== undefined) user.headline = headline
     const tags = stringOption(values, 'tags', NAME)
-    if (tags !== undefined) user.tags = tags.split(',').map((tag) => tag.trim()).filter(Boolean)
+    if (tags !== undefined)
+      user.tags = tags
+        .split(',')
+        .map((tag) => tag.trim())
+        .filter(Boolean)
     const companyRef = stringOption(values, 'company', NAME)
-    if (companyRef !== undefined) user.companyId = await resolveCompanyId(db, companyRef)
+    if (companyRef !== undefined && !isUuid(companyRef) && !companyRef.includes('@')) {
+      throw new UsageError(
+        `--company must be a company id (a UUID) or the company account's e-mail, got "${companyRef}"`,
+        NAME,
+      )
+    }
 
-    const created = await createUserAudited(db, user, { channel: 'cli', actorId: null, origin })
-    const json = {
-      user: {
-        id: created.id,
-        email: created.email,
-        role: created.role,
-        displayName: created.displayName,
-        companyId: created.companyId,
-        callingProvider: user.callingProvider ?? null,
-        callingHandle: user.callingHandle ?? null,
-        ...(role === 'operator' ? { ratePerMinuteCents: user.ratePerMinuteCents } : {}),
-        ...(role === 'company' ? { companyShareBps: user.companyShareBps } : {}),
-      },
-      auditEntryId: created.auditEntryId,
+    return async ({ db, origin }) => {
+      if (companyRef !== undefined) user.companyId = await resolveCompanyId(db, companyRef)
+      const created = await createUserAudited(db, user, { channel: 'cli', actorId: null, origin })
+      const json = {
+        user: {
+          id: created.id,
+          email: created.email,
+          role: created.role,
+          displayName: created.displayName,
+          companyId: created.companyId,
+          callingProvider: user.callingProvider ?? null,
+          callingHandle: user.callingHandle ?? null,
+          ...(role === 'operator' ? { ratePerMinuteCents: user.ratePerMinuteCents } : {}),
+          ...(role === 'company' ? { companyShareBps: user.companyShareBps } : {}),
+        },
+        auditEntryId: created.auditEntryId,
+      }
+      const lines = [`Created ${created.role} ${created.email} (${created.displayName}), id ${created.id}`]
+      if (user.callingHandle) lines.push(`  calling handle: ${user.callingProvider}:${user.callingHandle}`)
+      if (role === 'operator') {
+        lines.push(
+          `  rate: ${formatCents(user.ratePerMinuteCents!)}/min${
+            created.companyId ? `, company ${created.companyId}` : ', independent'
+          }`,
+        )
+      }
+      if (role === 'company') {
+        lines.push(
+          `  company id: ${created.companyId} (share ${
+            user.companyShareBps! / 100
+          }%); pass it as --company for its operators`,
+        )
+      }
+      lines.push(`  audit entry ${created.auditEntryId}`)
+      return { json, text: `${lines.join('\n')}\n` }
     }
-    const lines = [`Created ${created.role} ${created.email} (${created.displayName}), id ${created.id}`]
-    if (user.callingHandle) lines.push(`  calling handle: ${user.callingProvider}:${user.callingHandle}`)
-    if (role === 'operator') {
-      lines.push(`  rate: ${formatCents(user.ratePerMinuteCents!)}/min${created.companyId ? `, company ${created.companyId}` : ', independent'}`)
-    }
-    if (role === 'company') {
-      lines.push(`  company id: ${created.companyId} (share ${user.companyShareBps! / 100}%); pass it as --company for its operators`)
-    }
-    lines.push(`  audit entry ${created.auditEntryId}`)
-    return { json, text: `${lines.join('\n')}\n` }
   },
 }

@@ -18,13 +18,23 @@ export const creditWalletCommand: Command = {
   ].join('\n'),
   options: {
     member: { type: 'string', value: 'EMAIL_OR_ID', description: "the member's e-mail or user id", required: true },
-    amount: { type: 'string', value: 'CENTS', description: 'amount in cents, a positive whole number (1234 = $12.34)', required: true },
-    reason: { type: 'string', value: 'TEXT', description: 'why; stored with the transfer and in the audit log', required: true },
+    amount: {
+      type: 'string',
+      value: 'CENTS',
+      description: 'amount in cents, a positive whole number (1234 = $12.34)',
+      required: true,
+    },
+    reason: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'why; stored with the transfer and in the audit log',
+      required: true,
+    },
     id: { type: 'string', value: 'KEY', description: 'idempotency key; the transfer id becomes adjustment:KEY' },
   },
   examples: [`${NAME} --member ada@example.test --amount 500 --reason 'dropped call, ticket 4521' --id ticket-4521`],
 
-  async run(values, { db, origin }) {
+  prepare(values) {
     const amountCents = wholeNumberOption(requiredString(values, 'amount', NAME), 'amount', NAME, {
       min: 1,
       meaning: 'a positive whole number of cents (1234 means $12.34)',
@@ -34,35 +44,47 @@ export const creditWalletCommand: Command = {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       throw new UsageError('--id must be 1-128 letters, digits or _ . : @ # -, starting with a letter or digit', NAME)
     }
-    const member = await findMember(db, requiredString(values, 'member', NAME))
+    const memberRef = requiredString(values, 'member', NAME)
 
-    let adjustment
-    try {
-      adjustment = await adjustMemberWallet(
-        db,
-        { memberId: member.id, amountCents, reason, ...(key !== undefined ? { idempotencyKey: key } : {}) },
-        { channel: 'cli', actorId: null, origin },
-      )
-    } catch (error) {
-      if (error instanceof TransferConflictError) {
-        throw new CommandFailure('idempotency_key_reused', `the key "${key}" was already used for another adjustment (another member or amount); choose a new --id`)
+    return async ({ db, origin }) => {
+      const member = await findMember(db, memberRef)
+      let adjustment
+      try {
+        adjustment = await adjustMemberWallet(
+          db,
+          { memberId: member.id, amountCents, reason, ...(key !== undefined ? { idempotencyKey: key } : {}) },
+          { channel: 'cli', actorId: null, origin },
+        )
+      } catch (error) {
+        if (error instanceof TransferConflictError) {
+          throw new CommandFailure(
+            'idempotency_key_reused',
+            `the key "${key}" was already used for another adjustment (another member or amount); choose a new --id`,
+          )
+        }
+        throw error
       }
-      throw error
-    }
 
-    const { balance } = adjustment
-    const json = {
-      transferId: adjustment.transferId,
-      created: adjustment.created,
-      amountCents: adjustment.amountCents,
-      member: { id: member.id, email: member.email },
-      balance: { postedCents: balance.postedCents, reservedCents: balance.pendingDebitCents, availableCents: balance.availableCents },
-      auditEntryId: adjustment.auditEntryId,
+      const { balance } = adjustment
+      const json = {
+        transferId: adjustment.transferId,
+        created: adjustment.created,
+        amountCents: adjustment.amountCents,
+        member: { id: member.id, email: member.email },
+        balance: {
+          postedCents: balance.postedCents,
+          reservedCents: balance.pendingDebitCents,
+          availableCents: balance.availableCents,
+        },
+        auditEntryId: adjustment.auditEntryId,
+      }
+      const head = adjustment.created
+        ? `Credited ${formatCents(amountCents)} to ${member.email} (transfer ${adjustment.transferId}).`
+        : `Nothing credited: ${adjustment.transferId} was already applied to ${member.email}.`
+      const text = `${head}\n  available now ${formatCents(balance.availableCents)}; audit entry ${
+        adjustment.auditEntryId
+      }\n`
+      return { json, text }
     }
-    const head = adjustment.created
-      ? `Credited ${formatCents(amountCents)} to ${member.email} (transfer ${adjustment.transferId}).`
-      : `Nothing credited: ${adjustment.transferId} was already applied to ${member.email}.`
-    const text = `${head}\n  available now ${formatCents(balance.availableCents)}; audit entry ${adjustment.auditEntryId}\n`
-    return { json, text }
   },
 }

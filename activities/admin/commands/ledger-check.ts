@@ -13,17 +13,25 @@ export const ledgerCheckCommand: Command = {
   options: {},
   examples: [NAME, `${NAME} --json`],
 
-  async run(_values, { db }) {
-    const result = await checkLedger(db)
-    const counts = `${result.accounts} accounts, ${result.transfers} transfers, ${result.settledCalls} settled calls`
-    if (result.ok) return { json: result, text: `Ledger OK: ${counts} checked at ${result.checkedAt}.\n` }
-    const lines = [`Ledger check FAILED: ${result.violations.length} violation${result.violations.length === 1 ? '' : 's'} (${counts})`]
-    for (const violation of result.violations) lines.push(`  - ${violation.invariant}: ${violation.detail}`)
-    return {
-      json: result,
-      text: `${lines.join('\n')}\n`,
-      exitCode: 1,
-      problem: `the ledger check failed: ${[...new Set(result.violations.map((violation) => violation.invariant))].join('; ')}`,
+  prepare() {
+    return async ({ db }) => {
+      const result = await checkLedger(db)
+      const counts = `${result.accounts} accounts, ${result.transfers} transfers, ${result.settledCalls} settled calls`
+      if (result.ok) return { json: result, text: `Ledger OK: ${counts} checked at ${result.checkedAt}.\n` }
+      const lines = [
+        `Ledger check FAILED: ${result.violations.length} violation${
+          result.violations.length === 1 ? '' : 's'
+        } (${counts})`,
+      ]
+      for (const violation of result.violations) lines.push(`  - ${violation.invariant}: ${violation.detail}`)
+      return {
+        json: result,
+        text: `${lines.join('\n')}\n`,
+        exitCode: 1,
+        problem: `the ledger check failed: ${[
+          ...new Set(result.violations.map((violation) => violation.invariant)),
+        ].join('; ')}`,
+      }
     }
   },
 }
