@@ -149,10 +149,12 @@ export function createCallActivities(db: Db): CallActivities {
             ${input.requestHash}, ${`call-${callId}`}, 'active', ${startedAt}, ${startedAt}, 0, ${held})`
 
         const wallet = accountIds.memberWallet(input.memberId)
+        const earnings = accountIds.operatorEarnings(input.operatorId)
+        await openAccount(tx, earnings, 'operator_earnings', input.operatorId)
         await createTransfer(tx, {
           id: prepaid ? transferIds.prepaidHold(callId) : transferIds.periodHold(callId, 1),
           debitAccountId: wallet,
-          creditAccountId: accountIds.platformRevenue,
+          creditAccountId: earnings,
           amountCents: rate * held,
           pending: true,
           code: prepaid ? 'call_prepaid_hold' : 'call_hold',
@@ -198,7 +200,7 @@ export function createCallActivities(db: Db): CallActivities {
         await createTransfer(tx, {
           id: transferIds.periodHold(callId, period),
           debitAccountId: wallet,
-          creditAccountId: accountIds.platformRevenue,
+          creditAccountId: accountIds.operatorEarnings(call.operator_id),
           amountCents: call.rate_per_minute_cents,
           pending: true,
           code: 'call_hold',
@@ -235,7 +237,7 @@ export function createCallActivities(db: Db): CallActivities {
           await createTransfer(tx, {
             id: transferIds.periodHold(callId, held),
             debitAccountId: wallet,
-            creditAccountId: accountIds.platformRevenue,
+            creditAccountId: accountIds.operatorEarnings(call.operator_id),
             amountCents: call.rate_per_minute_cents,
             pending: true,
             code: 'call_hold',
@@ -265,29 +267,30 @@ export function createCallActivities(db: Db): CallActivities {
           else await voidPendingTransfer(tx, id)
         }
       }
+      // The posted holds credited the operator's earnings with the whole charge; the platform's commission and the
+      // company's share move out of them, so the operator keeps exactly the remainder.
+      const operatorAccount = accountIds.operatorEarnings(call.operator_id)
+      if (amounts.commissionCents > 0) {
+        await createTransfer(tx, {
+          id: transferIds.commission(callId),
+          debitAccountId: operatorAccount,
+          creditAccountId: accountIds.platformRevenue,
+          amountCents: amounts.commissionCents,
+          pending: false,
+          code: 'call_commission',
+          callId,
+        })
+      }
       if (amounts.companyShareCents > 0 && call.company_id) {
         const companyAccount = accountIds.companyEarnings(call.company_id)
         await openAccount(tx, companyAccount, 'company_earnings', call.company_id)
         await createTransfer(tx, {
           id: transferIds.companyShare(callId),
-          debitAccountId: accountIds.platformRevenue,
+          debitAccountId: operatorAccount,
           creditAccountId: companyAccount,
           amountCents: amounts.companyShareCents,
           pending: false,
           code: 'call_company_share',
-          callId,
-        })
-      }
-      if (amounts.operatorEarningsCents > 0) {
-        const operatorAccount = accountIds.operatorEarnings(call.operator_id)
-        await openAccount(tx, operatorAccount, 'operator_earnings', call.operator_id)
-        await createTransfer(tx, {
-          id: transferIds.operatorShare(callId),
-          debitAccountId: accountIds.platformRevenue,
-          creditAccountId: operatorAccount,
-          amountCents: amounts.operatorEarningsCents,
-          pending: false,
-          code: 'call_operator_share',
           callId,
         })
       }

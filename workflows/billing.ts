@@ -110,6 +110,6 @@ export function settleAmounts(input: {
 export const transferIds = {
   periodHold: (callId: string, k: number) => `call:${callId}:period:${k}`,
   prepaidHold: (callId: string) => `call:${callId}:prepaid`,
+  commission: (callId: string) => `call:${callId}:commission`,
   companyShare: (callId: string) => `call:${callId}:company-share`,
-  operatorShare: (callId: string) => `call:${callId}:operator-share`,
 } as const

@@ -81,16 +81,16 @@ const CHECKS: ReadonlyArray<{ invariant: string; sql: string }> = [
               OR count(t.id) <> c.held_periods`,
   },
   {
-    invariant: "a settled call's split adds up to its charge, and its shares were paid out",
+    invariant: "a settled call's split adds up to its charge, and the commission and company share were moved",
     sql: `SELECT c.id, c.charged_cents, c.commission_cents, c.company_share_cents, c.operator_earnings_cents,
-                 coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_company_share'), 0) AS company_paid,
-                 coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_operator_share'), 0) AS operator_paid
-          FROM calls c LEFT JOIN transfers t ON t.call_id = c.id AND t.code IN ('call_company_share', 'call_operator_share')
+                 coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_commission'), 0) AS commission_moved,
+                 coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_company_share'), 0) AS company_moved
+          FROM calls c LEFT JOIN transfers t ON t.call_id = c.id AND t.code IN ('call_commission', 'call_company_share')
           WHERE c.status = 'settled'
           GROUP BY c.id
           HAVING c.commission_cents + c.company_share_cents + c.operator_earnings_cents <> c.charged_cents
-              OR coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_company_share'), 0) <> c.company_share_cents
-              OR coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_operator_share'), 0) <> c.operator_earnings_cents`,
+              OR coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_commission'), 0) <> c.commission_cents
+              OR coalesce(sum(t.amount) FILTER (WHERE t.code = 'call_company_share'), 0) <> c.company_share_cents`,
   },
 ]
 
