@@ -12,7 +12,8 @@ import {
   type StartRefusal,
 } from '../workflows/definitions.js'
 import { accountIds, openAccount } from './ledger/accounts.js'
-import { accountBalance, createTransfer, InsufficientFundsError, postPendingTransfer, voidPendingTransfer } from './ledger/transfers.js'
+import { accountBalance } from './ledger/balances.js'
+import { createTransfer, InsufficientFundsError, postPendingTransfer, voidPendingTransfer } from './ledger/transfers.js'
 import { toCents, type Tx } from './ledger/tx.js'
 import { emitEvent } from './outbox.js'
 
@@ -187,7 +188,8 @@ export function createCallActivities(db: Db): CallActivities {
           const available = (await accountBalance(tx, wallet))!.availableCents
           return { held: true, heldPeriods: call.held_periods, availableAfterCents: available, lowBalance: call.low_balance }
         }
-        if (call.status !== 'active' || period !== call.held_periods + 1) {
+        // 'ending': the plugin asked to end and the workflow has not heard yet; a hold made now is voided at settlement.
+        if (call.status === 'settled' || period !== call.held_periods + 1) {
           throw ApplicationFailure.create({
             type: 'CallStateError',
             message: `cannot hold period ${period} of call ${callId} (${call.status}, ${call.held_periods} held)`,

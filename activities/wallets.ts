@@ -1,6 +1,7 @@
 import type { Db } from '../prisma/client.js'
 import { accountIds } from './ledger/accounts.js'
-import { accountBalance, createTransfer, type AccountBalance } from './ledger/transfers.js'
+import { accountBalance, type AccountBalance } from './ledger/balances.js'
+import { createTransfer } from './ledger/transfers.js'
 import type { Tx } from './ledger/tx.js'
 import { updateLowBalance } from './calls.js'
 
@@ -51,8 +52,4 @@ export async function creditMemberWallet<T = undefined>(
     }
     return { created, balance, alongside: alongside ? await alongside(tx, { created, balance }) : undefined }
   })
-}
-
-export async function walletBalance(db: Db, memberId: string): Promise<AccountBalance | null> {
-  return accountBalance(db, accountIds.memberWallet(memberId))
 }

@@ -1,4 +1,4 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client'
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client'
 import type { PlatformConfig } from '../config/env.js'
 import type { BillingSettings } from '../workflows/billing.js'
 import {
@@ -28,12 +28,17 @@ export function billingSettingsFrom(config: PlatformConfig, companyShareBps: num
   }
 }
 
+/** The call did not open within the deadline (no worker polling, say); the same start may be sent again. */
+export class CallStartTimeoutError extends Error {
+  override name = 'CallStartTimeoutError'
+}
+
 /**
  * Starts the call's workflow (or joins the one already running for this callId) and waits until it has opened
  * the call or refused it, in one round trip (update-with-start). The first period is held by the workflow's
  * own activity, so every movement of money happens inside the workflow.
  */
-export async function startCallWorkflow(client: Client, taskQueue: string, input: CallInput): Promise<StartOutcome> {
+export async function startCallWorkflow(client: Client, taskQueue: string, input: CallInput, deadlineMs = 15_000): Promise<StartOutcome> {
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof callWorkflow>('callWorkflow', {
     workflowId: callWorkflowId(input.callId),
     taskQueue,
@@ -45,7 +50,22 @@ export async function startCallWorkflow(client: Client, taskQueue: string, input
       [searchAttributeNames.callStatus]: ['active'],
     },
   })
-  return client.workflow.executeUpdateWithStart(awaitCallStart, { startWorkflowOperation })
+  try {
+    return await client.withDeadline(Date.now() + deadlineMs, () =>
+      client.workflow.executeUpdateWithStart(awaitCallStart, { startWorkflowOperation }),
+    )
+  } catch (error) {
+    // gRPC DEADLINE_EXCEEDED (4): the workflow may still open the call; a retry with the same callId joins it.
+    const code = (error as { code?: unknown; cause?: { code?: unknown } })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code
+    if (code === 4 || /deadline/i.test(String((error as Error)?.message))) {
+      throw new CallStartTimeoutError(`call ${input.callId} did not open within ${deadlineMs} ms`)
+    }
+    throw error
+  }
+}
+
+function workflowIsClosed(error: unknown): boolean {
+  return error instanceof WorkflowNotFoundError || /completed|not found|closed|closing/i.test(String((error as Error)?.message ?? error))
 }
 
 export type EndCallResult = { status: 'settled'; settlement: Settlement } | { status: 'ending' } | { status: 'closed' }
@@ -71,8 +91,7 @@ export async function endCallWorkflow(
     .then((settlement): EndCallResult => ({ status: 'settled', settlement }))
     .catch((error: unknown): EndCallResult => {
       if (error instanceof WorkflowUpdateFailedError) throw error
-      const message = String((error as Error)?.message ?? error)
-      if (/completed|not found|closed|closing/i.test(message)) return { status: 'closed' }
+      if (workflowIsClosed(error)) return { status: 'closed' }
       throw error
     })
   try {
@@ -89,6 +108,6 @@ export async function forceEndCallWorkflow(client: Client, callId: string, reaso
   try {
     await client.workflow.getHandle(callWorkflowId(callId)).signal(forceEnd, { reason, requestedAtMs: Date.now() })
   } catch (error) {
-    if (!/completed|not found|closed|closing/i.test(String((error as Error)?.message ?? error))) throw error
+    if (!workflowIsClosed(error)) throw error
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../../prisma/client.js'
-import type { AccountBalance } from '../ledger/transfers.js'
+import type { AccountBalance } from '../ledger/balances.js'
 import { creditMemberWallet } from '../wallets.js'
 import { recordAuditEntry, type AuditContext } from './audit.js'
 

@@ -190,21 +190,3 @@ export async function voidPendingTransfer(tx: Tx, id: string): Promise<TransferR
   await tx.$executeRaw`UPDATE transfers SET status = 'voided', posted_amount = 0, resolved_at = now() WHERE id = ${id}`
   return { ...transfer, status: 'voided', postedAmountCents: 0 }
 }
-
-export interface AccountBalance {
-  accountId: string
-  postedCents: number
-  pendingDebitCents: number
-  /** What can still be spent: credits posted − debits posted − debits pending. */
-  availableCents: number
-}
-
-export async function accountBalance(tx: Tx, accountId: string): Promise<AccountBalance | null> {
-  const rows = await tx.$queryRaw<{ debits_posted: bigint; credits_posted: bigint; debits_pending: bigint }[]>`
-    SELECT debits_posted, credits_posted, debits_pending FROM accounts WHERE id = ${accountId}`
-  const row = rows[0]
-  if (!row) return null
-  const posted = toCents(row.credits_posted) - toCents(row.debits_posted)
-  const pending = toCents(row.debits_pending)
-  return { accountId, postedCents: posted, pendingDebitCents: pending, availableCents: posted - pending }
-}

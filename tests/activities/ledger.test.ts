@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { accountIds } from '../../activities/ledger/accounts.js'
 import { checkLedger } from '../../activities/ledger/check.js'
+import { accountBalance } from '../../activities/ledger/balances.js'
 import {
-  accountBalance,
   createTransfer,
   InsufficientFundsError,
   postPendingTransfer,

@@ -103,6 +103,8 @@ function loadSchemaWasm(): SchemaWasmExports {
   const wasmPath = path.join(path.dirname(require.resolve('prisma/package.json')), 'build', 'prisma_schema_build_bg.wasm')
   const module = new WebAssembly.Module(readFileSync(wasmPath))
   const decoder = new TextDecoder('utf-8', { fatal: true })
+  // Assigned once the instance exists; the glue closures read it lazily.
+  // eslint-disable-next-line prefer-const
   let exports: SchemaWasmExports | undefined
   const text = (ptr: number, len: number): string =>
     decoder.decode(new Uint8Array(exports!.memory.buffer, ptr >>> 0, len))

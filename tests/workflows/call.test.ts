@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { accountIds } from '../../activities/ledger/accounts.js'
 import { checkLedger } from '../../activities/ledger/check.js'
-import { accountBalance } from '../../activities/ledger/transfers.js'
+import { accountBalance } from '../../activities/ledger/balances.js'
 import type { Db } from '../../prisma/client.js'
 import { endCallWorkflow, forceEndCallWorkflow } from '../../temporal/calls.js'
 import { callWorkflowId, endCall, type Settlement } from '../../workflows/definitions.js'

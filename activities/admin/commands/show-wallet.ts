@@ -1,5 +1,5 @@
 import { toCents } from '../../ledger/tx.js'
-import { walletBalance } from '../../wallets.js'
+import { walletBalance } from '../../ledger/balances.js'
 import { accountIds } from '../../ledger/accounts.js'
 import { CommandFailure, requiredString, stringOption, wholeNumberOption, type Command } from '../args.js'
 import { findMember } from '../members.js'

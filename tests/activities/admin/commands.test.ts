@@ -6,7 +6,7 @@ import { showWalletCommand } from '../../../activities/admin/commands/show-walle
 import { MemberNotFoundError } from '../../../activities/admin/members.js'
 import { formatCents } from '../../../activities/admin/money-format.js'
 import { UserInputError } from '../../../activities/identity/users.js'
-import { walletBalance } from '../../../activities/wallets.js'
+import { walletBalance } from '../../../activities/ledger/balances.js'
 import { parseConfig } from '../../../config/env.js'
 import type { Db } from '../../../prisma/client.js'
 import { connectTestDb, createMember, createOperator, testDatabaseUrl } from '../../support/db.js'

@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker'
+import { parseConfig, type PlatformConfig } from '../../config/env.js'
+import { createDb, type Db } from '../../prisma/client.js'
+import { closeTemporalClients } from '../../temporal/client.js'
+import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
+import { serverBuildPath, startWebServer } from '../../web-remix/server.js'
+
+/**
+ * A running stack for a test file: the built web app on a free port, and an in-process call worker on a task queue
+ * of its own (so parallel test files never run each other's workflows), both on the test database and Temporal dev
+ * server that the global set-up started. Billing runs on a short clock: the rules of production, faster.
+ */
+
+export interface WebStack {
+  config: PlatformConfig
+  db: Db
+  /** The web server's origin, e.g. http://127.0.0.1:41234 */
+  url: string
+  /** Stops the call worker (workflows wait on the server), e.g. to see what the API answers meanwhile. */
+  stopWorker(): Promise<void>
+  /** Starts a call worker again on the same task queue. */
+  startWorker(): Promise<void>
+  stop(): Promise<void>
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+
+// The worker's INFO lines (state changes, the workflow bundle's webpack report) drown test output; warnings stay.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') })
+} catch {
+  // Another harness in this process installed the runtime first; its logger stands.
+}
+
+/** Billing settings for HTTP tests: 1 s periods, so a call's life fits in a few seconds. */
+export const TEST_BILLING = {
+  BILLING_PERIOD_MS: '1000',
+  GRACE_MS: '200',
+  LOW_BALANCE_PERIODS: '2',
+  HEARTBEAT_TIMEOUT_MS: '20000',
+  HEARTBEAT_SCAN_MS: '500',
+  SETTLE_WAIT_MS: '8000',
+} as const
+
+export function webTestConfig(overrides: Record<string, string> = {}): PlatformConfig {
+  for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS'] as const) {
+    if (!process.env[name]) {
+      throw new Error(`${name} is not set: run the tests through vitest, whose global set-up starts the test database and Temporal`)
+    }
+  }
+  return parseConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    WEB_HOST: '127.0.0.1',
+    TEMPORAL_TASK_QUEUE: `web-test-${randomUUID()}`,
+    ...TEST_BILLING,
+    ...overrides,
+  })
+}
+
+export async function startWebStack(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<WebStack> {
+  await ensureWebBuild()
+  const config = webTestConfig(options.env)
+  const db = createDb(config.DATABASE_URL, { maxConnections: 10 })
+  let stopWorker = async () => {}
+  // Bundled once: a restarted worker (startWorker) reuses it.
+  let workflowBundle: ReturnType<typeof bundleWorkflowCode> | undefined
+  const startWorker = async () => {
+    await stopWorker()
+    workflowBundle ??= bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger })
+    const { worker, run } = await createCallWorker({
+      config,
+      db,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowBundle: await workflowBundle,
+    })
+    const running = run()
+    stopWorker = async () => {
+      stopWorker = async () => {}
+      worker.shutdown()
+      await running
+    }
+  }
+  if (options.worker !== false) await startWorker()
+  try {
+    const web = await startWebServer({ config, port: 0 })
+    return {
+      config,
+      db,
+      url: web.url,
+      stopWorker: () => stopWorker(),
+      startWorker,
+      async stop() {
+        await web.close()
+        await stopWorker()
+        await db.$disconnect()
+        // The heartbeat monitor's client (temporal/client.ts) is per process; this test file is done with it.
+        await closeTemporalClients()
+      },
+    }
+  } catch (error) {
+    await stopWorker()
+    await db.$disconnect()
+    throw error
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building the web app once: test files run in parallel, so the first to find the build stale builds it under a lock
+// (an atomic mkdir) while the others wait, then find it fresh.
+
+/** What the server bundle is made of: a change in any of these makes the build stale. */
+const BUNDLE_SOURCES = ['web-remix/app', 'web-remix/vite.config.ts', 'config', 'prisma/client.ts', 'prisma/generated', 'temporal', 'activities', 'workflows']
+const LOCK_DIR = join(repoRoot, 'web-remix/.cache/build.lock')
+const STALE_LOCK_MS = 5 * 60_000
+
+async function newestMtime(path: string): Promise<number> {
+  const info = await stat(path).catch(() => undefined)
+  if (!info) return 0
+  if (!info.isDirectory()) return info.mtimeMs
+  const entries = await readdir(path)
+  const times = await Promise.all(entries.filter((name) => name !== 'node_modules').map((name) => newestMtime(join(path, name))))
+  return Math.max(info.mtimeMs, ...times)
+}
+
+async function buildIsFresh(): Promise<boolean> {
+  const built = await stat(serverBuildPath).catch(() => undefined)
+  if (!built) return false
+  const sources = await Promise.all(BUNDLE_SOURCES.map((source) => newestMtime(join(repoRoot, source))))
+  return Math.max(...sources) <= built.mtimeMs
+}
+
+async function acquireLock(): Promise<() => Promise<void>> {
+  await mkdir(join(LOCK_DIR, '..'), { recursive: true })
+  for (;;) {
+    try {
+      await mkdir(LOCK_DIR)
+      return () => rm(LOCK_DIR, { recursive: true, force: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      // A build that crashed leaves its lock behind; one older than any real build is taken over.
+      const held = await stat(LOCK_DIR).catch(() => undefined)
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await rm(LOCK_DIR, { recursive: true, force: true })
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+}
+
+function runBuild(): Promise<void> {
+  const cli = join(repoRoot, 'node_modules/@remix-run/dev/dist/cli.js')
+  return new Promise((resolve, reject) => {
+    // A production build whatever the test runner set NODE_ENV to: React's client bundle depends on it.
+    const child = spawn(process.execPath, [cli, 'vite:build', '--config', 'web-remix/vite.config.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      if (code === 0) resolve()
+      else reject(new Error(`remix vite:build failed (exit ${code}):\n${output.slice(-4000)}`))
+    })
+  })
+}
+
+let ensured: Promise<void> | undefined
+
+/** Builds the web app if it is missing or older than its sources; safe to call from many test files at once. */
+export function ensureWebBuild(): Promise<void> {
+  ensured ??= (async () => {
+    if (await buildIsFresh()) return
+    const release = await acquireLock()
+    try {
+      if (!(await buildIsFresh())) await runBuild()
+    } finally {
+      await release()
+    }
+  })()
+  return ensured
+}

@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { apiError } from './errors.server.js'
+import type { PlatformServices } from './services.server.js'
+
+/**
+ * Bearer tokens for the plugin. A token is 32 random bytes (base64url, 43 characters); only its SHA-256 is stored,
+ * so a leaked database cannot be replayed against the API. A token is good until revoked.
+ */
+
+export interface AuthenticatedOperator {
+  id: string
+  displayName: string
+  ratePerMinuteCents: number
+  companyId: string | null
+  /** The company's agreed share in basis points, or null without a company. */
+  companyShareBps: number | null
+  tokenHash: string
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+const unauthorized = () =>
+  apiError(401, 'unauthorized', 'a valid bearer token is required (POST /api/plugin/v1/sessions)', {
+    'WWW-Authenticate': 'Bearer realm="plugin"',
+  })
+
+/** The operator this request is made for; throws a 401 (or 403 for an operator disabled since) response otherwise. */
+export async function requireOperator(request: Request, services: PlatformServices): Promise<AuthenticatedOperator> {
+  const match = BEARER.exec(request.headers.get('authorization') ?? '')
+  if (!match) throw unauthorized()
+  const tokenHash = hashToken(match[1]!)
+  const [row] = await services.db.$queryRaw<
+    {
+      id: string
+      role: string
+      status: string
+      display_name: string
+      rate_per_minute_cents: number | null
+      company_id: string | null
+      share_bps: number | null
+      stale: boolean
+    }[]
+  >`
+    SELECT u.id, u.role, u.status, u.display_name, o.rate_per_minute_cents, o.company_id, c.share_bps,
+           (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
+    FROM plugin_tokens t
+    JOIN users u ON u.id = t.user_id
+    LEFT JOIN operators o ON o.user_id = u.id
+    LEFT JOIN companies c ON c.id = o.company_id
+    WHERE t.token_hash = ${tokenHash} AND t.revoked_at IS NULL`
+  if (!row || row.rate_per_minute_cents === null) throw unauthorized()
+  if (row.role !== 'operator') throw apiError(403, 'not_an_operator', 'only operators may use the plugin API')
+  if (row.status !== 'active') throw apiError(403, 'account_disabled', 'this operator account is disabled')
+  // Heartbeats come every few seconds: record the token's use at most once a minute, not on every request.
+  if (row.stale) {
+    await services.db.$executeRaw`UPDATE plugin_tokens SET last_used_at = now() WHERE token_hash = ${tokenHash}`
+  }
+  return {
+    id: row.id,
+    displayName: row.display_name,
+    ratePerMinuteCents: row.rate_per_minute_cents,
+    companyId: row.company_id,
+    companyShareBps: row.share_bps,
+    tokenHash,
+  }
+}

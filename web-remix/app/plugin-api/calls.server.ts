@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto'
+import { z } from 'zod'
+import { toCents } from '../../../activities/ledger/tx.js'
+import { walletBalance } from '../../../activities/ledger/balances.js'
+import { billingSettingsFrom, endCallWorkflow, startCallWorkflow } from '../../../temporal/calls.js'
+import { billablePeriods, canStartCall } from '../../../workflows/billing.js'
+import { callWorkflowId, PLUGIN_END_REASONS, type CallInput, type EndReason, type Settlement, type StartRefusal } from '../../../workflows/definitions.js'
+import type { AuthenticatedOperator } from './auth.server.js'
+import { apiError } from './errors.server.js'
+import type { PlatformServices } from './services.server.js'
+import { uuid } from './validation.server.js'
+
+/**
+ * A call as the plugin sees it. The web never moves money: it validates, answers what it can from the database,
+ * and drives the call's workflow (temporal/calls.ts), which holds, charges and settles.
+ */
+
+/** A day: far beyond any real booking, and small enough that rate × minutes stays an exact integer. */
+export const MAX_PREPAID_MINUTES = 24 * 60
+
+export const startCallRequest = z
+  .object({
+    callId: uuid,
+    memberId: uuid,
+    mode: z.enum(['per_minute', 'prepaid']),
+    prepaidMinutes: z.number().int().positive().max(MAX_PREPAID_MINUTES).nullish(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.mode === 'prepaid' && body.prepaidMinutes == null) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prepaidMinutes'], message: 'a prepaid call needs prepaidMinutes' })
+    }
+    if (body.mode === 'per_minute' && body.prepaidMinutes != null) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prepaidMinutes'], message: 'only prepaid calls take prepaidMinutes' })
+    }
+  })
+
+export type StartCallRequest = z.infer<typeof startCallRequest>
+
+export const endCallRequest = z.object({ reason: z.enum(PLUGIN_END_REASONS) })
+
+export interface CallStarted {
+  callId: string
+  workflowId: string
+  status: 'active'
+  ratePerMinuteCents: number
+  fundedMinutes: number
+}
+
+export interface CallSettled {
+  callId: string
+  status: 'settled'
+  billedMinutes: number
+  chargedCents: number
+  operatorEarningsCents: number
+  endReason: EndReason
+}
+
+export interface CallView {
+  callId: string
+  status: 'active' | 'ending' | 'settled'
+  startedAt: string
+  elapsedSeconds: number
+  billedMinutes: number
+  chargedCents: number
+  heldCents: number
+  memberAvailableCents: number
+  lowBalance: boolean
+  endReason?: EndReason
+}
+
+type Answer<Body> = { status: number; body: Body }
+
+/**
+ * SHA-256 of the start request in a canonical form. The operator is part of it: the same body sent by another
+ * operator is another request, so it can never join (or learn about) someone else's call.
+ */
+export function startRequestHash(operatorId: string, body: StartCallRequest): string {
+  const canonical = JSON.stringify({
+    operatorId,
+    callId: body.callId,
+    memberId: body.memberId,
+    mode: body.mode,
+    prepaidMinutes: body.prepaidMinutes ?? null,
+  })
+  return createHash('sha256').update(canonical).digest('hex')
+}
+
+const callIdConflict = () =>
+  apiError(409, 'call_id_conflict', 'this callId was already used for another request; make a new callId for a new call')
+const callNotFound = () => apiError(404, 'call_not_found', 'no such call')
+
+const refusals: Record<StartRefusal, () => Response> = {
+  insufficient_funds: () => apiError(402, 'insufficient_funds', "the member's available balance does not cover the first minute"),
+  operator_busy: () => apiError(409, 'operator_busy', 'the operator already has a call that is not settled'),
+  member_not_found: () => apiError(404, 'member_not_found', 'no such member'),
+  operator_unavailable: () => apiError(403, 'operator_unavailable', 'this operator cannot take calls'),
+}
+
+export async function startCall(
+  services: PlatformServices,
+  operator: AuthenticatedOperator,
+  request: StartCallRequest,
+): Promise<Answer<CallStarted>> {
+  const { db, config } = services
+  const requestHash = startRequestHash(operator.id, request)
+
+  // The same request again gets the first answer, rebuilt from the call's row; any other use of the id is refused,
+  // including another operator's, who is not told whose call it is.
+  const existing = await db.call.findUnique({
+    where: { id: request.callId },
+    select: { operatorId: true, requestHash: true, workflowId: true, ratePerMinuteCents: true, fundedMinutesAtStart: true },
+  })
+  if (existing) {
+    if (existing.operatorId !== operator.id || existing.requestHash !== requestHash) throw callIdConflict()
+    return {
+      status: 200,
+      body: {
+        callId: request.callId,
+        workflowId: existing.workflowId,
+        status: 'active',
+        ratePerMinuteCents: existing.ratePerMinuteCents,
+        fundedMinutes: existing.fundedMinutesAtStart,
+      },
+    }
+  }
+
+  // Fast answers from the database for the common refusals. The workflow decides again inside its transaction,
+  // so a race past these checks is still refused, just more slowly.
+  const member = await db.user.findUnique({ where: { id: request.memberId }, select: { role: true, status: true } })
+  if (!member || member.role !== 'member' || member.status !== 'active') throw refusals.member_not_found()
+  const openCall = await db.call.findFirst({ where: { operatorId: operator.id, status: { not: 'settled' } }, select: { id: true } })
+  if (openCall) throw refusals.operator_busy()
+  const rate = operator.ratePerMinuteCents
+  const requiredCents = request.mode === 'prepaid' ? rate * request.prepaidMinutes! : rate
+  const available = (await walletBalance(db, request.memberId))?.availableCents ?? 0
+  if (!canStartCall(available, requiredCents)) throw refusals.insufficient_funds()
+
+  const input: CallInput = {
+    callId: request.callId,
+    memberId: request.memberId,
+    operatorId: operator.id,
+    companyId: operator.companyId,
+    mode: request.mode,
+    prepaidMinutes: request.mode === 'prepaid' ? request.prepaidMinutes! : null,
+    ratePerMinuteCents: rate,
+    settings: billingSettingsFrom(config, operator.companyShareBps),
+    requestHash,
+  }
+  const outcome = await startCallWorkflow(await services.temporal(), config.TEMPORAL_TASK_QUEUE, input)
+  // A concurrent request with the same callId but another body started the workflow first.
+  if (outcome.requestHash !== requestHash) throw callIdConflict()
+  if (outcome.status === 'refused') throw refusals[outcome.reason]()
+  return {
+    status: 201,
+    body: {
+      callId: request.callId,
+      workflowId: callWorkflowId(request.callId),
+      status: 'active',
+      ratePerMinuteCents: outcome.ratePerMinuteCents,
+      fundedMinutes: outcome.fundedMinutes,
+    },
+  }
+}
+
+const settledColumns = {
+  id: true,
+  status: true,
+  billedMinutes: true,
+  chargedCents: true,
+  operatorEarningsCents: true,
+  endReason: true,
+} as const
+
+function settledBody(row: {
+  id: string
+  billedMinutes: number | null
+  chargedCents: bigint | null
+  operatorEarningsCents: bigint | null
+  endReason: string | null
+}): CallSettled {
+  return {
+    callId: row.id,
+    status: 'settled',
+    billedMinutes: row.billedMinutes ?? 0,
+    chargedCents: toCents(row.chargedCents),
+    operatorEarningsCents: toCents(row.operatorEarningsCents),
+    endReason: row.endReason as EndReason,
+  }
+}
+
+function settlementBody(settlement: Settlement): CallSettled {
+  return {
+    callId: settlement.callId,
+    status: 'settled',
+    billedMinutes: settlement.billedMinutes,
+    chargedCents: settlement.chargedCents,
+    operatorEarningsCents: settlement.operatorEarningsCents,
+    endReason: settlement.endReason,
+  }
+}
+
+export async function endCall(
+  services: PlatformServices,
+  operator: AuthenticatedOperator,
+  callId: string,
+  reason: EndReason,
+): Promise<Answer<CallSettled | { status: 'ending' }>> {
+  const { db, config } = services
+  const own = { id: callId, operatorId: operator.id }
+  const row = await db.call.findFirst({ where: own, select: settledColumns })
+  if (!row) throw callNotFound()
+  // Settled calls answer from the database: repeating an end costs no workflow round trip.
+  if (row.status === 'settled') return { status: 200, body: settledBody(row) }
+
+  // Record the first end request: heartbeats now get 410, GET shows 'ending', and every repeat of this request
+  // asks the workflow for the same end time, so the bill cannot depend on which repeat arrives first.
+  await db.$executeRaw`
+    UPDATE calls SET status = 'ending', end_requested_at = coalesce(end_requested_at, now()),
+      end_request_reason = coalesce(end_request_reason, ${reason})
+    WHERE id = ${callId}::uuid AND operator_id = ${operator.id}::uuid AND status = 'active'`
+  const requested = await db.call.findFirst({ where: own, select: { endRequestedAt: true, endRequestReason: true } })
+  const requestedAtMs = requested?.endRequestedAt?.getTime() ?? Date.now()
+  const firstReason = (requested?.endRequestReason as EndReason | null) ?? reason
+  const result = await endCallWorkflow(await services.temporal(), callId, firstReason, requestedAtMs, config.SETTLE_WAIT_MS)
+  if (result.status === 'settled') return { status: 200, body: settlementBody(result.settlement) }
+  if (result.status === 'closed') {
+    // The workflow finished before this request reached it: its settlement is in the row.
+    const settled = await db.call.findFirst({ where: own, select: settledColumns })
+    if (settled?.status === 'settled') return { status: 200, body: settledBody(settled) }
+  }
+  return { status: 202, body: { status: 'ending' } }
+}
+
+/** Records a heartbeat: one row update, never a workflow signal (see DESIGN.md, "Signals, not polling"). */
+export async function recordHeartbeat(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<void> {
+  const updated = await services.db.$executeRaw`
+    UPDATE calls SET last_heartbeat_at = now()
+    WHERE id = ${callId}::uuid AND operator_id = ${operator.id}::uuid AND status = 'active'`
+  if (updated === 1) return
+  const row = await services.db.call.findFirst({ where: { id: callId, operatorId: operator.id }, select: { status: true } })
+  if (!row) throw callNotFound()
+  throw apiError(410, 'call_ended', 'this call has ended; hang up')
+}
+
+export async function viewCall(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<CallView> {
+  const { db } = services
+  const row = await db.call.findFirst({ where: { id: callId, operatorId: operator.id } })
+  if (!row) throw callNotFound()
+  const [held, wallet] = await Promise.all([
+    db.$queryRaw<{ held: bigint | null }[]>`
+      SELECT sum(amount)::bigint AS held FROM transfers WHERE call_id = ${callId}::uuid AND status = 'pending'`,
+    walletBalance(db, row.memberId),
+  ])
+
+  const startedAtMs = row.startedAt.getTime()
+  const elapsedMs = Math.max(0, (row.endedAt?.getTime() ?? Date.now()) - startedAtMs)
+  const settled = row.status === 'settled'
+  // While the call runs, what it would cost if it ended now, by the same rule settlement uses.
+  const heldPeriods = row.mode === 'prepaid' ? (row.prepaidMinutes ?? 0) : row.heldPeriods
+  const billedMinutes = settled
+    ? (row.billedMinutes ?? 0)
+    : billablePeriods(elapsedMs, { periodMs: row.periodMs, graceMs: row.graceMs }, heldPeriods)
+  const view: CallView = {
+    callId: row.id,
+    status: row.status,
+    startedAt: row.startedAt.toISOString(),
+    elapsedSeconds: Math.floor(elapsedMs / 1000),
+    billedMinutes,
+    chargedCents: settled ? toCents(row.chargedCents) : billedMinutes * row.ratePerMinuteCents,
+    heldCents: toCents(held[0]?.held ?? 0n),
+    memberAvailableCents: wallet?.availableCents ?? 0,
+    lowBalance: row.lowBalance,
+  }
+  if (row.endReason) view.endReason = row.endReason as EndReason
+  return view
+}

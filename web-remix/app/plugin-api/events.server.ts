@@ -1,0 +1,273 @@
+import pg from 'pg'
+import { OUTBOX_CHANNEL, type OutboxNotification } from '../../../activities/outbox.js'
+import type { Db } from '../../../prisma/client.js'
+
+/**
+ * The outbox, streamed. Workflows write what users must see to outbox_events and NOTIFY OUTBOX_CHANNEL in the same
+ * transaction (activities/outbox.ts). A web process keeps ONE listening connection, however many plugins are
+ * connected, and fans each notification out to the streams of the operator it concerns. The NOTIFY carries only the
+ * event's id, so the event itself is read from the table, which is also where a reconnecting client's missed events
+ * come from (Last-Event-ID).
+ */
+
+export interface OutboxEvent {
+  id: bigint
+  type: string
+  payload: unknown
+}
+
+export interface OutboxSubscriber {
+  /** A live event for this subscriber's operator. */
+  deliver(event: OutboxEvent): void
+  /** The listening connection was lost and is back: notifications may have been missed meanwhile. */
+  resync(): void
+  /** The listener is closing (the web server is shutting down). */
+  end(): void
+}
+
+export interface OutboxListener {
+  subscribe(operatorId: string, subscriber: OutboxSubscriber): () => void
+  /** The operator's events after `afterId`, oldest first, from the table. */
+  eventsAfter(operatorId: string, afterId: bigint, limit: number): Promise<OutboxEvent[]>
+  close(): Promise<void>
+}
+
+const RECONNECT_MIN_MS = 250
+const RECONNECT_MAX_MS = 5_000
+
+export function createOutboxListener(deps: {
+  databaseUrl: string
+  db: Db
+  log?: (message: string) => void
+}): OutboxListener {
+  const log = deps.log ?? ((message: string) => console.warn(`events: ${message}`))
+  const subscribers = new Map<string, Set<OutboxSubscriber>>()
+  let client: pg.Client | undefined
+  let connecting: Promise<void> | undefined
+  let reconnectTimer: NodeJS.Timeout | undefined
+  let reconnectDelay = RECONNECT_MIN_MS
+  let everConnected = false
+  let closed = false
+
+  async function readEvent(id: string, operatorId: string): Promise<OutboxEvent | undefined> {
+    const rows = await deps.db.$queryRaw<OutboxEvent[]>`
+      SELECT id, type, payload FROM outbox_events WHERE id = ${id}::bigint AND operator_id = ${operatorId}::uuid`
+    return rows[0]
+  }
+
+  function onNotification(message: pg.Notification): void {
+    if (message.channel !== OUTBOX_CHANNEL || !message.payload) return
+    let notification: OutboxNotification
+    try {
+      notification = JSON.parse(message.payload) as OutboxNotification
+    } catch {
+      return
+    }
+    const operatorId = notification.operatorId
+    if (!operatorId || !/^\d+$/.test(String(notification.id)) || !subscribers.has(operatorId)) return
+    readEvent(String(notification.id), operatorId).then(
+      (event) => {
+        if (!event) return
+        for (const subscriber of subscribers.get(operatorId) ?? []) subscriber.deliver(event)
+      },
+      (error: unknown) => log(`could not read outbox event ${notification.id}: ${(error as Error).message}`),
+    )
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer) return
+    const delay = reconnectDelay
+    reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS)
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined
+      void connect()
+    }, delay)
+    reconnectTimer.unref()
+  }
+
+  function onConnectionLost(lost: pg.Client, why: string): void {
+    if (client !== lost) return
+    client = undefined
+    lost.removeAllListeners('notification')
+    lost.end().catch(() => undefined)
+    if (!closed) {
+      log(`listening connection lost (${why}); reconnecting`)
+      scheduleReconnect()
+    }
+  }
+
+  function connect(): Promise<void> {
+    if (closed || client) return Promise.resolve()
+    connecting ??= (async () => {
+      const candidate = new pg.Client({ connectionString: deps.databaseUrl, keepAlive: true })
+      candidate.on('error', (error) => onConnectionLost(candidate, error.message))
+      candidate.on('end', () => onConnectionLost(candidate, 'connection ended'))
+      try {
+        await candidate.connect()
+        candidate.on('notification', onNotification)
+        await candidate.query(`LISTEN ${candidate.escapeIdentifier(OUTBOX_CHANNEL)}`)
+        if (closed) {
+          await candidate.end()
+          return
+        }
+        client = candidate
+        reconnectDelay = RECONNECT_MIN_MS
+        if (everConnected) {
+          for (const set of subscribers.values()) for (const subscriber of set) subscriber.resync()
+        }
+        everConnected = true
+      } catch (error) {
+        candidate.removeAllListeners('notification')
+        candidate.end().catch(() => undefined)
+        log(`could not listen on ${OUTBOX_CHANNEL}: ${(error as Error).message}`)
+        scheduleReconnect()
+      }
+    })().finally(() => {
+      connecting = undefined
+    })
+    return connecting
+  }
+
+  return {
+    subscribe(operatorId, subscriber) {
+      let set = subscribers.get(operatorId)
+      if (!set) subscribers.set(operatorId, (set = new Set()))
+      set.add(subscriber)
+      void connect()
+      return () => {
+        set.delete(subscriber)
+        if (set.size === 0 && subscribers.get(operatorId) === set) subscribers.delete(operatorId)
+      }
+    },
+
+    async eventsAfter(operatorId, afterId, limit) {
+      return deps.db.$queryRaw<OutboxEvent[]>`
+        SELECT id, type, payload FROM outbox_events
+        WHERE operator_id = ${operatorId}::uuid AND id > ${afterId.toString()}::bigint
+        ORDER BY id LIMIT ${limit}`
+    },
+
+    async close() {
+      closed = true
+      clearTimeout(reconnectTimer)
+      for (const set of subscribers.values()) for (const subscriber of set) subscriber.end()
+      subscribers.clear()
+      await connecting?.catch(() => undefined)
+      const current = client
+      client = undefined
+      await current?.end().catch(() => undefined)
+    },
+  }
+}
+
+const PING_INTERVAL_MS = 15_000
+const REPLAY_PAGE = 500
+/** How many delivered ids a stream remembers, to drop an event it already sent (a replay overlapping live ones). */
+const REMEMBERED_IDS = 1_000
+
+/**
+ * One operator's event stream as a text/event-stream response. With `afterId` (from Last-Event-ID) the events the
+ * client missed are replayed from the table first; live events wait behind the replay, and none is sent twice.
+ */
+export function operatorEventStream(options: {
+  listener: OutboxListener
+  operatorId: string
+  afterId: bigint | null
+  /** Any of them aborting (the client went away) ends the stream. */
+  signals: AbortSignal[]
+}): Response {
+  const { listener, operatorId, signals } = options
+  const encoder = new TextEncoder()
+  let stop: () => void = () => undefined
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let open = true
+      let cursor = options.afterId ?? 0n
+      const delivered = new Set<bigint>()
+      // Everything is written from one promise chain, so events go out in the order they were queued.
+      let queue: Promise<void> = Promise.resolve()
+
+      const write = (text: string) => {
+        if (!open) return
+        try {
+          controller.enqueue(encoder.encode(text))
+        } catch {
+          stop()
+        }
+      }
+      const send = (event: OutboxEvent) => {
+        const id = BigInt(event.id)
+        if (delivered.has(id)) return
+        delivered.add(id)
+        if (delivered.size > REMEMBERED_IDS) delivered.delete(delivered.values().next().value!)
+        if (id > cursor) cursor = id
+        write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.payload)}\n\n`)
+      }
+      const enqueue = (task: () => Promise<void> | void) => {
+        queue = queue.then(task).catch((error: unknown) => {
+          console.warn(`events: stream for operator ${operatorId} failed: ${(error as Error).message}`)
+          stop()
+        })
+      }
+      const replayAfterCursor = async () => {
+        for (;;) {
+          if (!open) return
+          const events = await listener.eventsAfter(operatorId, cursor, REPLAY_PAGE)
+          for (const event of events) send(event)
+          if (events.length < REPLAY_PAGE) return
+        }
+      }
+
+      const unsubscribe = listener.subscribe(operatorId, {
+        deliver: (event) => enqueue(() => send(event)),
+        resync: () => enqueue(replayAfterCursor),
+        end: () => stop(),
+      })
+      const ping = setInterval(() => write(': ping\n\n'), PING_INTERVAL_MS)
+      ping.unref()
+
+      stop = () => {
+        if (!open) return
+        open = false
+        clearInterval(ping)
+        unsubscribe()
+        for (const signal of signals) signal.removeEventListener('abort', stop)
+        try {
+          controller.close()
+        } catch {
+          // Already closed or errored by the consumer going away.
+        }
+      }
+      for (const signal of signals) signal.addEventListener('abort', stop)
+      if (signals.some((signal) => signal.aborted)) return stop()
+
+      // Tell EventSource clients how soon to come back, and flush the headers with a first comment.
+      write('retry: 2000\n: connected\n\n')
+      if (options.afterId !== null) enqueue(replayAfterCursor)
+    },
+    cancel() {
+      stop()
+    },
+  })
+
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      // Proxies such as nginx buffer responses unless told not to; an event must arrive when it happens.
+      'X-Accel-Buffering': 'no',
+    },
+  })
+}
+
+/** The replay cursor from a Last-Event-ID header: absent or empty means "only new events". */
+export function parseLastEventId(header: string | null): bigint | null | 'invalid' {
+  if (header === null || header.trim() === '') return null
+  const value = header.trim()
+  if (!/^\d{1,19}$/.test(value)) return 'invalid'
+  const id = BigInt(value)
+  return id <= 9_223_372_036_854_775_807n ? id : 'invalid'
+}
