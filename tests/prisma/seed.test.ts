@@ -146,7 +146,7 @@ describe('demo data (prisma/seed.ts)', () => {
           [unreachable, /not reachable/],
         ] as const) {
           expect(result.code).toBe(1)
-          expect(result.stderr.trim().split('\n')).toHaveLength(1)
+          expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1)
           expect(result.stderr).toMatch(message)
           expect(result.stderr).not.toMatch(STACK_FRAME)
         }

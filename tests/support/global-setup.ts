@@ -200,9 +200,10 @@ async function dropStaleTestDatabases(): Promise<void> {
 }
 
 /** Expected failures (no Go, no PostgreSQL…) are shown as their message: a stack would only bury it. */
+const EXPECTED_FAILURES = new Set(['SetupError', 'MigrationError', 'PrismaGenerateError', 'ConfigError'])
+
 function asReadableError(error: unknown): unknown {
-  const known = error instanceof SetupError || (error instanceof Error && /Error$/.test(error.name) && error.name !== 'Error' && error.name !== 'TypeError')
-  if (!known || !(error instanceof Error)) return error
+  if (!(error instanceof Error) || !EXPECTED_FAILURES.has(error.name)) return error
   const readable = new Error(error.message)
   readable.name = error.name
   readable.stack = `${error.name}: ${error.message}`

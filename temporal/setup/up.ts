@@ -1,0 +1,477 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { connect } from 'node:net'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadConfig, type PlatformConfig } from '../../config/env.js'
+import { ensurePrismaClient } from '../../prisma/generate.js'
+import { applyMigrations, describeDatabaseError, ensureDatabase } from '../../prisma/migrate.js'
+import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './dev-server.js'
+import { describeFailure, SetupError, tailLines } from './errors.js'
+import { ensureTemporalCli } from './temporal-cli.js'
+
+/**
+ * `./platform up`: the one command that starts the whole platform on this machine, with demo data.
+ *
+ *   database (create + migrate) → demo seed → Temporal CLI → Temporal dev server (.data/temporal/dev.db)
+ *   → web build when stale → worker + web as child processes, their output prefixed and coloured
+ *
+ * Every step is idempotent, so running it again (after Ctrl-C, or after a crash) just works: the database and
+ * its migrations are kept, the seed creates nothing twice, the dev server keeps its state file (and a dev server
+ * left running on that file is reused), a fresh web build is not rebuilt.
+ *
+ * Ctrl-C or SIGTERM stops the children in order (web, worker, then Temporal) and exits 0. If a child dies, the
+ * rest are stopped and up exits 1 with that child's last lines. Expected failures print a message, no stack.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const DEV_DB_FILE = join(ROOT, '.data', 'temporal', 'dev.db')
+const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli')
+const STOP_TIMEOUT_MS = 10_000
+const WEB_READY_TIMEOUT_MS = 60_000
+const TAIL_LINES = 30
+
+// ---------------------------------------------------------------------------------------------------------
+// Output: every line is prefixed with who said it; colours only on a terminal (and never with NO_COLOR).
+
+const useColor = process.env.FORCE_COLOR ? process.env.FORCE_COLOR !== '0' : process.stdout.isTTY === true && !process.env.NO_COLOR
+const COLORS = { up: 1, temporal: 35, worker: 36, web: 32, seed: 33, build: 34 } as const
+type Source = keyof typeof COLORS
+const PREFIX_WIDTH = Math.max(...Object.keys(COLORS).map((name) => name.length))
+
+const paint = (code: number, text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text)
+const bold = (text: string) => paint(1, text)
+
+function print(source: Source, line: string, stream: NodeJS.WriteStream = process.stdout): void {
+  stream.write(`${paint(COLORS[source], `${source.padEnd(PREFIX_WIDTH)} │`)} ${line}\n`)
+}
+const say = (line: string) => print('up', line)
+
+// A reader that went away (`./platform up | head`, a closed terminal) must not crash us mid-shutdown and leave
+// children behind: output is best effort.
+process.stdout.on('error', () => undefined)
+process.stderr.on('error', () => undefined)
+
+// ---------------------------------------------------------------------------------------------------------
+// Children: each in its own process group, so a signal reaches the whole tree (tsx and the node it starts) and a
+// terminal's Ctrl-C reaches only us, which then stops them in order.
+
+interface Child {
+  name: Source
+  process: ChildProcess
+  /** stdout and stderr interleaved, for "its last lines". */
+  output: string[]
+  /** stdout alone (the seed's summary). */
+  stdout: string[]
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+const children: Child[] = []
+let devServer: DevServer | undefined
+let shuttingDown = false
+
+function startChild(name: Source, args: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Child {
+  if (shuttingDown) throw new SetupError('interrupted')
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  const output: string[] = []
+  const stdout: string[] = []
+  const onLine = (line: string) => {
+    if (!line.trim()) return
+    output.push(line)
+    if (output.length > 200) output.shift()
+    // The children prefix their own lines ("worker: …"); ours already says who speaks.
+    if (!options.quiet && !shuttingDown) print(name, line.startsWith(`${name}: `) ? line.slice(name.length + 2) : line)
+  }
+  forEachLine(child.stdout, (line) => {
+    stdout.push(line)
+    onLine(line)
+  })
+  forEachLine(child.stderr, onLine)
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+    child.once('error', (error) => {
+      output.push(error.message)
+      resolve({ code: null, signal: null })
+    })
+  })
+  const entry: Child = { name, process: child, output, stdout, exited }
+  children.push(entry)
+  void exited.then(() => children.splice(children.indexOf(entry), 1))
+  return entry
+}
+
+async function stopChild(child: Child): Promise<void> {
+  const pid = child.process.pid
+  if (pid === undefined || child.process.exitCode !== null || child.process.signalCode !== null) return
+  signalGroup(pid, 'SIGTERM')
+  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), STOP_TIMEOUT_MS)
+  await child.exited
+  clearTimeout(timer)
+  // Whatever the leader left behind in its group goes too.
+  signalGroup(pid, 'SIGKILL')
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** Stops the web and the worker (newest first), then the Temporal dev server they talk to. */
+async function stopEverything(): Promise<void> {
+  shuttingDown = true
+  for (const child of [...children].reverse()) await stopChild(child)
+  await devServer?.stop()
+}
+
+// Last resort when this process ends some other way (an uncaught error): no child outlives it.
+process.on('exit', () => {
+  for (const child of children) if (child.process.pid !== undefined) signalGroup(child.process.pid, 'SIGKILL')
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Steps
+
+/** Runs one preparation step; the failures each step expects become SetupErrors with a plain message. */
+async function step<T>(what: string, run: () => Promise<T>, describe?: (error: unknown) => string): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (error instanceof SetupError || shuttingDown) throw error
+    const name = (error as Error)?.name ?? ''
+    if (describe) throw new SetupError(`${what}: ${describe(error)}`)
+    if (/^(ConfigError|PrismaGenerateError|MigrationError)$/.test(name)) throw new SetupError(`${what}: ${(error as Error).message}`)
+    throw error
+  }
+}
+
+async function prepareDatabase(config: PlatformConfig): Promise<void> {
+  const url = config.DATABASE_URL
+  await step('Preparing the database', async () => {
+    const { created } = await ensureDatabase(url)
+    const { applied } = await applyMigrations(url, { log: (line) => say(line) })
+    say(
+      `database ${describeDatabase(url)}: ${created ? 'created' : 'exists'}, ` +
+        (applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'migrations up to date'),
+    )
+  }, (error) => describeDatabaseError(error, url))
+}
+
+/** Runs prisma/seed.ts as its own process (so a missing or broken seed is its own clear error); returns what it printed. */
+async function seedDemoData(): Promise<string> {
+  const seedFile = join(ROOT, 'prisma', 'seed.ts')
+  if (!existsSync(seedFile)) {
+    throw new SetupError(`The demo seed is missing (${relative(ROOT, seedFile)}): the platform cannot be filled with demo data.`)
+  }
+  say('seeding the demo data (prisma/seed.ts)…')
+  const seed = startChild('seed', [TSX_CLI, seedFile], { quiet: true })
+  const { code, signal } = await seed.exited
+  if (shuttingDown) throw new SetupError('interrupted')
+  if (code !== 0) {
+    throw new SetupError(
+      `The demo seed failed (${signal ? `signal ${signal}` : `exit code ${code}`}). It said:\n${tailLines(seed.output, TAIL_LINES) || '(nothing)'}`,
+    )
+  }
+  return seed.stdout.join('\n')
+}
+
+function parseAddress(address: string): { host: string; port: number } {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.trim())
+  if (!match) throw new SetupError(`TEMPORAL_ADDRESS must be host:port (e.g. 127.0.0.1:7233), not "${address}".`)
+  return { host: match[1] as string, port: Number(match[2]) }
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1'])
+
+/** A local TEMPORAL_ADDRESS gets the embedded dev server; any other one is a cluster that must already run. */
+async function prepareTemporal(config: PlatformConfig): Promise<{ address: string; uiUrl: string; note: string }> {
+  const { host, port } = parseAddress(config.TEMPORAL_ADDRESS)
+  if (!LOCAL_HOSTS.has(host)) {
+    say(`using the Temporal cluster at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`)
+    try {
+      await waitForTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, { timeoutMs: 15_000 })
+    } catch (error) {
+      throw new SetupError(
+        `${(error as Error).message}\nCheck TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, or set TEMPORAL_ADDRESS to ` +
+          `127.0.0.1:PORT to run the embedded Temporal dev server instead.`,
+      )
+    }
+    return { address: config.TEMPORAL_ADDRESS, uiUrl: config.TEMPORAL_UI_URL, note: 'cluster' }
+  }
+  const cliPath = await ensureTemporalCli({ log: (line) => print('temporal', line) })
+  const uiPort = Number(new URL(config.TEMPORAL_UI_URL).port || 8233)
+  devServer = await startDevServer({
+    cliPath,
+    dbFile: DEV_DB_FILE,
+    ip: host === 'localhost' ? '127.0.0.1' : host,
+    port,
+    uiPort,
+    namespace: config.TEMPORAL_NAMESPACE,
+    detached: true,
+    log: (line) => print('temporal', line.replace(/^temporal: /, '')),
+    onOutput: (line) => print('temporal', line),
+  })
+  const note = devServer.reused
+    ? `dev server reused (pid ${devServer.pid}, left running on exit)`
+    : `dev server, state in ${relative(ROOT, DEV_DB_FILE)}`
+  if (!devServer.reused) say(`Temporal dev server on ${devServer.address} (pid ${devServer.pid}), state in ${relative(ROOT, DEV_DB_FILE)}`)
+  return { address: devServer.address, uiUrl: devServer.uiUrl, note }
+}
+
+// The web build is stale when any source of its server bundle changed after it (as tests/support/web-server.ts
+// decides, with the same lock, so a test run and `up` never build at once).
+const WEB_VITE_CONFIG = join(ROOT, 'web-remix', 'vite.config.ts')
+const WEB_SERVER_BUILD = join(ROOT, 'web-remix', 'build', 'server', 'index.js')
+const WEB_BUNDLE_SOURCES = ['web-remix/app', 'web-remix/vite.config.ts', 'config', 'prisma/client.ts', 'prisma/generated', 'temporal', 'activities', 'workflows']
+const WEB_BUILD_LOCK = join(ROOT, 'web-remix', '.cache', 'build.lock')
+
+async function newestMtime(path: string): Promise<number> {
+  const info = await stat(path).catch(() => undefined)
+  if (!info) return 0
+  if (!info.isDirectory()) return info.mtimeMs
+  const entries = await readdir(path)
+  const times = await Promise.all(entries.filter((name) => name !== 'node_modules').map((name) => newestMtime(join(path, name))))
+  return Math.max(info.mtimeMs, ...times)
+}
+
+async function webBuildIsFresh(): Promise<boolean> {
+  const built = await stat(WEB_SERVER_BUILD).catch(() => undefined)
+  if (!built) return false
+  const sources = await Promise.all(WEB_BUNDLE_SOURCES.map((source) => newestMtime(join(ROOT, source))))
+  return Math.max(...sources) <= built.mtimeMs
+}
+
+/** Returns false when there is no web app to build yet (web-remix/vite.config.ts missing). */
+async function buildWeb(): Promise<boolean> {
+  if (!existsSync(WEB_VITE_CONFIG)) {
+    say(`no web app yet (${relative(ROOT, WEB_VITE_CONFIG)} is missing): skipping the web build and the web server`)
+    return false
+  }
+  if (await webBuildIsFresh()) {
+    say('web build is up to date')
+    return true
+  }
+  await mkdir(join(WEB_BUILD_LOCK, '..'), { recursive: true })
+  let waiting = false
+  for (;;) {
+    try {
+      await mkdir(WEB_BUILD_LOCK)
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const held = await stat(WEB_BUILD_LOCK).catch(() => undefined)
+      // A build that crashed leaves its lock behind; one older than any real build is taken over.
+      if (held && Date.now() - held.mtimeMs > 5 * 60_000) await rm(WEB_BUILD_LOCK, { recursive: true, force: true })
+      if (!waiting) say('another process is building the web app; waiting for it…')
+      waiting = true
+      await sleep(250)
+    }
+  }
+  try {
+    if (await webBuildIsFresh()) {
+      say('web build is up to date (another process just built it)')
+      return true
+    }
+    say('building the web app (remix vite:build)…')
+    const remixCli = createRequire(import.meta.url).resolve('@remix-run/dev/dist/cli.js')
+    // A production build whatever NODE_ENV says: React's client bundle depends on it.
+    const build = startChild('build', [remixCli, 'vite:build', '--config', relative(ROOT, WEB_VITE_CONFIG)], {
+      env: { ...process.env, NODE_ENV: 'production' },
+      quiet: true,
+    })
+    const { code, signal } = await build.exited
+    if (shuttingDown) throw new SetupError('interrupted')
+    if (code !== 0) {
+      throw new SetupError(
+        `Building the web app failed (${signal ? `signal ${signal}` : `exit code ${code}`}). It said:\n${tailLines(build.output, TAIL_LINES)}`,
+      )
+    }
+    say('web app built')
+    return true
+  } finally {
+    await rm(WEB_BUILD_LOCK, { recursive: true, force: true })
+  }
+}
+
+const WEB_SERVER_FILE = join(ROOT, 'web-remix', 'server.ts')
+
+/** Checked first, so that a second `up` beside a running one says so at once instead of after the seed. */
+async function checkWebPort(config: PlatformConfig): Promise<void> {
+  if (!existsSync(WEB_SERVER_FILE)) return
+  if (await isPortTaken(config.WEB_PORT, config.WEB_HOST)) {
+    throw new SetupError(
+      `The web port ${config.WEB_HOST}:${config.WEB_PORT} is already in use. Is another ./platform up running? ` +
+        `Stop it, or set WEB_PORT to a free port.`,
+    )
+  }
+}
+
+async function waitForPort(host: string, port: number, child: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let exited = false
+  void child.exited.then(() => (exited = true))
+  while (Date.now() < deadline && !exited) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port })
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (open) return
+    await sleep(250)
+  }
+  if (!exited) throw new SetupError(`The web server did not listen on ${host}:${port} within ${timeoutMs / 1000} s.`)
+  // Otherwise the exit itself is reported by the supervision in main().
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function describeDatabase(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
+function printSummary(parts: { web?: string; temporal: { address: string; uiUrl: string; note: string }; namespace: string; taskQueue: string; database: string; seedOutput: string }): void {
+  const lines = [
+    '',
+    bold('The platform is up.'),
+    `  Web            ${parts.web ?? '(not started: no web app yet)'}`,
+    `  Temporal gRPC  ${parts.temporal.address}  namespace ${parts.namespace}, task queue ${parts.taskQueue} (${parts.temporal.note})`,
+    `  Temporal UI    ${parts.temporal.uiUrl}`,
+    `  Database       ${parts.database}`,
+    '',
+    ...(parts.seedOutput.trim() ? parts.seedOutput.trimEnd().split('\n').map((line) => `  ${line}`) : ['  (the seed printed no demo logins)']),
+    '',
+    'Press Ctrl-C to stop everything.',
+    '',
+  ]
+  for (const line of lines) say(line)
+}
+
+async function main(): Promise<number> {
+  let interrupted: Promise<number> | undefined
+  let running = false
+  let firstSignalAt = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      // One Ctrl-C can arrive twice (from the terminal, and relayed by tsx); a second one a moment later means
+      // the user is in a hurry.
+      if (Date.now() - firstSignalAt > 1_000) {
+        say('stopping now')
+        for (const child of children) if (child.process.pid !== undefined) signalGroup(child.process.pid, 'SIGKILL')
+        if (devServer && !devServer.reused) signalGroup(devServer.pid, 'SIGKILL')
+      }
+      return
+    }
+    firstSignalAt = Date.now()
+    say(`${signal} received: stopping…`)
+    interrupted = stopEverything().then(() => {
+      say('stopped')
+      // Stopping a running platform is the normal way out; interrupting its preparation is not.
+      return running ? 0 : 128 + (({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[signal] ?? 0)
+    })
+    void interrupted.then((code) => process.exit(code))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.on('SIGHUP', onSignal)
+
+  try {
+    const config = await step('Reading the configuration', async () => loadConfig())
+    await checkWebPort(config)
+    await step('Generating the Prisma client', () => ensurePrismaClient({ log: (line) => say(line) }))
+    await prepareDatabase(config)
+    const seedOutput = await seedDemoData()
+    say('demo data ready')
+    const temporal = await step('Starting Temporal', () => prepareTemporal(config))
+    const webBuilt = await step('Building the web app', () => buildWeb())
+
+    const startWeb = webBuilt && existsSync(WEB_SERVER_FILE)
+    if (webBuilt && !startWeb) say(`no web server yet (${relative(ROOT, WEB_SERVER_FILE)} is missing): not starting the web`)
+
+    const worker = startChild('worker', [TSX_CLI, join(ROOT, 'temporal', 'worker.ts')])
+    const web = startWeb ? startChild('web', [TSX_CLI, WEB_SERVER_FILE]) : undefined
+    const watched: Array<{ name: string; exited: Promise<unknown>; tail: () => string }> = [
+      { name: 'worker', exited: worker.exited, tail: () => tailLines(worker.output, TAIL_LINES) },
+    ]
+    if (web) watched.push({ name: 'web', exited: web.exited, tail: () => tailLines(web.output, TAIL_LINES) })
+    if (devServer) {
+      const server = devServer
+      watched.push({ name: 'the Temporal dev server', exited: server.exited, tail: () => server.outputTail(TAIL_LINES) })
+    }
+    const firstDeath = Promise.race(
+      watched.map((part) => part.exited.then((result) => ({ part, result: result as { code: number | null; signal: string | null } }))),
+    )
+
+    const webUrl = `http://${config.WEB_HOST}:${config.WEB_PORT}`
+    const diedEarly = web
+      ? await Promise.race([waitForPort(config.WEB_HOST, config.WEB_PORT, web, WEB_READY_TIMEOUT_MS).then(() => undefined), firstDeath])
+      : undefined
+    running = true
+    if (!interrupted && !diedEarly) {
+      printSummary({
+        web: web ? webUrl : undefined,
+        temporal,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        database: describeDatabase(config.DATABASE_URL),
+        seedOutput,
+      })
+    }
+
+    const ended = diedEarly ?? (await Promise.race([firstDeath, interrupted ?? new Promise<never>(() => {})]))
+    if (typeof ended === 'number') return ended
+    if (shuttingDown) return (await interrupted) ?? 0
+    // Something died on its own: take the rest down and say what it said last.
+    const { part, result } = ended
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`
+    process.stderr.write(`\n`)
+    print('up', bold(`${part.name} ${how}; stopping everything. Its last lines:`), process.stderr)
+    for (const line of (part.tail() || '(nothing)').split('\n')) print('up', `  ${line}`, process.stderr)
+    await stopEverything()
+    return 1
+  } catch (error) {
+    if (interrupted) return interrupted
+    await stopEverything()
+    process.stderr.write('\n')
+    for (const line of describeFailure(error).split('\n')) print('up', line, process.stderr)
+    return 1
+  }
+}
+
+function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let partial = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) onLine(line.replace(/\r$/, ''))
+  })
+  stream.on('end', () => {
+    if (partial) onLine(partial)
+  })
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+process.exitCode = await main()
+// Timers and sockets of stopped parts must not keep a finished `up` alive.
+process.exit()
