@@ -1,0 +1,135 @@
+// First: it installs the Temporal runtime (and its logger) before any other module can.
+import { temporalWarnings } from './temporal-log.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { parseConfig, type PlatformConfig } from '../../config/env.js'
+import { createDb } from '../../prisma/client.js'
+import { applyMigrations, describeDatabaseError, dropDatabase, ensureDatabase } from '../../prisma/migrate.js'
+import { closeTemporalClients } from '../../temporal/client.js'
+import { startDevServer } from '../../temporal/setup/dev-server.js'
+import { ensureTemporalCli } from '../../temporal/setup/temporal-cli.js'
+import { createCallWorker } from '../../temporal/worker.js'
+import { startWebServer } from '../../web-remix/server.js'
+// The web build's freshness check lives with the test fixtures for now; a benchmark of stale code would be a lie.
+import { ensureWebBuild } from '../../tests/support/web-server.js'
+import type { BenchStack, BillingOverrides, Log } from './stack.js'
+
+/**
+ * A stack of the benchmark's own: every part on free ports, a fresh database, a Temporal dev server persisted in a
+ * temp dir; nothing shared with the demo or the tests. Its own module, so that driving a --target loads none of it.
+ */
+
+/** A database next to the configured one, never the demo's: same server and credentials, its own name. */
+function benchDatabaseUrl(baseUrl: string, runTag: string): string {
+  const url = new URL(baseUrl)
+  url.pathname = `/perminute_bench_${runTag.replace(/[^a-z0-9]/gi, '').toLowerCase()}`
+  return url.toString()
+}
+
+export async function startLocalStack(options: { billing: BillingOverrides; runTag: string; log: Log }): Promise<BenchStack> {
+  const { billing, runTag, log } = options
+  const cleanups: Array<() => Promise<unknown>> = []
+  const undo = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+  }
+  try {
+    log('starting a stack of its own: Temporal dev server, database, worker, web…')
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'perminute-bench-'))
+    let keepState = false
+    cleanups.push(() => (keepState ? Promise.resolve() : rm(stateDir, { recursive: true, force: true })))
+
+    const cli = await ensureTemporalCli({ log })
+    // Persisted with the WAL pragmas, as the local platform runs (DESIGN.md): the figures describe that set-up.
+    const temporal = await startDevServer({ cliPath: cli, dbFile: path.join(stateDir, 'temporal.db'), log, reuseExisting: false })
+    cleanups.push(() => temporal.stop())
+
+    // Only DATABASE_URL's server and credentials are taken from the environment; the database is the run's own.
+    const databaseUrl = benchDatabaseUrl(parseConfig(process.env).DATABASE_URL, runTag)
+    let keepDatabase = false
+    try {
+      await ensureDatabase(databaseUrl)
+      cleanups.push(() => (keepDatabase ? Promise.resolve() : dropDatabase(databaseUrl)))
+      await applyMigrations(databaseUrl, { log: () => undefined })
+    } catch (error) {
+      // Says what is wrong with PostgreSQL and how to fix it, without the password or a stack trace.
+      throw new Error(describeDatabaseError(error, databaseUrl))
+    }
+
+    const config: PlatformConfig = parseConfig({
+      ...process.env,
+      // Production mode for the web: development mode's checks are not what a user's request pays for.
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_TASK_QUEUE: `bench-calls-${runTag}`,
+      TEMPORAL_UI_URL: temporal.uiUrl,
+      WEB_HOST: '127.0.0.1',
+      BILLING_PERIOD_MS: String(billing.periodMs),
+      GRACE_MS: String(billing.graceMs),
+      HEARTBEAT_TIMEOUT_MS: String(billing.heartbeatTimeoutMs),
+    })
+
+    // The worker and the web each get their own pool, as they would in their own processes.
+    const workerDb = createDb(databaseUrl)
+    cleanups.push(() => workerDb.$disconnect())
+    const { worker, run } = await createCallWorker({ config, db: workerDb })
+    const running = run()
+    cleanups.push(async () => {
+      worker.shutdown()
+      await running
+    })
+    cleanups.push(() => closeTemporalClients())
+
+    await ensureWebBuild()
+    const web = await startWebServer({ config, port: 0 })
+    cleanups.push(() => web.close())
+
+    const db = createDb(databaseUrl, { maxConnections: 8 })
+    cleanups.push(() => db.$disconnect())
+
+    const endpoints: Record<string, string> = {
+      web: web.url,
+      temporal: temporal.address,
+      'temporal UI': temporal.uiUrl,
+      database: databaseUrl,
+      'temporal state': path.join(stateDir, 'temporal.db'),
+    }
+    log(`stack up: web ${web.url}, Temporal ${temporal.address}, database ${new URL(databaseUrl).pathname.slice(1)}`)
+    return {
+      webUrl: web.url,
+      db,
+      sameClock: true,
+      processes: temporal.pid > 0 ? [{ name: 'Temporal dev server', pid: temporal.pid }] : [],
+      workerWarnings: temporalWarnings,
+      description: {
+        summary:
+          `started by the benchmark: Temporal dev server (persisted, WAL) on ${temporal.address}, worker and web in the` +
+          ` benchmark's process, PostgreSQL database ${new URL(databaseUrl).pathname.slice(1)} (dropped afterwards)`,
+        inProcess: true,
+        endpoints,
+        settings: {
+          BILLING_PERIOD_MS: config.BILLING_PERIOD_MS,
+          GRACE_MS: config.GRACE_MS,
+          HEARTBEAT_TIMEOUT_MS: config.HEARTBEAT_TIMEOUT_MS,
+          HEARTBEAT_SCAN_MS: config.HEARTBEAT_SCAN_MS,
+          SETTLE_WAIT_MS: config.SETTLE_WAIT_MS,
+          WORKER_MAX_CONCURRENT_ACTIVITIES: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+          WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+          WORKER_MAX_CACHED_WORKFLOWS: config.WORKER_MAX_CACHED_WORKFLOWS,
+        },
+      },
+      async stop({ keepData }) {
+        keepState = keepData
+        keepDatabase = keepData
+        await undo()
+        return keepData ? [`database: ${databaseUrl}`, `Temporal state: ${path.join(stateDir, 'temporal.db')}`] : []
+      },
+    }
+  } catch (error) {
+    await undo()
+    throw error
+  }
+}
+

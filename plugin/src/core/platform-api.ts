@@ -1,0 +1,681 @@
+/**
+ * A typed client for the platform's plugin API (docs/api.md, "The plugin API"): what the plugin's headless core,
+ * third-party call-tracking tools and the benchmark use to talk to the platform.
+ *
+ * It relies on nothing but the web platform's own globals (fetch, AbortController, TextDecoder, ReadableStream,
+ * setTimeout), so it runs unchanged in Node, in Electron's main process and in a browser-like renderer. Amounts are
+ * integer cents, as everywhere on the platform; the client checks that the money fields it receives are.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// The contract's shapes
+
+/** Integer minor units. Never a fraction: see DESIGN.md, "Money rules". */
+export type Cents = number
+
+export type PresenceStatus = 'online' | 'busy' | 'offline'
+export type CallMode = 'per_minute' | 'prepaid'
+export type PluginEndReason = 'operator_hangup' | 'member_hangup' | 'other'
+/** Why a call ended: the plugin's reasons, and those the platform decides. */
+export type EndReason = PluginEndReason | 'funds_exhausted' | 'heartbeat_lost' | 'prepaid_exhausted' | 'operator_disabled'
+export type CallingProvider = 'discord' | 'sip' | 'whatsapp' | 'telegram' | 'zoom' | 'other'
+
+export interface SignedInOperator {
+  id: string
+  displayName: string
+  ratePerMinuteCents: Cents
+}
+
+export interface Session {
+  token: string
+  operator: SignedInOperator
+}
+
+export interface CallingLink {
+  provider: CallingProvider
+  handle: string
+}
+
+export interface MemberSummary {
+  id: string
+  displayName: string
+  availableCents: Cents
+  /** Whole minutes the member's balance pays for at this operator's price. */
+  fundedMinutes: number
+  averageSpendCents: Cents
+  paidCalls: number
+  rating: { average: number | null; count: number }
+}
+
+export type StartCallRequest =
+  | { callId: string; memberId: string; mode: 'per_minute' }
+  | { callId: string; memberId: string; mode: 'prepaid'; prepaidMinutes: number }
+
+export interface CallStarted {
+  callId: string
+  workflowId: string
+  status: 'active'
+  ratePerMinuteCents: Cents
+  fundedMinutes: number
+}
+
+export interface CallSettled {
+  callId: string
+  status: 'settled'
+  billedMinutes: number
+  chargedCents: Cents
+  operatorEarningsCents: Cents
+  endReason: EndReason
+}
+
+/** The 202 answer: settlement takes longer than the server waits; ask again (endCall or getCall) for the result. */
+export interface CallEnding {
+  status: 'ending'
+}
+
+export interface CallView {
+  callId: string
+  status: 'active' | 'ending' | 'settled'
+  startedAt: string
+  elapsedSeconds: number
+  billedMinutes: number
+  chargedCents: Cents
+  heldCents: Cents
+  memberAvailableCents: Cents
+  lowBalance: boolean
+  endReason?: EndReason
+}
+
+/** What each event of GET /events carries (the `data` field, parsed). */
+export interface PlatformEventMap {
+  'call.low_balance': { callId: string; availableCents: Cents; minutesLeft: number; ratePerMinuteCents: Cents }
+  'call.low_balance_cleared': { callId: string; availableCents: Cents; minutesLeft: number; ratePerMinuteCents: Cents }
+  /** The platform ended the call (funds exhausted, heartbeats lost, …): the plugin must hang up. */
+  'call.ending': { callId: string; reason: EndReason; endedAtMs: number }
+  'call.settled': {
+    callId: string
+    status: 'settled'
+    billedMinutes: number
+    chargedCents: Cents
+    commissionCents: Cents
+    companyShareCents: Cents
+    operatorEarningsCents: Cents
+    endReason: EndReason
+    startedAtMs: number
+    endedAtMs: number
+  }
+}
+
+export type PlatformEventType = keyof PlatformEventMap
+
+/**
+ * One Server-Sent Events message as received. `event` is a string, not a closed union: a newer server may send
+ * types this client does not know yet, and the plugin should skip those rather than fail. Narrow with isEvent().
+ */
+export interface ServerSentMessage {
+  /** The message's id (the outbox event's id), or null when the server sent none. */
+  id: string | null
+  event: string
+  /** `data` parsed as JSON, or the raw text when it is not JSON. */
+  data: unknown
+  rawData: string
+}
+
+export type PlatformEvent<K extends PlatformEventType = PlatformEventType> = {
+  [T in K]: ServerSentMessage & { event: T; data: PlatformEventMap[T] }
+}[K]
+
+export function isEvent<K extends PlatformEventType>(message: ServerSentMessage, type: K): message is PlatformEvent<K> {
+  return message.event === type && typeof message.data === 'object' && message.data !== null
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * Every failure of a request: an error answer of the API (`code` is its `error` field, e.g. insufficient_funds,
+ * call_ended), or one this client names itself with status 0: network_error, timeout, invalid_response.
+ */
+export class PlatformApiError extends Error {
+  override name = 'PlatformApiError'
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** "POST /calls/:callId/end", as in ResponseTiming. */
+    readonly route?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The error answers the contract names; others may come from newer servers, so `code` stays a string. */
+export type PlatformApiErrorCode =
+  | 'invalid_json'
+  | 'invalid_body'
+  | 'invalid_query'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'not_an_operator'
+  | 'account_disabled'
+  | 'not_found'
+  | 'call_not_found'
+  | 'member_not_found'
+  | 'method_not_allowed'
+  | 'insufficient_funds'
+  | 'operator_busy'
+  | 'operator_unavailable'
+  | 'call_id_conflict'
+  | 'handle_taken'
+  | 'call_ended'
+  | 'invalid_last_event_id'
+  | 'temporal_unavailable'
+  | 'internal_error'
+  | 'network_error'
+  | 'timeout'
+  | 'invalid_response'
+
+export function isPlatformApiError(error: unknown, code?: PlatformApiErrorCode): error is PlatformApiError {
+  return error instanceof PlatformApiError && (code === undefined || error.code === code)
+}
+
+/** A heartbeat's 410: the call has ended on the platform's side and the plugin must hang up. */
+export function isCallEnded(error: unknown): boolean {
+  return isPlatformApiError(error, 'call_ended')
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The client
+
+/** One answered request, for whoever measures the API (the benchmark's latency tables come from this). */
+export interface ResponseTiming {
+  method: string
+  /** The route's template, ids left out, e.g. "POST /calls/:callId/heartbeat" has route "/calls/:callId/heartbeat". */
+  route: string
+  /** The HTTP status, or 0 when no answer came (network error, timeout). */
+  status: number
+  /** From sending the request to having the whole body (for /events: to having the headers). */
+  ms: number
+}
+
+export interface PlatformApiOptions {
+  /** The platform's origin, e.g. http://127.0.0.1:3000 (a path prefix before /api is kept). */
+  baseUrl: string
+  /** A bearer token from an earlier login; login() sets it too. */
+  token?: string | null
+  /** Gives up on a request after this long (default 30 s; /events is exempt: see events()). */
+  timeoutMs?: number
+  /** Called after every request, whatever its outcome. Must not throw. */
+  onResponse?: (timing: ResponseTiming) => void
+  /** Another fetch (tests, a proxy); the global one by default. */
+  fetch?: typeof fetch
+}
+
+export interface EventsOptions {
+  /** Resume after this event: the server replays what came after it first. */
+  lastEventId?: string | null
+  /** Reconnect (with Last-Event-ID) when the stream drops; default true. Authentication failures never retry. */
+  reconnect?: boolean
+  /** A stream that says nothing for this long is presumed dead and reopened; the server pings every 15 s. Default 45 s. */
+  idleTimeoutMs?: number
+}
+
+const API_PREFIX = '/api/plugin/v1'
+const DEFAULT_TIMEOUT_MS = 30_000
+const DEFAULT_IDLE_TIMEOUT_MS = 45_000
+/** What the server asks for with `retry:` (2 s); used until it says otherwise. */
+const DEFAULT_RETRY_MS = 2_000
+const MAX_RETRY_MS = 30_000
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now())
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  /** The route template, for timings and errors. */
+  route: string
+  /** The concrete path under the API prefix. */
+  path: string
+  body?: unknown
+  /** Whether a token is needed (all but login). */
+  auth?: boolean
+  /** Statuses that count as success; any other is a PlatformApiError. */
+  ok: readonly number[]
+}
+
+interface Answer {
+  status: number
+  body: unknown
+}
+
+export class PlatformApi {
+  private readonly origin: string
+  private readonly timeoutMs: number
+  private readonly onResponse: ((timing: ResponseTiming) => void) | undefined
+  private readonly fetchImpl: typeof fetch
+  private currentToken: string | null
+
+  constructor(options: PlatformApiOptions) {
+    this.origin = options.baseUrl.replace(/\/+$/, '')
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.onResponse = options.onResponse
+    // Bound, because some runtimes' fetch refuses to be called as a method of another object.
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.currentToken = options.token ?? null
+  }
+
+  get token(): string | null {
+    return this.currentToken
+  }
+
+  /** POST /sessions: signs the operator in; the client keeps the token for the requests that follow. */
+  async login(login: string, password: string): Promise<Session> {
+    const { body } = await this.request({ method: 'POST', route: '/sessions', path: '/sessions', body: { login, password }, auth: false, ok: [201] })
+    const session = body as Session
+    if (typeof session?.token !== 'string' || typeof session.operator?.id !== 'string') throw invalidResponse('/sessions', 'no token in the answer')
+    expectCents('/sessions', session.operator, ['ratePerMinuteCents'])
+    this.currentToken = session.token
+    return session
+  }
+
+  /** DELETE /sessions/current: revokes the token (the server refuses it from then on) and forgets it. */
+  async logout(): Promise<void> {
+    await this.request({ method: 'DELETE', route: '/sessions/current', path: '/sessions/current', ok: [204] })
+    this.currentToken = null
+  }
+
+  /** PUT /link: links the operator's calling account (the handle members call them on). */
+  async link(provider: CallingProvider, handle: string): Promise<CallingLink> {
+    const { body } = await this.request({ method: 'PUT', route: '/link', path: '/link', body: { provider, handle }, ok: [200] })
+    return body as CallingLink
+  }
+
+  /** POST /presence: "online" lasts 60 s after the last report, so report it more often than that. */
+  async presence(status: PresenceStatus): Promise<void> {
+    await this.request({ method: 'POST', route: '/presence', path: '/presence', body: { status }, ok: [204] })
+  }
+
+  /** GET /members/lookup: who is calling. A handle that is not a member's is PlatformApiError 404 member_not_found. */
+  async lookupMember(handle: string): Promise<MemberSummary> {
+    const path = `/members/lookup?handle=${encodeURIComponent(handle)}`
+    const { body } = await this.request({ method: 'GET', route: '/members/lookup', path, ok: [200] })
+    const member = (body as { member?: MemberSummary })?.member
+    if (!member) throw invalidResponse('/members/lookup', 'no member in the answer')
+    expectCents('/members/lookup', member, ['availableCents', 'averageSpendCents'])
+    return member
+  }
+
+  /**
+   * POST /calls: starts a call (signal-with-start on the platform). The callId is the plugin's own uuid, which makes
+   * a retry safe: the same request again answers with the same call. Refusals are PlatformApiErrors: 402
+   * insufficient_funds, 404 member_not_found, 409 operator_busy or call_id_conflict, 422 invalid_body.
+   */
+  async startCall(request: StartCallRequest): Promise<CallStarted> {
+    const { body } = await this.request({ method: 'POST', route: '/calls', path: '/calls', body: request, ok: [200, 201] })
+    expectCents('/calls', body, ['ratePerMinuteCents'])
+    return body as CallStarted
+  }
+
+  /** POST /calls/{id}/heartbeat: a 410 (isCallEnded) means the platform ended the call and the plugin must hang up. */
+  async heartbeat(callId: string): Promise<void> {
+    await this.request({ method: 'POST', route: '/calls/:callId/heartbeat', path: `/calls/${encodeURIComponent(callId)}/heartbeat`, ok: [204] })
+  }
+
+  /**
+   * POST /calls/{id}/end: ends the call and answers with its settlement, or `{status: "ending"}` (202) when settling
+   * takes longer than the server waits; asking again is safe and answers with the same settlement.
+   */
+  async endCall(callId: string, reason: PluginEndReason): Promise<CallSettled | CallEnding> {
+    const route = '/calls/:callId/end'
+    const { status, body } = await this.request({ method: 'POST', route, path: `/calls/${encodeURIComponent(callId)}/end`, body: { reason }, ok: [200, 202] })
+    if (status === 202) return { status: 'ending' }
+    expectCents(route, body, ['chargedCents', 'operatorEarningsCents'])
+    return body as CallSettled
+  }
+
+  /** GET /calls/{id}: the call as it stands (while active, what it would cost if it ended now). */
+  async getCall(callId: string): Promise<CallView> {
+    const route = '/calls/:callId'
+    const { body } = await this.request({ method: 'GET', route, path: `/calls/${encodeURIComponent(callId)}`, ok: [200] })
+    expectCents(route, body, ['chargedCents', 'heldCents', 'memberAvailableCents'])
+    return body as CallView
+  }
+
+  /**
+   * GET /events: this operator's events, as an async iterator that runs until `signal` aborts (then it simply ends).
+   * When the stream drops it reopens it with Last-Event-ID, so the server replays what was missed and nothing is
+   * seen twice; pass `lastEventId` to resume from a position saved earlier. Failing to authenticate (401/403) and,
+   * with `reconnect: false`, any failure end the iteration with a PlatformApiError.
+   */
+  async *events(signal: AbortSignal, options: EventsOptions = {}): AsyncGenerator<ServerSentMessage, void, undefined> {
+    const reconnect = options.reconnect ?? true
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+    const state = { lastEventId: options.lastEventId ?? null, retryMs: DEFAULT_RETRY_MS }
+    let failures = 0
+
+    while (!signal.aborted) {
+      let received = false
+      try {
+        for await (const message of this.openEventStream(signal, state, idleTimeoutMs)) {
+          received = true
+          failures = 0
+          yield message
+        }
+        // The server closed the stream (a restart, a deploy): come back as a browser's EventSource would.
+      } catch (error) {
+        if (signal.aborted) return
+        const status = error instanceof PlatformApiError ? error.status : 0
+        // Another attempt would be refused the same way.
+        if (!reconnect || status === 400 || status === 401 || status === 403 || status === 404) throw error
+        if (!received) failures += 1
+      }
+      if (!reconnect) return
+      // Back off on repeated failures, up to a limit, so a server that is down is not hammered by every plugin.
+      const delay = Math.min(state.retryMs * 2 ** Math.max(0, failures - 1), MAX_RETRY_MS)
+      await sleep(delay, signal)
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private headers(auth: boolean, extra: Record<string, string> = {}): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extra }
+    if (auth) {
+      // Sent without a token the server answers 401 unauthorized, which is the error the caller should see.
+      if (this.currentToken) headers.authorization = `Bearer ${this.currentToken}`
+    }
+    return headers
+  }
+
+  private report(method: string, route: string, status: number, startedAt: number): void {
+    if (!this.onResponse) return
+    try {
+      this.onResponse({ method, route, status, ms: now() - startedAt })
+    } catch {
+      // A measuring hook must never break a call.
+    }
+  }
+
+  private async request(spec: RequestSpec): Promise<Answer> {
+    const headers = this.headers(spec.auth ?? true)
+    let body: string | undefined
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body)
+      headers['content-type'] = 'application/json'
+    }
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs)
+    const startedAt = now()
+    let status = 0
+    let text: string
+    try {
+      const response = await this.fetchImpl(`${this.origin}${API_PREFIX}${spec.path}`, {
+        method: spec.method,
+        headers,
+        body,
+        signal: controller.signal,
+        redirect: 'manual',
+      })
+      status = response.status
+      text = await response.text()
+    } catch (error) {
+      this.report(spec.method, spec.route, 0, startedAt)
+      if (controller.signal.aborted) {
+        throw new PlatformApiError(0, 'timeout', `${spec.method} ${spec.route}: no answer within ${this.timeoutMs} ms`, spec.route)
+      }
+      throw new PlatformApiError(0, 'network_error', `${spec.method} ${spec.route}: ${describeNetworkError(error)}`, spec.route)
+    } finally {
+      clearTimeout(timer)
+    }
+    this.report(spec.method, spec.route, status, startedAt)
+
+    let parsed: unknown
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        parsed = undefined
+      }
+    }
+    if (spec.ok.includes(status)) {
+      if (text !== '' && parsed === undefined) throw invalidResponse(spec.route, `status ${status} with a body that is not JSON`)
+      return { status, body: parsed }
+    }
+    throw errorFromAnswer(spec, status, parsed, text)
+  }
+
+  /** One connection of the event stream: yields its messages until it ends, fails, goes quiet or `signal` aborts. */
+  private async *openEventStream(
+    signal: AbortSignal,
+    state: { lastEventId: string | null; retryMs: number },
+    idleTimeoutMs: number,
+  ): AsyncGenerator<ServerSentMessage, void, undefined> {
+    const route = '/events'
+    const controller = new AbortController()
+    const abort = () => controller.abort()
+    signal.addEventListener('abort', abort)
+    let idle = false
+    let idleTimer: ReturnType<typeof setTimeout> | undefined
+    const armIdleTimer = () => {
+      clearTimeout(idleTimer)
+      idleTimer = setTimeout(() => {
+        idle = true
+        controller.abort()
+      }, idleTimeoutMs)
+    }
+    try {
+      const headers = this.headers(true, { accept: 'text/event-stream', 'cache-control': 'no-store' })
+      if (state.lastEventId !== null) headers['last-event-id'] = state.lastEventId
+      const startedAt = now()
+      armIdleTimer()
+      let response: Response
+      try {
+        response = await this.fetchImpl(`${this.origin}${API_PREFIX}${route}`, { method: 'GET', headers, signal: controller.signal, redirect: 'manual' })
+      } catch (error) {
+        this.report('GET', route, 0, startedAt)
+        if (signal.aborted) return
+        if (idle) throw new PlatformApiError(0, 'timeout', `GET ${route}: no answer within ${idleTimeoutMs} ms`, route)
+        throw new PlatformApiError(0, 'network_error', `GET ${route}: ${describeNetworkError(error)}`, route)
+      }
+      this.report('GET', route, response.status, startedAt)
+      const contentType = response.headers.get('content-type') ?? ''
+      if (response.status !== 200 || !response.body) {
+        const text = await response.text().catch(() => '')
+        let parsed: unknown
+        try {
+          parsed = text ? JSON.parse(text) : undefined
+        } catch {
+          parsed = undefined
+        }
+        throw errorFromAnswer({ method: 'GET', route }, response.status, parsed, text)
+      }
+      if (!contentType.toLowerCase().startsWith('text/event-stream')) {
+        await response.body.cancel().catch(() => undefined)
+        throw invalidResponse(route, `expected text/event-stream, got "${contentType}"`)
+      }
+
+      const parser = new EventStreamParser()
+      const reader = response.body.getReader()
+      const decoder = new TextDecoder()
+      try {
+        for (;;) {
+          let chunk: ReadableStreamReadResult<Uint8Array>
+          try {
+            chunk = await reader.read()
+          } catch (error) {
+            if (signal.aborted) return
+            if (idle) throw new PlatformApiError(0, 'timeout', `GET ${route}: the stream was silent for ${idleTimeoutMs} ms`, route)
+            throw new PlatformApiError(0, 'network_error', `GET ${route}: ${describeNetworkError(error)}`, route)
+          }
+          if (chunk.done) {
+            parser.push(decoder.decode())
+            return
+          }
+          armIdleTimer()
+          for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) {
+            if (message.id !== null) state.lastEventId = message.id
+            yield message
+          }
+          if (parser.retryMs !== null) state.retryMs = parser.retryMs
+          // Per the SSE rules an id: line moves the cursor even when its message carries no data.
+          if (parser.lastEventId !== null) state.lastEventId = parser.lastEventId
+        }
+      } finally {
+        reader.cancel().catch(() => undefined)
+      }
+    } finally {
+      clearTimeout(idleTimer)
+      signal.removeEventListener('abort', abort)
+      controller.abort()
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The text/event-stream format (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
+
+/** An incremental parser: feed it decoded text as it arrives, get the complete messages back. */
+export class EventStreamParser {
+  /** The reconnection time the server last asked for, if any. */
+  retryMs: number | null = null
+  /** The last id seen, including on messages without data (which are not dispatched). */
+  lastEventId: string | null = null
+  private buffer = ''
+  private sawFirstChunk = false
+  private pendingCarriageReturn = false
+  private eventType = ''
+  private data: string[] = []
+  private messageId: string | null = null
+
+  push(text: string): ServerSentMessage[] {
+    if (!this.sawFirstChunk && text.length > 0) {
+      this.sawFirstChunk = true
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+    }
+    // A CRLF may be split across two chunks: the CR ended a line already, so its LF must not end another.
+    if (this.pendingCarriageReturn && text.startsWith('\n')) text = text.slice(1)
+    this.pendingCarriageReturn = false
+    this.buffer += text
+    const messages: ServerSentMessage[] = []
+    let start = 0
+    for (let i = 0; i < this.buffer.length; i++) {
+      const char = this.buffer[i]
+      if (char !== '\n' && char !== '\r') continue
+      this.line(this.buffer.slice(start, i), messages)
+      if (char === '\r') {
+        if (i + 1 < this.buffer.length) {
+          if (this.buffer[i + 1] === '\n') i++
+        } else {
+          this.pendingCarriageReturn = true
+        }
+      }
+      start = i + 1
+    }
+    this.buffer = this.buffer.slice(start)
+    return messages
+  }
+
+  private line(line: string, messages: ServerSentMessage[]): void {
+    if (line === '') {
+      this.dispatch(messages)
+      return
+    }
+    if (line.startsWith(':')) return // a comment: the server's keep-alive ping
+    const colon = line.indexOf(':')
+    const field = colon === -1 ? line : line.slice(0, colon)
+    let value = colon === -1 ? '' : line.slice(colon + 1)
+    if (value.startsWith(' ')) value = value.slice(1)
+    switch (field) {
+      case 'event':
+        this.eventType = value
+        break
+      case 'data':
+        this.data.push(value)
+        break
+      case 'id':
+        if (!value.includes('\u0000')) {
+          this.messageId = value
+          this.lastEventId = value
+        }
+        break
+      case 'retry':
+        if (/^\d+$/.test(value)) this.retryMs = Number(value)
+        break
+      default:
+        // Unknown fields are ignored, as the format requires.
+        break
+    }
+  }
+
+  private dispatch(messages: ServerSentMessage[]): void {
+    const hadData = this.data.length > 0
+    const rawData = this.data.join('\n')
+    const message: ServerSentMessage = {
+      id: this.messageId ?? this.lastEventId,
+      event: this.eventType || 'message',
+      data: parseData(rawData),
+      rawData,
+    }
+    this.eventType = ''
+    this.data = []
+    this.messageId = null
+    if (hadData) messages.push(message)
+  }
+}
+
+function parseData(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown
+  } catch {
+    return raw
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function errorFromAnswer(spec: Pick<RequestSpec, 'method' | 'route'>, status: number, parsed: unknown, text: string): PlatformApiError {
+  const body = parsed as { error?: unknown; message?: unknown } | undefined
+  if (body && typeof body.error === 'string') {
+    const message = typeof body.message === 'string' ? body.message : body.error
+    return new PlatformApiError(status, body.error, message, spec.route)
+  }
+  // Not the API's error shape (a proxy's HTML page, say): keep the status, name the code after it.
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200)
+  return new PlatformApiError(status, `http_${status}`, `${spec.method} ${spec.route} answered ${status}${snippet ? `: ${snippet}` : ''}`, spec.route)
+}
+
+/** An answer that breaks the contract: status 0 like the client's other own errors, whatever the HTTP status was. */
+function invalidResponse(route: string, why: string): PlatformApiError {
+  return new PlatformApiError(0, 'invalid_response', `${route}: ${why}`, route)
+}
+
+function expectCents(route: string, body: unknown, fields: readonly string[]): void {
+  const record = body as Record<string, unknown> | null | undefined
+  for (const field of fields) {
+    const value = record?.[field]
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+      throw invalidResponse(route, `${field} is not a whole number of cents (${JSON.stringify(value)})`)
+    }
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  // Node's fetch hides the reason (ECONNREFUSED, …) in `cause`.
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause
+  const code = typeof cause?.code === 'string' ? cause.code : undefined
+  const message = error instanceof Error ? error.message : String(error)
+  return code ? `${message} (${code})` : message
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done)
+  })
+}
