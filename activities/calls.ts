@@ -147,7 +147,7 @@ export function createCallActivities(db: Db): CallActivities {
           VALUES (${callId}::uuid, ${input.memberId}::uuid, ${input.operatorId}::uuid, ${input.companyId}::uuid,
             ${input.mode}::"CallMode", ${input.prepaidMinutes}, ${rate}, ${settings.periodMs}, ${settings.graceMs},
             ${settings.lowBalancePeriods}, ${settings.heartbeatTimeoutMs}, ${settings.commissionBps}, ${settings.companyShareBps},
-            ${input.requestHash}, ${`call-${callId}`}, 'active', ${startedAt}, ${startedAt}, 0, ${held})`
+            ${input.requestHash}, ${`call-${callId}`}, 'active', ${startedAt}, greatest(now(), ${startedAt}), 0, ${held})`
 
         const wallet = accountIds.memberWallet(input.memberId)
         const earnings = accountIds.operatorEarnings(input.operatorId)
@@ -183,13 +183,14 @@ export function createCallActivities(db: Db): CallActivities {
         const call = await lockCall(tx, callId)
         if (!call) callNotFound(callId)
         const wallet = accountIds.memberWallet(call.member_id)
+        if (call.status === 'settled') return { held: false, reason: 'already_settled' }
         if (call.held_periods >= period) {
           // A replay of a hold that already committed: answer as the first time did.
           const available = (await accountBalance(tx, wallet))!.availableCents
           return { held: true, heldPeriods: call.held_periods, availableAfterCents: available, lowBalance: call.low_balance }
         }
         // 'ending': the plugin asked to end and the workflow has not heard yet; a hold made now is voided at settlement.
-        if (call.status === 'settled' || period !== call.held_periods + 1) {
+        if (period !== call.held_periods + 1) {
           throw ApplicationFailure.create({
             type: 'CallStateError',
             message: `cannot hold period ${period} of call ${callId} (${call.status}, ${call.held_periods} held)`,
@@ -269,6 +270,21 @@ export function createCallActivities(db: Db): CallActivities {
           else await voidPendingTransfer(tx, id)
         }
       }
+      const endedAt = new Date(endedAtMs)
+      const [settled] = await tx.$queryRaw<CallRow[]>`
+        UPDATE calls SET status = 'settled', ended_at = ${endedAt}, end_reason = ${endReason},
+          billed_minutes = ${amounts.billedPeriods}, charged_cents = ${amounts.chargedCents},
+          commission_cents = ${amounts.commissionCents}, company_share_cents = ${amounts.companyShareCents},
+          operator_earnings_cents = ${amounts.operatorEarningsCents}, low_balance = false, settled_at = now()
+        WHERE id = ${callId}::uuid
+        RETURNING *, false AS heartbeat_stale`
+      const settlement = settlementOf(settled!)
+      const audience = { memberId: call.member_id, operatorId: call.operator_id, callId }
+      if (PLATFORM_END_REASONS.includes(endReason)) {
+        await emitEvent(tx, { type: 'call.ending', ...audience, payload: { callId, reason: endReason, endedAtMs } })
+      }
+      await emitEvent(tx, { type: 'call.settled', ...audience, payload: { ...settlement } })
+      // Shared accounts last: their row locks are then held only for the moment before commit.
       // The posted holds credited the operator's earnings with the whole charge; the platform's commission and the
       // company's share move out of them, so the operator keeps exactly the remainder.
       const operatorAccount = accountIds.operatorEarnings(call.operator_id)
@@ -296,21 +312,6 @@ export function createCallActivities(db: Db): CallActivities {
           callId,
         })
       }
-
-      const endedAt = new Date(endedAtMs)
-      const [settled] = await tx.$queryRaw<CallRow[]>`
-        UPDATE calls SET status = 'settled', ended_at = ${endedAt}, end_reason = ${endReason},
-          billed_minutes = ${amounts.billedPeriods}, charged_cents = ${amounts.chargedCents},
-          commission_cents = ${amounts.commissionCents}, company_share_cents = ${amounts.companyShareCents},
-          operator_earnings_cents = ${amounts.operatorEarningsCents}, low_balance = false, settled_at = now()
-        WHERE id = ${callId}::uuid
-        RETURNING *, false AS heartbeat_stale`
-      const settlement = settlementOf(settled!)
-      const audience = { memberId: call.member_id, operatorId: call.operator_id, callId }
-      if (PLATFORM_END_REASONS.includes(endReason)) {
-        await emitEvent(tx, { type: 'call.ending', ...audience, payload: { callId, reason: endReason, endedAtMs } })
-      }
-      await emitEvent(tx, { type: 'call.settled', ...audience, payload: { ...settlement } })
       return settlement
     })
   }

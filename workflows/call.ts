@@ -131,7 +131,9 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
     const hold = await ledger.holdNextPeriod({ callId, period: nextPeriod })
     if (!hold.held) {
       if (hold.reason === 'insufficient_funds') requestEnd('funds_exhausted', boundaryMs)
-      else requestEnd('heartbeat_lost', hold.lastHeartbeatAtMs)
+      else if (hold.reason === 'heartbeat_lost') requestEnd('heartbeat_lost', hold.lastHeartbeatAtMs)
+      // Settling again returns the settlement already recorded, whatever end is requested here.
+      else requestEnd('other', boundaryMs)
       break
     }
     heldPeriods = hold.heldPeriods

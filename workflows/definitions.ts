@@ -104,6 +104,8 @@ export type HoldResult =
   | { held: true; heldPeriods: number; availableAfterCents: number; lowBalance: boolean }
   | { held: false; reason: 'insufficient_funds' }
   | { held: false; reason: 'heartbeat_lost'; lastHeartbeatAtMs: number }
+  /** The call was settled already (a settlement whose workflow task was lost and is being replayed). */
+  | { held: false; reason: 'already_settled' }
 
 /**
  * The side effects a call needs, implemented in activities/calls.ts. Every one is idempotent:

@@ -106,11 +106,12 @@ export async function startCall(
 
   // The same request again gets the first answer, rebuilt from the call's row; any other use of the id is refused,
   // including another operator's, who is not told whose call it is.
-  const existing = await db.call.findUnique({
-    where: { id: request.callId },
-    select: { operatorId: true, requestHash: true, workflowId: true, ratePerMinuteCents: true, fundedMinutesAtStart: true },
-  })
-  if (existing) {
+  const answerFromRow = async (): Promise<Answer<CallStarted> | null> => {
+    const existing = await db.call.findUnique({
+      where: { id: request.callId },
+      select: { operatorId: true, requestHash: true, workflowId: true, ratePerMinuteCents: true, fundedMinutesAtStart: true },
+    })
+    if (!existing) return null
     if (existing.operatorId !== operator.id || existing.requestHash !== requestHash) throw callIdConflict()
     return {
       status: 200,
@@ -123,17 +124,28 @@ export async function startCall(
       },
     }
   }
+  const repeated = await answerFromRow()
+  if (repeated) return repeated
 
   // Fast answers from the database for the common refusals. The workflow decides again inside its transaction,
   // so a race past these checks is still refused, just more slowly.
   const member = await db.user.findUnique({ where: { id: request.memberId }, select: { role: true, status: true } })
   if (!member || member.role !== 'member' || member.status !== 'active') throw refusals.member_not_found()
-  const openCall = await db.call.findFirst({ where: { operatorId: operator.id, status: { not: 'settled' } }, select: { id: true } })
+  // This callId itself may have opened between the read above and this one (a retried start): it is not "busy".
+  const openCall = await db.call.findFirst({
+    where: { operatorId: operator.id, status: { not: 'settled' }, id: { not: request.callId } },
+    select: { id: true },
+  })
   if (openCall) throw refusals.operator_busy()
   const rate = operator.ratePerMinuteCents
   const requiredCents = request.mode === 'prepaid' ? rate * request.prepaidMinutes! : rate
   const available = (await walletBalance(db, request.memberId))?.availableCents ?? 0
-  if (!canStartCall(available, requiredCents)) throw refusals.insufficient_funds()
+  if (!canStartCall(available, requiredCents)) {
+    // A retry of a start that opened meanwhile has already reserved the money: answer it as the repeat it is.
+    const opened = await answerFromRow()
+    if (opened) return opened
+    throw refusals.insufficient_funds()
+  }
 
   const input: CallInput = {
     callId: request.callId,

@@ -1,4 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node'
+import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client'
 import { CallStartTimeoutError } from '../../../temporal/calls.js'
 
 /**
@@ -72,8 +73,8 @@ export function apiRoute<Args extends LoaderFunctionArgs | ActionFunctionArgs>(h
       return await handler(args)
     } catch (thrown) {
       if (thrown instanceof Response) return thrown
-      if (thrown instanceof CallStartTimeoutError) {
-        return apiError(503, 'call_service_busy', 'the call did not open in time; send the same request again', { 'Retry-After': '2' })
+      if (thrown instanceof CallStartTimeoutError || thrown instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        return apiError(503, 'call_service_busy', 'the call service did not answer in time; send the same request again', { 'Retry-After': '2' })
       }
       if (isTemporalUnreachable(thrown)) {
         return apiError(503, 'temporal_unavailable', 'the call service is unavailable; try again shortly', { 'Retry-After': '2' })
