@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { join, relative } from 'node:path'
@@ -11,6 +10,7 @@ import { applyMigrations, describeDatabaseError, ensureDatabase } from '../../pr
 import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './dev-server.js'
 import { describeFailure, SetupError, tailLines } from './errors.js'
 import { ensureTemporalCli } from './temporal-cli.js'
+import { ensureWebBuild, WEB_VITE_CONFIG } from './web-build.js'
 
 /**
  * `./platform up`: the one command that starts the whole platform on this machine, with demo data.
@@ -227,60 +227,13 @@ async function prepareTemporal(config: PlatformConfig): Promise<{ address: strin
   return { address: devServer.address, uiUrl: devServer.uiUrl, note }
 }
 
-// The web build is stale when any source of its server bundle changed after it (as tests/support/web-server.ts
-// decides, with the same lock, so a test run and `up` never build at once).
-const WEB_VITE_CONFIG = join(ROOT, 'web-remix', 'vite.config.ts')
-const WEB_SERVER_BUILD = join(ROOT, 'web-remix', 'build', 'server', 'index.js')
-const WEB_BUNDLE_SOURCES = ['web-remix/app', 'web-remix/vite.config.ts', 'config', 'prisma/client.ts', 'prisma/generated', 'temporal', 'activities', 'workflows']
-const WEB_BUILD_LOCK = join(ROOT, 'web-remix', '.cache', 'build.lock')
-
-async function newestMtime(path: string): Promise<number> {
-  const info = await stat(path).catch(() => undefined)
-  if (!info) return 0
-  if (!info.isDirectory()) return info.mtimeMs
-  const entries = await readdir(path)
-  const times = await Promise.all(entries.filter((name) => name !== 'node_modules').map((name) => newestMtime(join(path, name))))
-  return Math.max(info.mtimeMs, ...times)
-}
-
-async function webBuildIsFresh(): Promise<boolean> {
-  const built = await stat(WEB_SERVER_BUILD).catch(() => undefined)
-  if (!built) return false
-  const sources = await Promise.all(WEB_BUNDLE_SOURCES.map((source) => newestMtime(join(ROOT, source))))
-  return Math.max(...sources) <= built.mtimeMs
-}
-
 /** Returns false when there is no web app to build yet (web-remix/vite.config.ts missing). */
 async function buildWeb(): Promise<boolean> {
   if (!existsSync(WEB_VITE_CONFIG)) {
     say(`no web app yet (${relative(ROOT, WEB_VITE_CONFIG)} is missing): skipping the web build and the web server`)
     return false
   }
-  if (await webBuildIsFresh()) {
-    say('web build is up to date')
-    return true
-  }
-  await mkdir(join(WEB_BUILD_LOCK, '..'), { recursive: true })
-  let waiting = false
-  for (;;) {
-    try {
-      await mkdir(WEB_BUILD_LOCK)
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const held = await stat(WEB_BUILD_LOCK).catch(() => undefined)
-      // A build that crashed leaves its lock behind; one older than any real build is taken over.
-      if (held && Date.now() - held.mtimeMs > 5 * 60_000) await rm(WEB_BUILD_LOCK, { recursive: true, force: true })
-      if (!waiting) say('another process is building the web app; waiting for it…')
-      waiting = true
-      await sleep(250)
-    }
-  }
-  try {
-    if (await webBuildIsFresh()) {
-      say('web build is up to date (another process just built it)')
-      return true
-    }
+  const outcome = await ensureWebBuild(async () => {
     say('building the web app (remix vite:build)…')
     const remixCli = createRequire(import.meta.url).resolve('@remix-run/dev/dist/cli.js')
     // A production build whatever NODE_ENV says: React's client bundle depends on it.
@@ -295,11 +248,9 @@ async function buildWeb(): Promise<boolean> {
         `Building the web app failed (${signal ? `signal ${signal}` : `exit code ${code}`}). It said:\n${tailLines(build.output, TAIL_LINES)}`,
       )
     }
-    say('web app built')
-    return true
-  } finally {
-    await rm(WEB_BUILD_LOCK, { recursive: true, force: true })
-  }
+  }, say)
+  say(outcome === 'built' ? 'web app built' : 'web build is up to date')
+  return true
 }
 
 const WEB_SERVER_FILE = join(ROOT, 'web-remix', 'server.ts')

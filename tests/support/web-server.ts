@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker'
@@ -8,7 +7,8 @@ import { parseConfig, type PlatformConfig } from '../../config/env.js'
 import { createDb, type Db } from '../../prisma/client.js'
 import { closeTemporalClients } from '../../temporal/client.js'
 import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
-import { serverBuildPath, startWebServer } from '../../web-remix/server.js'
+import { ensureWebBuild as ensureSharedWebBuild } from '../../temporal/setup/web-build.js'
+import { startWebServer } from '../../web-remix/server.js'
 
 /**
  * A running stack for a test file: the built web app on a free port, and an in-process call worker on a task queue
@@ -111,45 +111,7 @@ export async function startWebStack(options: { env?: Record<string, string>; wor
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Building the web app once: test files run in parallel, so the first to find the build stale builds it under a lock
-// (an atomic mkdir) while the others wait, then find it fresh.
-
-/** What the server bundle is made of: a change in any of these makes the build stale. */
-const BUNDLE_SOURCES = ['web-remix/app', 'web-remix/vite.config.ts', 'config', 'prisma/client.ts', 'prisma/generated', 'temporal', 'activities', 'workflows']
-const LOCK_DIR = join(repoRoot, 'web-remix/.cache/build.lock')
-const STALE_LOCK_MS = 5 * 60_000
-
-async function newestMtime(path: string): Promise<number> {
-  const info = await stat(path).catch(() => undefined)
-  if (!info) return 0
-  if (!info.isDirectory()) return info.mtimeMs
-  const entries = await readdir(path)
-  const times = await Promise.all(entries.filter((name) => name !== 'node_modules').map((name) => newestMtime(join(path, name))))
-  return Math.max(info.mtimeMs, ...times)
-}
-
-async function buildIsFresh(): Promise<boolean> {
-  const built = await stat(serverBuildPath).catch(() => undefined)
-  if (!built) return false
-  const sources = await Promise.all(BUNDLE_SOURCES.map((source) => newestMtime(join(repoRoot, source))))
-  return Math.max(...sources) <= built.mtimeMs
-}
-
-async function acquireLock(): Promise<() => Promise<void>> {
-  await mkdir(join(LOCK_DIR, '..'), { recursive: true })
-  for (;;) {
-    try {
-      await mkdir(LOCK_DIR)
-      return () => rm(LOCK_DIR, { recursive: true, force: true })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      // A build that crashed leaves its lock behind; one older than any real build is taken over.
-      const held = await stat(LOCK_DIR).catch(() => undefined)
-      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await rm(LOCK_DIR, { recursive: true, force: true })
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
-}
+// Building the web app once per run, under the lock `./platform up` and the benchmark share (temporal/setup/web-build.ts).
 
 function runBuild(): Promise<void> {
   const cli = join(repoRoot, 'node_modules/@remix-run/dev/dist/cli.js')
@@ -175,14 +137,6 @@ let ensured: Promise<void> | undefined
 
 /** Builds the web app if it is missing or older than its sources; safe to call from many test files at once. */
 export function ensureWebBuild(): Promise<void> {
-  ensured ??= (async () => {
-    if (await buildIsFresh()) return
-    const release = await acquireLock()
-    try {
-      if (!(await buildIsFresh())) await runBuild()
-    } finally {
-      await release()
-    }
-  })()
+  ensured ??= ensureSharedWebBuild(runBuild).then(() => undefined)
   return ensured
 }

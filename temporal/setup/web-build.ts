@@ -1,0 +1,67 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * When the web app needs building, and one build at a time: `./platform up`, test files running in parallel and
+ * the benchmark all call ensureWebBuild; the first to find the build stale builds it under a lock (an atomic mkdir)
+ * while the others wait, then find it fresh. How to build (and where its output goes) is the caller's.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const WEB_VITE_CONFIG = join(ROOT, 'web-remix', 'vite.config.ts')
+export const WEB_SERVER_BUILD = join(ROOT, 'web-remix', 'build', 'server', 'index.js')
+/** What the server bundle is made of: a change in any of these makes the build stale. */
+const BUNDLE_SOURCES = ['web-remix/app', 'web-remix/vite.config.ts', 'config', 'prisma/client.ts', 'prisma/generated', 'temporal', 'activities', 'workflows']
+const LOCK_DIR = join(ROOT, 'web-remix', '.cache', 'build.lock')
+// A build that crashed leaves its lock behind; one older than any real build is taken over.
+const STALE_LOCK_MS = 5 * 60_000
+
+async function newestMtime(path: string): Promise<number> {
+  const info = await stat(path).catch(() => undefined)
+  if (!info) return 0
+  if (!info.isDirectory()) return info.mtimeMs
+  const entries = await readdir(path)
+  const times = await Promise.all(entries.filter((name) => name !== 'node_modules').map((name) => newestMtime(join(path, name))))
+  return Math.max(info.mtimeMs, ...times)
+}
+
+export async function webBuildIsFresh(): Promise<boolean> {
+  const built = await stat(WEB_SERVER_BUILD).catch(() => undefined)
+  if (!built) return false
+  const sources = await Promise.all(BUNDLE_SOURCES.map((source) => newestMtime(join(ROOT, source))))
+  return Math.max(...sources) <= built.mtimeMs
+}
+
+async function acquireLock(onWait: () => void): Promise<() => Promise<void>> {
+  await mkdir(join(LOCK_DIR, '..'), { recursive: true })
+  let told = false
+  for (;;) {
+    try {
+      await mkdir(LOCK_DIR)
+      return () => rm(LOCK_DIR, { recursive: true, force: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const held = await stat(LOCK_DIR).catch(() => undefined)
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await rm(LOCK_DIR, { recursive: true, force: true })
+      if (!told) onWait()
+      told = true
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+}
+
+export type WebBuildOutcome = 'fresh' | 'built'
+
+/** Runs `build` if the web build is missing or older than its sources, under the shared lock. */
+export async function ensureWebBuild(build: () => Promise<void>, log: (line: string) => void = () => {}): Promise<WebBuildOutcome> {
+  if (await webBuildIsFresh()) return 'fresh'
+  const release = await acquireLock(() => log('another process is building the web app; waiting for it…'))
+  try {
+    if (await webBuildIsFresh()) return 'fresh'
+    await build()
+    return 'built'
+  } finally {
+    await release()
+  }
+}
