@@ -254,6 +254,24 @@ describe('the call workflow', () => {
     expect(await available(member.id)).toBe(10_000 - billed * 100)
   })
 
+  it('can be found by member, operator and status, as admins search for it in the Temporal UI', async () => {
+    const { member, operator, input } = await setUpCall(1_000)
+    await startCall(harness, input)
+    await end(input.callId)
+    const query = `MemberId = '${member.id}' AND OperatorId = '${operator.id}' AND CallStatus = 'settled'`
+    // Visibility is eventually consistent: the upsert at settlement shows up shortly after.
+    const found = await waitFor(
+      async () => {
+        const ids: string[] = []
+        for await (const run of harness.client.workflow.list({ query })) ids.push(run.workflowId)
+        return ids.length > 0 ? ids : undefined
+      },
+      10_000,
+      'the settled call in visibility',
+    )
+    expect(found).toEqual([callWorkflowId(input.callId)])
+  })
+
   it('ends a call the platform forces to end', async () => {
     const { input } = await setUpCall(5_000)
     await startCall(harness, input)
