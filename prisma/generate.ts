@@ -6,7 +6,8 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
+import { isEntryPoint } from './entry-point.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SCHEMA_PATH = path.join(ROOT, 'prisma', 'schema.prisma')
@@ -185,17 +186,8 @@ export async function ensurePrismaClient(opts: EnsurePrismaClientOptions = {}): 
   })
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1]
-  if (entry === undefined) return false
-  try {
-    return pathToFileURL(realpathSync(entry)).href === import.meta.url
-  } catch {
-    return false
-  }
-}
 
-if (isMainModule()) {
+if (isEntryPoint(import.meta.url)) {
   try {
     let generated = false
     await ensurePrismaClient({

@@ -2,11 +2,12 @@
 // The bookkeeping is Prisma's own (`_prisma_migrations`, same columns, same checksums, same advisory lock), so
 // `prisma migrate deploy` sees the same state wherever the engine exists. Why: docs/decisions/003-migrations-without-schema-engine.md.
 import { createHash, randomUUID } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { isEntryPoint } from './entry-point.js'
 
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 
@@ -594,16 +595,7 @@ async function main(): Promise<number> {
   }
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1]
-  if (entry === undefined) return false
-  try {
-    return pathToFileURL(realpathSync(entry)).href === import.meta.url
-  } catch {
-    return false
-  }
-}
 
-if (isMainModule()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main()
 }

@@ -2,8 +2,6 @@
 // members with funded wallets, all sharing one password. `npm run db:seed` (tsx prisma/seed.ts) seeds the database
 // DATABASE_URL names; running it again creates and credits nothing. It never picks a database of its own, so it
 // touches a test database only if someone points DATABASE_URL at one.
-import { realpathSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
 import {
   assertDatabaseReady,
   DatabaseNotReadyError,
@@ -16,6 +14,7 @@ import { TransferConflictError } from '../activities/ledger/transfers.js'
 import { creditMemberWallet } from '../activities/wallets.js'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { createDb, type Db } from './client.js'
+import { isEntryPoint } from './entry-point.js'
 
 export const DEMO_PASSWORD = 'demo-password'
 
@@ -318,14 +317,5 @@ function describeSeedFailure(error: unknown, databaseUrl: string | undefined): s
   return `unexpected ${error instanceof Error ? error.name : 'error'}: ${firstLine}`
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1]
-  if (entry === undefined) return false
-  try {
-    return pathToFileURL(realpathSync(entry)).href === import.meta.url
-  } catch {
-    return false
-  }
-}
 
-if (isMainModule()) process.exitCode = await main()
+if (isEntryPoint(import.meta.url)) process.exitCode = await main()

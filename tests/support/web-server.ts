@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker'
+import { expect } from 'vitest'
+import { checkLedger } from '../../activities/ledger/check.js'
 import { parseConfig, type PlatformConfig } from '../../config/env.js'
 import { createDb, type Db } from '../../prisma/client.js'
 import { closeTemporalClients } from '../../temporal/client.js'
@@ -139,4 +141,14 @@ let ensured: Promise<void> | undefined
 export function ensureWebBuild(): Promise<void> {
   ensured ??= ensureSharedWebBuild(runBuild).then(() => undefined)
   return ensured
+}
+
+/** A test file's last word: the ledger's invariants hold after everything it did, then the stack stops. */
+export async function stopAfterLedgerCheck(stack: WebStack | undefined): Promise<void> {
+  if (!stack) return
+  try {
+    expect((await checkLedger(stack.db)).violations).toEqual([])
+  } finally {
+    await stack.stop()
+  }
 }

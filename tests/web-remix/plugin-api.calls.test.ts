@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkLedger } from '../../activities/ledger/check.js'
 import { walletBalance } from '../../activities/ledger/balances.js'
 import { splitCharge } from '../../workflows/billing.js'
-import { startWebStack, type WebStack } from '../support/web-server.js'
+import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { call, createMember, eventually, fund, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
 
 // The call endpoints over real HTTP, with a real worker and 1-second billing periods.
@@ -16,16 +15,7 @@ beforeAll(async () => {
   stack = await startWebStack({ env: { SETTLE_WAIT_MS: '3000' } })
 }, 180_000)
 
-afterAll(async () => {
-  if (!stack) return
-  try {
-    const ledger = await checkLedger(stack.db)
-    expect(ledger.violations).toEqual([])
-    expect(ledger.ok).toBe(true)
-  } finally {
-    await stack.stop()
-  }
-}, 60_000)
+afterAll(() => stopAfterLedgerCheck(stack), 60_000)
 
 type Operator = Awaited<ReturnType<typeof signedInOperator>>
 

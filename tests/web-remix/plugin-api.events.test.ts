@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkLedger } from '../../activities/ledger/check.js'
-import { startWebStack, type WebStack } from '../support/web-server.js'
+import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { call, createMember, fund, openEvents, signedInOperator, sleep, type EventStream, type ServerSentEvent } from './plugin-client.js'
 
 // GET /api/plugin/v1/events: the outbox, streamed to the operator's plugin over Server-Sent Events.
@@ -16,14 +15,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const stream of streams) stream.close()
-  if (!stack) return
-  try {
-    const ledger = await checkLedger(stack.db)
-    expect(ledger.violations).toEqual([])
-    expect(ledger.ok).toBe(true)
-  } finally {
-    await stack.stop()
-  }
+  await stopAfterLedgerCheck(stack)
 }, 60_000)
 
 async function open(token: string, options: { lastEventId?: string } = {}) {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkLedger } from '../../activities/ledger/check.js'
-import { startWebStack, type WebStack } from '../support/web-server.js'
+import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { call, createMember, createOperator, PASSWORD, signedInOperator, signIn, sleep, type ApiResponse } from './plugin-client.js'
 
 // Signing in and out, linking the calling account, presence (and the profiles page that shows it), member lookup.
@@ -13,16 +12,7 @@ beforeAll(async () => {
   stack = await startWebStack()
 }, 180_000)
 
-afterAll(async () => {
-  if (!stack) return
-  try {
-    const ledger = await checkLedger(stack.db)
-    expect(ledger.violations).toEqual([])
-    expect(ledger.ok).toBe(true)
-  } finally {
-    await stack.stop()
-  }
-}, 60_000)
+afterAll(() => stopAfterLedgerCheck(stack), 60_000)
 
 const sessions = '/api/plugin/v1/sessions'
 
