@@ -85,12 +85,12 @@ export function splitCharge(chargedCents: Cents, commissionBps: number, companyS
   for (const [name, bps] of [['commission', commissionBps], ['company share', companyShareBps]] as const) {
     if (!Number.isInteger(bps) || bps < 0 || bps > BPS) throw new RangeError(`${name} must be 0..${BPS} basis points`)
   }
-  // Products stay far below 2^53 for any charge below 9e11 cents, checked here rather than assumed.
+  // The products below are exact integers while charge × 10 000 stays under 2^53 (charges up to ~9e11 cents).
+  if (!Number.isSafeInteger(chargedCents * BPS)) throw new RangeError('charge too large to split exactly')
   const commissionCents = Math.floor((chargedCents * commissionBps) / BPS)
   const afterCommission = chargedCents - commissionCents
   const companyShareCents = Math.floor((afterCommission * companyShareBps) / BPS)
   const operatorEarningsCents = afterCommission - companyShareCents
-  if (!Number.isSafeInteger(chargedCents * BPS)) throw new RangeError('charge too large to split exactly')
   return { chargedCents, commissionCents, companyShareCents, operatorEarningsCents }
 }
 
