@@ -102,5 +102,6 @@ describe('billing arithmetic', () => {
     expect(() => splitCharge(-1, 0, 0)).toThrow(RangeError)
     expect(() => splitCharge(100, 10_001, 0)).toThrow(RangeError)
     expect(() => fundedPeriods(Number.MAX_SAFE_INTEGER + 2, 1)).toThrow(RangeError)
+    expect(() => splitCharge(2 ** 50, 2_000, 0)).toThrow(/too large to split exactly/)
   })
 })
