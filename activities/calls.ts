@@ -108,6 +108,33 @@ export async function updateLowBalance(tx: Tx, row: Pick<CallRow, 'id' | 'member
   return low
 }
 
+/**
+ * Holds one period of a per-minute call: a pending transfer from the member's wallet to the operator's earnings
+ * under the period's deterministic id. Throws InsufficientFundsError when the wallet cannot cover it.
+ */
+async function holdPeriod(
+  tx: Tx,
+  call: { callId: string; memberId: string; operatorId: string; ratePerMinuteCents: number },
+  period: number,
+): Promise<void> {
+  await createTransfer(tx, {
+    id: transferIds.periodHold(call.callId, period),
+    debitAccountId: accountIds.memberWallet(call.memberId),
+    creditAccountId: accountIds.operatorEarnings(call.operatorId),
+    amountCents: call.ratePerMinuteCents,
+    pending: true,
+    code: 'call_hold',
+    callId: call.callId,
+  })
+}
+
+const parties = (row: CallRow) => ({
+  callId: row.id,
+  memberId: row.member_id,
+  operatorId: row.operator_id,
+  ratePerMinuteCents: row.rate_per_minute_cents,
+})
+
 class Refusal extends Error {
   constructor(readonly reason: StartRefusal) {
     super(reason)
@@ -152,15 +179,20 @@ export function createCallActivities(db: Db): CallActivities {
         const wallet = accountIds.memberWallet(input.memberId)
         const earnings = accountIds.operatorEarnings(input.operatorId)
         await openAccount(tx, earnings, 'operator_earnings', input.operatorId)
-        await createTransfer(tx, {
-          id: prepaid ? transferIds.prepaidHold(callId) : transferIds.periodHold(callId, 1),
-          debitAccountId: wallet,
-          creditAccountId: earnings,
-          amountCents: rate * held,
-          pending: true,
-          code: prepaid ? 'call_prepaid_hold' : 'call_hold',
-          callId,
-        })
+        if (prepaid) {
+          // The whole block at once; settlement posts what was used and releases the rest.
+          await createTransfer(tx, {
+            id: transferIds.prepaidHold(callId),
+            debitAccountId: wallet,
+            creditAccountId: earnings,
+            amountCents: rate * held,
+            pending: true,
+            code: 'call_prepaid_hold',
+            callId,
+          })
+        } else {
+          await holdPeriod(tx, { callId, memberId: input.memberId, operatorId: input.operatorId, ratePerMinuteCents: rate }, 1)
+        }
         const available = (await accountBalance(tx, wallet))!.availableCents
         const fundedMinutes = prepaid ? held : held + fundedPeriods(available, rate)
         const [row] = await tx.$queryRaw<CallRow[]>`
@@ -200,15 +232,7 @@ export function createCallActivities(db: Db): CallActivities {
         if (call.heartbeat_stale) {
           return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: call.last_heartbeat_at.getTime() }
         }
-        await createTransfer(tx, {
-          id: transferIds.periodHold(callId, period),
-          debitAccountId: wallet,
-          creditAccountId: accountIds.operatorEarnings(call.operator_id),
-          amountCents: call.rate_per_minute_cents,
-          pending: true,
-          code: 'call_hold',
-          callId,
-        })
+        await holdPeriod(tx, parties(call), period)
         await tx.$executeRaw`UPDATE calls SET held_periods = ${period} WHERE id = ${callId}::uuid`
         const available = (await accountBalance(tx, wallet))!.availableCents
         const lowBalance = await updateLowBalance(tx, call, available)
@@ -237,15 +261,7 @@ export function createCallActivities(db: Db): CallActivities {
         const wallet = accountIds.memberWallet(call.member_id)
         while (held < started && (await accountBalance(tx, wallet))!.availableCents >= call.rate_per_minute_cents) {
           held += 1
-          await createTransfer(tx, {
-            id: transferIds.periodHold(callId, held),
-            debitAccountId: wallet,
-            creditAccountId: accountIds.operatorEarnings(call.operator_id),
-            amountCents: call.rate_per_minute_cents,
-            pending: true,
-            code: 'call_hold',
-            callId,
-          })
+          await holdPeriod(tx, parties(call), held)
         }
         if (held !== call.held_periods) await tx.$executeRaw`UPDATE calls SET held_periods = ${held} WHERE id = ${callId}::uuid`
       }
