@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path'
 import { Connection } from '@temporalio/client'
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../search-attributes.js'
 import { SetupError, stderrLog, tailLines, type SetupLog } from './errors.js'
+import { forEachLine, isAlive, sleep } from './processes.js'
 
 /**
  * Starts (or, for `./platform up`, finds again) a Temporal CLI dev server: the platform's embedded Temporal.
@@ -298,14 +299,6 @@ async function findRunningServer(dbFile: string): Promise<StateFile | undefined>
   return undefined
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Guards against a recycled pid: on Linux the process's command line must be a dev server on this dbFile. */
 async function isDevServerFor(pid: number, dbFile: string): Promise<boolean> {
@@ -342,19 +335,4 @@ function reusedServer(state: StateFile): DevServer {
   }
 }
 
-function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let partial = ''
-  stream.setEncoding('utf8')
-  stream.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) onLine(line)
-  })
-  stream.on('end', () => {
-    if (partial) onLine(partial)
-  })
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
-}

@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { SetupError, stderrLog, tailLines, type SetupLog } from './errors.js'
+import { isAlive, sleep } from './processes.js'
 
 /**
  * Finds or prepares the Temporal CLI, whose `server start-dev` is the platform's embedded Temporal.
@@ -158,14 +159,6 @@ async function readLockHolder(path: string): Promise<{ pid: number; alive: boole
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Download: the official release archive. Where that network is closed the request fails at DNS or connect
@@ -380,8 +373,4 @@ function run(
       resolve({ code, signal, stdout, stderrLines })
     })
   })
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

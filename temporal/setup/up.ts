@@ -11,6 +11,7 @@ import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './
 import { describeFailure, SetupError, tailLines } from './errors.js'
 import { ensureTemporalCli } from './temporal-cli.js'
 import { ensureWebBuild, WEB_VITE_CONFIG } from './web-build.js'
+import { forEachLine, sleep } from './processes.js'
 
 /**
  * `./platform up`: the one command that starts the whole platform on this machine, with demo data.
@@ -406,22 +407,7 @@ async function main(): Promise<number> {
   }
 }
 
-function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let partial = ''
-  stream.setEncoding('utf8')
-  stream.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) onLine(line.replace(/\r$/, ''))
-  })
-  stream.on('end', () => {
-    if (partial) onLine(partial)
-  })
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 process.exitCode = await main()
 // Timers and sockets of stopped parts must not keep a finished `up` alive.

@@ -1,0 +1,29 @@
+/** Small helpers for the child processes and lock holders that machine preparation deals with. */
+
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Calls `onLine` for each line a child prints, without the line break (a trailing \r included). */
+export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let partial = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) onLine(line.replace(/\r$/, ''))
+  })
+  stream.on('end', () => {
+    if (partial) onLine(partial.replace(/\r$/, ''))
+  })
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
