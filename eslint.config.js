@@ -61,6 +61,49 @@ export default tseslint.config(
     },
   },
   {
+    // The plugin's rooms (docs/decisions/020-plugin-package-and-electron-boundary.md): the core is plain Node and knows
+    // no Electron; only the two entries require Electron; the preload and the renderer see no Node; the renderer
+    // uses the core's state types (and plugin-state's pure values) only; shared/ holds types and channel names.
+    files: ['plugin/src/**/*.ts', 'plugin/src/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'only main/index.ts and preload/index.ts require Electron; take an ElectronShell (main/electron-shell.ts)' }],
+          patterns: [{ group: ['**/tests/*'], message: 'the plugin does not import its tests' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['plugin/src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'the core runs in plain Node: no Electron' }],
+          patterns: [{ group: ['../main/*', '../preload/*', '../renderer/*', '../shared/*'], message: 'the core knows nothing of the Electron shell' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['plugin/src/renderer/**/*.ts', 'plugin/src/renderer/**/*.tsx', 'plugin/src/preload/**/*.ts', 'plugin/src/shared/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'the page reaches the main process only through window.perminute' }],
+          patterns: [
+            { group: ['node:*'], message: 'no Node in the preload, the page or shared/' },
+            { group: ['../main/*', '../renderer/*'], message: 'the preload, the page and shared/ do not reach into the main process or each other' },
+            { group: ['../core/*', '!../core/plugin-state.js'], allowTypeImports: true, message: "only the core's state (plugin-state.ts) crosses to the page; the rest of the core runs in the main process" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

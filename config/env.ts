@@ -37,16 +37,105 @@ const envSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt(100),
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt(5_000),
+  // Where the site is reached from outside: links in mails point here.
+  PUBLIC_URL: z.string().url().optional(),
+  // Signs the session cookie. A development default exists; production must set its own (checked below).
+  SESSION_SECRET: z.string().min(32).default('development-only-session-secret-change-me'),
+  SESSION_MAX_AGE_DAYS: positiveInt(30),
+  // Secure cookies (HTTPS only): on by default in production, off for local development over plain HTTP.
+  COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+  // Client addresses come from X-Forwarded-For only behind a proxy we trust: Express's 'trust proxy' setting
+  // (false, true, a hop count, or addresses/CIDRs, comma-separated).
+  TRUST_PROXY: z.string().default('false'),
+  // Mail: through Mailgun when both are set, otherwise kept in the local outbox (the dev mailbox shows it).
+  MAILGUN_API_KEY: z.string().min(1).optional(),
+  MAILGUN_DOMAIN: z.string().min(1).optional(),
+  MAILGUN_URL: z.string().url().default('https://api.mailgun.net'),
+  MAIL_FROM: z.string().min(3).default('perminute <no-reply@perminute.test>'),
+  // How often the mail dispatcher looks for mail to send (new mail wakes it at once through NOTIFY).
+  MAIL_POLL_MS: positiveInt(5_000),
+  // Scheduled calls (docs/decisions/013-scheduled-calls.md); values other than the defaults are for tests.
+  // How far ahead a proposed time must be.
+  SCHEDULE_MIN_NOTICE_MS: int(15 * 60_000),
+  // Reminders before the agreed time, comma-separated (ms).
+  SCHEDULE_REMINDER_LEADS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated whole numbers of ms')
+    .default(`${24 * 3_600_000},${3_600_000}`)
+    .transform((text) => text.split(',').map(Number)),
+  // The no-show rule: the member may be reported absent from this long after the agreed time, and a reservation no
+  // call used is released (the operator did not show) this long after it.
+  SCHEDULE_MEMBER_NO_SHOW_AFTER_MS: positiveInt(10 * 60_000),
+  SCHEDULE_CLOSE_AFTER_MS: positiveInt(15 * 60_000),
+  // Payments (docs/decisions/015-payment-provider-and-sandbox.md). "sandbox" is the built-in hosted payment page
+  // with test cards; it is refused in production unless PAYMENT_SANDBOX_IN_PRODUCTION=true (a staging site, say).
+  PAYMENT_PROVIDER: z.enum(['sandbox']).default('sandbox'),
+  PAYMENT_SANDBOX_IN_PRODUCTION: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  // The shared secret webhooks are signed with (HMAC-SHA256). Outside production a development value is used when unset.
+  PAYMENT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // A webhook whose signed timestamp is further than this from our clock is refused (replay protection).
+  PAYMENT_WEBHOOK_TOLERANCE_S: positiveInt(300),
+  // A checkout the member abandons expires after this long.
+  TOPUP_CHECKOUT_TTL_MS: positiveInt(30 * 60_000),
+  TOPUP_MIN_CENTS: positiveInt(500),
+  TOPUP_MAX_CENTS: positiveInt(50_000),
+  // The back office. Defaults of the platform settings an admin can change (activities/settings.ts).
+  PRICE_MIN_CENTS: positiveInt(10),
+  PRICE_MAX_CENTS: positiveInt(100_000),
+  PAYOUT_MINIMUM_CENTS: positiveInt(2_000),
+  // Earnings of a call become available for payout this long after its settlement.
+  EARNINGS_CLEARING_HOURS: int(72),
+  // The admin portal answers only these client addresses (comma-separated CIDRs); 403 for everyone else.
+  ADMIN_ALLOWED_CIDRS: z.string().default('127.0.0.0/8,::1/128'),
+  // Portals by host: "host=portal" pairs, comma-separated (portals: public, accounts, admin). Unset: one host serves all.
+  PUBLIC_HOSTS: z.string().optional(),
+  // TOTP issuer shown in authenticator apps.
+  TOTP_ISSUER: z.string().min(1).default('perminute'),
+  // Where uploaded media (operators' video previews) are stored; relative paths are from the working directory.
+  MEDIA_DIR: z.string().min(1).default('.data/media'),
 })
 
-export type PlatformConfig = Readonly<z.infer<typeof envSchema>>
+const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
+/** Used only when PAYMENT_WEBHOOK_SECRET is unset outside production; never valid in production. */
+export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-for-production'
+
+const checkedSchema = envSchema
+  .refine((env) => env.NODE_ENV !== 'production' || env.SESSION_SECRET !== DEVELOPMENT_SESSION_SECRET, {
+    path: ['SESSION_SECRET'],
+    message: 'production needs a SESSION_SECRET of its own (at least 32 characters)',
+  })
+  .refine((env) => Boolean(env.MAILGUN_API_KEY) === Boolean(env.MAILGUN_DOMAIN), {
+    path: ['MAILGUN_DOMAIN'],
+    message: 'set both MAILGUN_API_KEY and MAILGUN_DOMAIN, or neither',
+  })
+  .refine((env) => env.SCHEDULE_CLOSE_AFTER_MS > env.SCHEDULE_MEMBER_NO_SHOW_AFTER_MS, {
+    path: ['SCHEDULE_CLOSE_AFTER_MS'],
+    message: 'must be later than SCHEDULE_MEMBER_NO_SHOW_AFTER_MS, or no member could ever be reported absent',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || Boolean(env.PAYMENT_WEBHOOK_SECRET), {
+    path: ['PAYMENT_WEBHOOK_SECRET'],
+    message: 'production needs a PAYMENT_WEBHOOK_SECRET of its own (at least 32 characters)',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.PAYMENT_PROVIDER !== 'sandbox' || env.PAYMENT_SANDBOX_IN_PRODUCTION, {
+    path: ['PAYMENT_PROVIDER'],
+    message: 'the sandbox takes no real money; set PAYMENT_SANDBOX_IN_PRODUCTION=true to use it in production anyway',
+  })
+  .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
+  .transform((env) => ({
+    ...env,
+    PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
+    PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
+    COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',
+  }))
+
+export type PlatformConfig = Readonly<z.infer<typeof checkedSchema>>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
 export function parseConfig(env: Record<string, string | undefined>): PlatformConfig {
-  const result = envSchema.safeParse(env)
+  const result = checkedSchema.safeParse(env)
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
     throw new ConfigError(`Invalid configuration in the environment:\n${problems.join('\n')}`)

@@ -6,6 +6,7 @@ import type { ServerBuild } from '@remix-run/node'
 import express, { type ErrorRequestHandler } from 'express'
 import { ConfigError, loadConfig, type PlatformConfig } from '../config/env.js'
 import { createPlatformServices } from './app/plugin-api/services.server.js'
+import { hostServes, parsePublicHosts } from './app/backoffice/portal-hosts.js'
 
 /**
  * The web process: serves the built Remix app (portals and the plugin API) with Express.
@@ -39,6 +40,15 @@ function closedSignal(response: express.Response): AbortSignal {
   return controller.signal
 }
 
+/** TRUST_PROXY as Express understands it: a boolean, a hop count, or a list of addresses and CIDRs. */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  const trimmed = value.trim()
+  if (trimmed === 'false' || trimmed === '') return false
+  if (trimmed === 'true') return true
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  return trimmed.split(',').map((part) => part.trim()).filter(Boolean)
+}
+
 export async function startWebServer(options: { config: PlatformConfig; port?: number; host?: string }): Promise<WebServer> {
   const { config } = options
   if (!existsSync(serverBuildPath)) {
@@ -51,12 +61,20 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
 
   const app = express()
   app.disable('x-powered-by')
+  // X-Forwarded-For is believed only from proxies the configuration names (TRUST_PROXY); otherwise the peer's address.
+  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY))
   // Responses in progress, so that closing the server can end the event streams among them.
   const inProgress = new Set<express.Response>()
   app.use((_request, response, next) => {
     inProgress.add(response)
     response.once('close', () => inProgress.delete(response))
     next()
+  })
+  // Portals by host (PUBLIC_HOSTS): the admin host alone serves the admin portal.
+  const publicHosts = parsePublicHosts(config.PUBLIC_HOSTS)
+  app.use((request, response, next) => {
+    if (hostServes(publicHosts, request.headers.host, request.path)) return next()
+    response.status(404).type('text/plain').send('Not found on this host.')
   })
   // Fingerprinted by Vite: cache them for good.
   app.use('/assets', express.static(`${clientBuildDirectory}/assets`, { immutable: true, maxAge: '1y', fallthrough: true }))
@@ -75,7 +93,11 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
     createRequestHandler({
       build,
       mode: config.NODE_ENV === 'production' ? 'production' : 'development',
-      getLoadContext: (_request, response) => ({ services, responseClosed: closedSignal(response) }),
+      getLoadContext: (request, response) => ({
+        services,
+        responseClosed: closedSignal(response),
+        clientAddress: request.ip ?? request.socket.remoteAddress ?? null,
+      }),
     }),
   )
   // Requests that never reach Remix because Express cannot make sense of them (a path with broken percent-encoding,

@@ -8,6 +8,7 @@ import { ensurePrismaClient } from '../../prisma/generate.js'
 import { applyMigrations, describeDatabaseError, dropDatabase, ensureDatabase } from '../../prisma/migrate.js'
 import { startDevServer } from '../../temporal/setup/dev-server.js'
 import { describeFailure, SetupError } from '../../temporal/setup/errors.js'
+import { ensureChromium } from '../../temporal/setup/chromium.js'
 import { ensureTemporalCli } from '../../temporal/setup/temporal-cli.js'
 
 /**
@@ -70,6 +71,8 @@ export default async function setup(project: TestProject): Promise<Teardown> {
 
   try {
     await ensurePrismaClient({ log: (line) => console.log(`setup: ${line}`) })
+    // The browser tests' Chromium: found, or installed from Debian's packages once per machine.
+    const chromiumPath = await ensureChromium({ log: (line) => console.log(`setup: ${line}`) })
     // Independent and each a second or two (more when the Temporal CLI must be built): side by side.
     const [temporal, database] = await settleAll(teardowns, [startTestTemporal(), createTestDatabase()])
 
@@ -86,6 +89,7 @@ export default async function setup(project: TestProject): Promise<Teardown> {
       TEMPORAL_NAMESPACE: temporal.namespace,
       TEMPORAL_UI_URL: temporal.uiUrl,
       NODE_ENV: 'test',
+      CHROMIUM_PATH: chromiumPath,
     })
   } catch (error) {
     await teardown().catch(() => undefined)

@@ -9,6 +9,7 @@ import { parseConfig, type PlatformConfig } from '../../config/env.js'
 import { createDb, type Db } from '../../prisma/client.js'
 import { closeTemporalClients } from '../../temporal/client.js'
 import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
+import { freePort } from '../../temporal/setup/dev-server.js'
 import { ensureWebBuild as ensureSharedWebBuild } from '../../temporal/setup/web-build.js'
 import { startWebServer } from '../../web-remix/server.js'
 
@@ -67,7 +68,9 @@ export function webTestConfig(overrides: Record<string, string> = {}): PlatformC
 
 export async function startWebStack(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<WebStack> {
   await ensureWebBuild()
-  const config = webTestConfig(options.env)
+  // The port is chosen before the configuration is made, so links in mails (PUBLIC_URL) point at this server.
+  const port = await freePort()
+  const config = webTestConfig({ WEB_PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...options.env })
   const db = createDb(config.DATABASE_URL, { maxConnections: 10 })
   let stopWorker = async () => {}
   // Bundled once: a restarted worker (startWorker) reuses it.
@@ -90,7 +93,7 @@ export async function startWebStack(options: { env?: Record<string, string>; wor
   }
   if (options.worker !== false) await startWorker()
   try {
-    const web = await startWebServer({ config, port: 0 })
+    const web = await startWebServer({ config, port })
     return {
       config,
       db,

@@ -1,23 +1,111 @@
-import type { LinksFunction } from '@remix-run/node'
-import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from '@remix-run/react'
+import { data, type LinksFunction, type LoaderFunctionArgs } from '@remix-run/node'
+import {
+  Form,
+  isRouteErrorResponse,
+  Link,
+  Links,
+  Meta,
+  NavLink,
+  Outlet,
+  Scripts,
+  ScrollRestoration,
+  useRouteError,
+  useRouteLoaderData,
+} from '@remix-run/react'
 import type { ReactNode } from 'react'
+import { CsrfInput } from './auth/csrf-input.js'
+import { csrfTokenFor } from './auth/csrf.server.js'
+import { getSessionUser } from './auth/session.server.js'
+import { servicesFrom } from './plugin-api/services.server.js'
+import styles from './styles.css?url'
 
-export const links: LinksFunction = () => [{ rel: 'icon', href: 'data:,' }]
+export const links: LinksFunction = () => [
+  { rel: 'icon', href: 'data:,' },
+  { rel: 'stylesheet', href: styles },
+]
 
-// Until the storefront issue brings a design system, a few rules keep the page readable.
-const baseStyles = `
-  :root { color-scheme: light; font-family: system-ui, sans-serif; line-height: 1.5; }
-  body { margin: 0 auto; max-width: 56rem; padding: 2rem 1rem; color: #1f2328; }
-  h1 { font-size: 1.75rem; margin: 0 0 1.5rem; }
-  ul.operators { list-style: none; padding: 0; display: grid; gap: .75rem; }
-  ul.operators li { border: 1px solid #d0d7de; border-radius: .5rem; padding: .75rem 1rem; display: grid;
-    grid-template-columns: 1fr auto; gap: .25rem 1rem; }
-  .headline { color: #57606a; grid-column: 1; }
-  .price { font-weight: 600; grid-row: 1; grid-column: 2; }
-  .presence { grid-column: 2; font-size: .875rem; display: inline-flex; align-items: center; gap: .375rem; }
-  .presence::before { content: ""; width: .625rem; height: .625rem; border-radius: 50%; background: currentColor; }
-  .presence-online { color: #1a7f37; } .presence-busy { color: #9a6700; } .presence-offline { color: #cf222e; }
-`
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const [user, csrf] = await Promise.all([getSessionUser(request, context), csrfTokenFor(request, context)])
+  const { config } = servicesFrom(context)
+  const headers = new Headers()
+  if (csrf.setCookie) headers.append('Set-Cookie', csrf.setCookie)
+  return data(
+    {
+      user: user && { displayName: user.displayName, role: user.role, emailVerified: user.emailVerified },
+      csrfToken: csrf.token,
+      // The dev mailbox exists outside production only.
+      showMailbox: config.NODE_ENV !== 'production',
+    },
+    { headers },
+  )
+}
+
+type RootData = Awaited<ReturnType<typeof loader>>['data']
+
+function SiteHeader() {
+  const root = useRouteLoaderData<typeof loader>('root') as RootData | undefined
+  const user = root?.user
+  return (
+    <header className="site-header">
+      <Link to="/" className="brand">
+        perminute
+      </Link>
+      <nav aria-label="Main">
+        <ul>
+          <li>
+            <NavLink to="/" end>
+              Operators
+            </NavLink>
+          </li>
+          {user?.role === 'member' && (
+            <>
+              <li>
+                <NavLink to="/wallet">Wallet</NavLink>
+              </li>
+              <li>
+                <NavLink to="/calls">Calls</NavLink>
+              </li>
+            </>
+          )}
+          {user && user.role !== 'member' && (
+            <li>
+              <NavLink to={`/${user.role}`}>{{ operator: 'Dashboard', company: 'Company', admin: 'Admin' }[user.role]}</NavLink>
+            </li>
+          )}
+          {user ? (
+            <>
+              <li>
+                <NavLink to="/account">Account</NavLink>
+              </li>
+              <li>
+                <Form method="post" action="/logout">
+                  <CsrfInput />
+                  <button type="submit" className="link-button">
+                    Log out
+                  </button>
+                </Form>
+              </li>
+            </>
+          ) : (
+            <>
+              <li>
+                <NavLink to="/login">Log in</NavLink>
+              </li>
+              <li>
+                <NavLink to="/signup">Sign up</NavLink>
+              </li>
+            </>
+          )}
+          {root?.showMailbox && (
+            <li>
+              <NavLink to="/dev/mailbox">Mailbox</NavLink>
+            </li>
+          )}
+        </ul>
+      </nav>
+    </header>
+  )
+}
 
 export function Layout({ children }: { children: ReactNode }) {
   return (
@@ -27,10 +115,15 @@ export function Layout({ children }: { children: ReactNode }) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <Meta />
         <Links />
-        <style dangerouslySetInnerHTML={{ __html: baseStyles }} />
       </head>
       <body>
-        {children}
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <SiteHeader />
+        <main id="main" tabIndex={-1}>
+          {children}
+        </main>
         <ScrollRestoration />
         <Scripts />
       </body>
@@ -44,13 +137,15 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError()
-  const title = isRouteErrorResponse(error) ? `${error.status} ${error.statusText}` : 'Something went wrong'
+  const title = isRouteErrorResponse(error) ? `${error.status} ${error.statusText || 'Error'}` : 'Something went wrong'
+  const detail = isRouteErrorResponse(error) && typeof error.data === 'string' ? error.data : null
   return (
-    <main>
+    <>
       <h1>{title}</h1>
+      {detail && <p>{detail}</p>}
       <p>
         <a href="/">Back to the operators</a>
       </p>
-    </main>
+    </>
   )
 }

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createUser } from '../../activities/identity/users.js'
+import { MAX_FAILURES_PER_ACCOUNT } from '../../web-remix/app/auth/throttle.server.js'
+import { latestMailLink, PortalClient } from '../support/portal-client.js'
+import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
+
+// Accounts and sessions over HTTP against the real web server and database: what a browser would send, and what an
+// attacker could.
+
+let stack: WebStack
+beforeAll(async () => {
+  stack = await startWebStack({ worker: false })
+})
+afterAll(() => stopAfterLedgerCheck(stack))
+
+const newEmail = () => `person-${randomUUID().slice(0, 8)}@example.test`
+
+async function signUp(client: PortalClient, email: string, role: 'member' | 'operator' = 'member') {
+  return client.post('/signup', { role, email, password: 'a good password', displayName: 'Pat Doe' })
+}
+
+describe('sign-up and e-mail verification', () => {
+  it('creates the member with a wallet, signs them in, and mails a confirmation link that works once', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    const response = await signUp(client, email)
+    expect(response.status).toBe(302)
+    expect(response.headers.get('location')).toBe('/account?notice=check-mail')
+    const user = await stack.db.user.findUniqueOrThrow({ where: { email }, include: { webSessions: true } })
+    expect(user.role).toBe('member')
+    expect(user.passwordHash).toMatch(/^\$argon2id\$/)
+    expect(user.emailVerifiedAt).toBeNull()
+    expect(user.webSessions).toHaveLength(1)
+    expect(await stack.db.account.count({ where: { ownerId: user.id, kind: 'member_wallet' } })).toBe(1)
+
+    expect(await client.page('/account')).toContain('(not confirmed yet)')
+    const link = await latestMailLink(stack.db, email, 'verify_email')
+    const verified = await client.page(new URL(link).pathname + new URL(link).search)
+    expect(verified).toContain('Your e-mail address is confirmed.')
+    expect((await stack.db.user.findUniqueOrThrow({ where: { email } })).emailVerifiedAt).not.toBeNull()
+    expect(await client.page(new URL(link).pathname + new URL(link).search)).toContain('invalid, used or expired')
+  })
+
+  it('sets httpOnly, SameSite=Lax cookies without Secure in local development', async () => {
+    const client = new PortalClient(stack.url)
+    const response = await signUp(client, newEmail())
+    const session = response.headers.getSetCookie().find((line) => line.startsWith('pm_session='))
+    expect(session).toMatch(/HttpOnly/i)
+    expect(session).toMatch(/SameSite=Lax/i)
+    expect(session).not.toMatch(/Secure/i)
+  })
+
+  it('refuses a taken address, a short password and a missing name with a message on the field', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    await signUp(client, email)
+    const other = new PortalClient(stack.url)
+    const taken = await signUp(other, email)
+    expect(taken.status).toBe(400)
+    expect(await taken.text()).toContain('already has an account')
+    const short = await other.post('/signup', { role: 'member', email: newEmail(), password: 'short', displayName: 'X' })
+    expect(short.status).toBe(400)
+    expect(await short.text()).toContain('at least 8 characters')
+    const nameless = await other.post('/signup', { role: 'member', email: newEmail(), password: 'long enough', displayName: '  ' })
+    expect(nameless.status).toBe(400)
+    expect(await nameless.text()).toContain('display name is required')
+  })
+
+  it('signs operators up with earnings and a starting price', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    expect((await signUp(client, email, 'operator')).status).toBe(302)
+    const user = await stack.db.user.findUniqueOrThrow({ where: { email }, include: { operator: true } })
+    expect(user.role).toBe('operator')
+    expect(user.operator?.ratePerMinuteCents).toBeGreaterThan(0)
+    expect(await stack.db.account.count({ where: { ownerId: user.id, kind: 'operator_earnings' } })).toBe(1)
+  })
+})
+
+describe('log-in and sessions', () => {
+  it('rotates the session id at log-in and ends the session at log-out', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    await signUp(client, email)
+    const atSignUp = client.cookie('pm_session')
+    await client.logIn(email, 'a good password')
+    const atLogIn = client.cookie('pm_session')
+    expect(atLogIn).toBeDefined()
+    expect(atLogIn).not.toBe(atSignUp)
+
+    const logout = await client.post('/logout', {})
+    expect(logout.status).toBe(302)
+    expect(client.cookie('pm_session')).toBeUndefined()
+    // The old cookie, replayed by someone who copied it, opens nothing: the session row is gone.
+    const replay = new PortalClient(stack.url)
+    const account = await fetch(new URL('/account', stack.url), { headers: { cookie: `pm_session=${atLogIn}` }, redirect: 'manual' })
+    expect(account.status).toBe(302)
+    expect(account.headers.get('location')).toMatch(/^\/login\?redirectTo=/)
+    expect(replay.cookie('pm_session')).toBeUndefined()
+  })
+
+  it('says the same for an unknown address and a wrong password', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    await signUp(client, email)
+    const fresh = new PortalClient(stack.url)
+    const wrong = await fresh.post('/login', { email, password: 'not the password' })
+    const unknown = await fresh.post('/login', { email: newEmail(), password: 'not the password' })
+    expect(wrong.status).toBe(401)
+    expect(unknown.status).toBe(401)
+    expect(await wrong.text()).toContain('Wrong e-mail address or password.')
+    expect(await unknown.text()).toContain('Wrong e-mail address or password.')
+  })
+
+  it('throttles an account after repeated failures with a clear message, even with the right password', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    await signUp(client, email)
+    const attacker = new PortalClient(stack.url)
+    for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) {
+      expect((await attacker.post('/login', { email, password: `guess ${i}` })).status).toBe(401)
+    }
+    const blocked = await attacker.post('/login', { email, password: 'a good password' })
+    expect(blocked.status).toBe(429)
+    expect(blocked.headers.get('retry-after')).not.toBeNull()
+    expect(await blocked.text()).toMatch(/Too many failed log-ins for this account\. Try again in 1[45] minutes/)
+    // Another account from the same address is not locked by it.
+    const otherEmail = newEmail()
+    await signUp(new PortalClient(stack.url), otherEmail)
+    expect((await attacker.post('/login', { email: otherEmail, password: 'a good password' })).status).toBe(302)
+  })
+
+  it('refuses a disabled account', async () => {
+    const email = newEmail()
+    const user = await createUser(stack.db, { role: 'member', email, password: 'a good password', displayName: 'Gone' })
+    await stack.db.user.update({ where: { id: user.id }, data: { status: 'disabled' } })
+    const response = await new PortalClient(stack.url).post('/login', { email, password: 'a good password' })
+    expect(response.status).toBe(403)
+    expect(await response.text()).toContain('This account is disabled')
+  })
+
+  it('sends the member back where they were going, but never to another site', async () => {
+    const email = newEmail()
+    await signUp(new PortalClient(stack.url), email)
+    const client = new PortalClient(stack.url)
+    const here = await client.post('/login', { email, password: 'a good password', redirectTo: '/wallet' })
+    expect(here.headers.get('location')).toBe('/wallet')
+    for (const target of ['https://evil.example/', '//evil.example/', '/\\evil.example']) {
+      const elsewhere = await new PortalClient(stack.url).post('/login', { email, password: 'a good password', redirectTo: target })
+      expect(elsewhere.headers.get('location')).toBe('/account')
+    }
+  })
+
+  it('redirects anonymous visitors of a private page to log-in, and back after it', async () => {
+    const client = new PortalClient(stack.url)
+    const response = await client.get('/account')
+    expect(response.status).toBe(302)
+    expect(response.headers.get('location')).toBe('/login?redirectTo=%2Faccount')
+  })
+})
+
+describe('CSRF', () => {
+  it('refuses a state-changing form without the token, with a wrong token, or from another origin', async () => {
+    const email = newEmail()
+    const client = new PortalClient(stack.url)
+    await signUp(client, email)
+    const missing = await client.post('/logout', {}, { csrf: false })
+    expect(missing.status).toBe(403)
+    const wrong = await client.post('/logout', { csrf: 'x'.repeat(43) })
+    expect(wrong.status).toBe(403)
+    const foreign = await client.post('/logout', {}, { headers: { origin: 'https://evil.example' } })
+    expect(foreign.status).toBe(403)
+    // Still signed in after all three.
+    expect((await client.get('/account')).status).toBe(200)
+    const anonymousSignup = await new PortalClient(stack.url).post(
+      '/signup',
+      { role: 'member', email: newEmail(), password: 'a good password', displayName: 'X' },
+      { csrf: false },
+    )
+    expect(anonymousSignup.status).toBe(403)
+  })
+})
+
+describe('password reset', () => {
+  it('mails a one-hour, single-use link; the new password works and every other session ends', async () => {
+    const email = newEmail()
+    const first = new PortalClient(stack.url)
+    await signUp(first, email)
+    expect((await first.get('/account')).status).toBe(200)
+
+    const client = new PortalClient(stack.url)
+    const asked = await client.post('/forgot-password', { email })
+    expect(await asked.text()).toContain('If that address has an account')
+    const link = new URL(await latestMailLink(stack.db, email, 'password_reset'))
+    const token = link.searchParams.get('token')!
+    const reset = await client.post('/reset-password', { token, password: 'a brand new password' })
+    expect(reset.status).toBe(302)
+    expect(reset.headers.get('location')).toBe('/login?notice=password-reset')
+
+    expect((await first.get('/account')).status).toBe(302)
+    expect((await new PortalClient(stack.url).post('/login', { email, password: 'a good password' })).status).toBe(401)
+    await new PortalClient(stack.url).logIn(email, 'a brand new password')
+    const again = await client.post('/reset-password', { token, password: 'yet another password' })
+    expect(again.status).toBe(400)
+    expect(await again.text()).toContain('invalid, used or expired')
+    expect(await stack.db.mailMessage.count({ where: { toAddress: email, template: 'password_changed' } })).toBe(1)
+  })
+
+  it('answers the same for an address without an account, and mails nothing', async () => {
+    const email = newEmail()
+    const response = await new PortalClient(stack.url).post('/forgot-password', { email })
+    expect(response.status).toBe(200)
+    expect(await response.text()).toContain('If that address has an account')
+    expect(await stack.db.mailMessage.count({ where: { toAddress: email } })).toBe(0)
+  })
+})
+
+describe('the dev mailbox', () => {
+  it('lists the outbox outside production', async () => {
+    const email = newEmail()
+    await signUp(new PortalClient(stack.url), email)
+    const html = await new PortalClient(stack.url).page(`/dev/mailbox?to=${encodeURIComponent(email)}`)
+    expect(html).toContain('Confirm your e-mail address')
+  })
+})

@@ -1,0 +1,160 @@
+import type { AppLoadContext } from '@remix-run/node'
+import { createUser, UserInputError, type CreatedUser } from '../../../activities/identity/users.js'
+import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
+import { enqueueMail } from '../../../activities/mail/outbox.js'
+import { passwordChangedMail, passwordResetMail, verifyEmailMail } from '../../../activities/mail/templates.js'
+import type { Tx } from '../../../activities/ledger/tx.js'
+import { servicesFrom } from '../plugin-api/services.server.js'
+import { checkLoginThrottle, describeThrottle, recordLoginAttempt } from './throttle.server.js'
+import { hashSecret, newSecret } from './tokens.server.js'
+
+/** Sign-up, log-in, e-mail verification and password reset: what the account pages do, apart from the page. */
+
+const VERIFY_TTL_MS = 24 * 60 * 60_000
+const RESET_TTL_MS = 60 * 60_000
+// The price a new operator starts with, until they set their own in the profile editor.
+export const STARTING_OPERATOR_RATE_CENTS = 100
+
+// Verified against when the address is unknown, so that an unknown address costs the same time as a wrong password.
+let decoyHash: Promise<string> | undefined
+
+export type AccountResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; status: number; message: string; field?: string; retryAfterMs?: number }
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+async function issueToken(tx: Tx, userId: string, purpose: 'verify_email' | 'reset_password', ttlMs: number): Promise<string> {
+  const token = newSecret()
+  await tx.authToken.create({
+    data: { tokenHash: hashSecret(token), userId, purpose, expiresAt: new Date(Date.now() + ttlMs) },
+  })
+  return token
+}
+
+export async function signUp(
+  context: AppLoadContext | undefined,
+  input: { role: 'member' | 'operator'; email: string; password: string; displayName: string; callingProvider?: string; callingHandle?: string },
+): Promise<AccountResult<CreatedUser>> {
+  const { db, config } = servicesFrom(context)
+  try {
+    const user = await createUser(
+      db,
+      {
+        role: input.role,
+        email: input.email,
+        password: input.password,
+        displayName: input.displayName,
+        callingProvider: input.callingHandle ? input.callingProvider || 'other' : null,
+        callingHandle: input.callingHandle || null,
+        ...(input.role === 'operator' ? { ratePerMinuteCents: STARTING_OPERATOR_RATE_CENTS } : {}),
+      },
+      async (tx, created) => {
+        const token = await issueToken(tx, created.id, 'verify_email', VERIFY_TTL_MS)
+        await enqueueMail(tx, { to: created.email, ...verifyEmailMail(created.displayName, `${config.PUBLIC_URL}/verify-email?token=${token}`) })
+      },
+    )
+    return { ok: true, value: user }
+  } catch (error) {
+    if (error instanceof UserInputError) {
+      const field = /e-mail|account/.test(error.message) ? 'email' : /password/.test(error.message) ? 'password' : /handle/.test(error.message) ? 'callingHandle' : 'displayName'
+      return { ok: false, status: 400, message: capitalise(error.message), field }
+    }
+    throw error
+  }
+}
+
+export async function logIn(
+  context: AppLoadContext | undefined,
+  input: { email: string; password: string; clientAddress: string },
+): Promise<AccountResult<{ userId: string; role: string }>> {
+  const { db } = servicesFrom(context)
+  const email = normaliseEmail(input.email)
+  const verdict = await checkLoginThrottle(db, email, input.clientAddress)
+  if (!verdict.allowed) return { ok: false, status: 429, message: describeThrottle(verdict), retryAfterMs: verdict.retryAfterMs }
+  const user = await db.user.findUnique({ where: { email }, select: { id: true, role: true, status: true, passwordHash: true } })
+  decoyHash ??= hashPassword('a password nobody has, to spend the same time')
+  const matches = await verifyPassword(user?.passwordHash ?? (await decoyHash), input.password)
+  await recordLoginAttempt(db, email, input.clientAddress, Boolean(user && matches))
+  if (!user || !matches) return { ok: false, status: 401, message: 'Wrong e-mail address or password.' }
+  if (user.status !== 'active') return { ok: false, status: 403, message: 'This account is disabled. Contact support if you think this is a mistake.' }
+  return { ok: true, value: { userId: user.id, role: user.role } }
+}
+
+export async function sendVerificationMail(context: AppLoadContext | undefined, userId: string): Promise<void> {
+  const { db, config } = servicesFrom(context)
+  await db.$transaction(async (tx) => {
+    const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, displayName: true, emailVerifiedAt: true } })
+    if (user.emailVerifiedAt) return
+    const token = await issueToken(tx, userId, 'verify_email', VERIFY_TTL_MS)
+    await enqueueMail(tx, { to: user.email, ...verifyEmailMail(user.displayName, `${config.PUBLIC_URL}/verify-email?token=${token}`) })
+  })
+}
+
+/** Spends a one-time token: returns its user when it is valid, unused and unexpired, marking it used. */
+async function spendToken(tx: Tx, token: string, purpose: 'verify_email' | 'reset_password'): Promise<string | null> {
+  const spent = await tx.authToken.updateMany({
+    where: { tokenHash: hashSecret(token), purpose, usedAt: null, expiresAt: { gt: new Date() } },
+    data: { usedAt: new Date() },
+  })
+  if (spent.count !== 1) return null
+  const row = await tx.authToken.findUniqueOrThrow({ where: { tokenHash: hashSecret(token) }, select: { userId: true } })
+  return row.userId
+}
+
+export async function verifyEmail(context: AppLoadContext | undefined, token: string): Promise<AccountResult<{ userId: string }>> {
+  const { db } = servicesFrom(context)
+  return db.$transaction(async (tx) => {
+    const userId = await spendToken(tx, token, 'verify_email')
+    if (!userId) {
+      return { ok: false as const, status: 400, message: 'This confirmation link is invalid, used or expired. Sign in to get a new one.' }
+    }
+    await tx.user.update({ where: { id: userId }, data: { emailVerifiedAt: new Date() } })
+    return { ok: true as const, value: { userId } }
+  })
+}
+
+/** Sends a reset link when the address has an account; says nothing either way (the page's answer is always the same). */
+export async function requestPasswordReset(context: AppLoadContext | undefined, emailInput: string): Promise<void> {
+  const { db, config } = servicesFrom(context)
+  const email = normaliseEmail(emailInput)
+  await db.$transaction(async (tx) => {
+    const user = await tx.user.findUnique({ where: { email }, select: { id: true, displayName: true, status: true } })
+    if (!user || user.status !== 'active') return
+    const token = await issueToken(tx, user.id, 'reset_password', RESET_TTL_MS)
+    await enqueueMail(tx, { to: email, ...passwordResetMail(user.displayName, `${config.PUBLIC_URL}/reset-password?token=${token}`) })
+  })
+}
+
+export async function resetPassword(
+  context: AppLoadContext | undefined,
+  token: string,
+  password: string,
+): Promise<AccountResult<{ userId: string }>> {
+  if (password.length < 8) return { ok: false, status: 400, message: 'The password must have at least 8 characters.', field: 'password' }
+  if (password.length > 200) return { ok: false, status: 400, message: 'The password may have at most 200 characters.', field: 'password' }
+  const { db, config } = servicesFrom(context)
+  const passwordHash = await hashPassword(password)
+  return db.$transaction(async (tx) => {
+    const userId = await spendToken(tx, token, 'reset_password')
+    if (!userId) return { ok: false as const, status: 400, message: 'This reset link is invalid, used or expired. Ask for a new one.' }
+    // Receiving the link proves the address too.
+    const user = await tx.user.update({
+      where: { id: userId },
+      data: { passwordHash, emailVerifiedAt: new Date() },
+      select: { email: true, displayName: true, emailVerifiedAt: true },
+    })
+    // A password change signs out every session, and the other reset links die with the old password.
+    await tx.webSession.deleteMany({ where: { userId } })
+    await tx.authToken.updateMany({ where: { userId, purpose: 'reset_password', usedAt: null }, data: { usedAt: new Date() } })
+    await enqueueMail(tx, { to: user.email, ...passwordChangedMail(user.displayName, `${config.PUBLIC_URL}/forgot-password`) })
+    return { ok: true as const, value: { userId } }
+  })
+}
+
+function capitalise(text: string): string {
+  const sentence = text.charAt(0).toUpperCase() + text.slice(1)
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`
+}

@@ -1,0 +1,135 @@
+import { redirect } from '@remix-run/node'
+import type { AppLoadContext } from '@remix-run/node'
+import { servicesFrom } from '../plugin-api/services.server.js'
+import { portalCookies } from './cookies.server.js'
+import { hashSecret, newSecret } from './tokens.server.js'
+
+/**
+ * Browser sessions. A log-in creates a new session (a new random id: the id rotates at every log-in, so an id
+ * planted before it is worthless), stored as a hash with its expiry; log-out deletes it; a password change deletes
+ * them all. Access checks are require… helpers that throw a redirect or a 403 on the first line of a loader/action.
+ */
+
+export type Role = 'member' | 'operator' | 'company' | 'admin'
+
+export interface SessionUser {
+  id: string
+  email: string
+  role: Role
+  displayName: string
+  emailVerified: boolean
+}
+
+// last_seen_at is written at most this often, so browsing does not turn every page view into a write.
+const TOUCH_AFTER_MS = 5 * 60_000
+
+const resolved = new WeakMap<Request, Promise<SessionUser | null>>()
+
+async function readSessionId(request: Request, context?: AppLoadContext): Promise<string | null> {
+  const { config } = servicesFrom(context)
+  const value: unknown = await portalCookies(config).session.parse(request.headers.get('Cookie'))
+  return typeof value === 'string' && value.length > 0 ? value : null
+}
+
+async function lookUp(request: Request, context?: AppLoadContext): Promise<SessionUser | null> {
+  const sessionId = await readSessionId(request, context)
+  if (!sessionId) return null
+  const { db } = servicesFrom(context)
+  const session = await db.webSession.findUnique({
+    where: { idHash: hashSecret(sessionId) },
+    select: {
+      idHash: true,
+      expiresAt: true,
+      lastSeenAt: true,
+      user: { select: { id: true, email: true, role: true, displayName: true, status: true, emailVerifiedAt: true } },
+    },
+  })
+  const now = Date.now()
+  if (!session || session.expiresAt.getTime() <= now || session.user.status !== 'active') return null
+  if (now - session.lastSeenAt.getTime() > TOUCH_AFTER_MS) {
+    await db.webSession.update({ where: { idHash: session.idHash }, data: { lastSeenAt: new Date(now) } })
+  }
+  const { user } = session
+  return { id: user.id, email: user.email, role: user.role, displayName: user.displayName, emailVerified: user.emailVerifiedAt !== null }
+}
+
+/** The signed-in user, or null. Looked up once per request however many loaders ask. */
+export function getSessionUser(request: Request, context?: AppLoadContext): Promise<SessionUser | null> {
+  let user = resolved.get(request)
+  if (!user) {
+    user = lookUp(request, context)
+    resolved.set(request, user)
+  }
+  return user
+}
+
+function loginRedirect(request: Request): Response {
+  const url = new URL(request.url)
+  const back = `${url.pathname}${url.search}`
+  return redirect(`/login?redirectTo=${encodeURIComponent(back)}`)
+}
+
+export async function requireUser(request: Request, context?: AppLoadContext): Promise<SessionUser> {
+  const user = await getSessionUser(request, context)
+  if (!user) throw loginRedirect(request)
+  return user
+}
+
+export async function requireRole(
+  request: Request,
+  role: Role | Role[],
+  context?: AppLoadContext,
+  options: { verified?: boolean } = {},
+): Promise<SessionUser> {
+  const user = await requireUser(request, context)
+  const allowed = Array.isArray(role) ? role : [role]
+  if (!allowed.includes(user.role)) {
+    throw new Response('This page belongs to another kind of account.', { status: 403, statusText: 'Forbidden' })
+  }
+  if (options.verified && !user.emailVerified) {
+    throw redirect(`/account?notice=verify-first`)
+  }
+  return user
+}
+
+/** Opens a new session for the user and returns the Set-Cookie header that carries it. */
+export async function startSession(
+  request: Request,
+  context: AppLoadContext | undefined,
+  userId: string,
+  clientAddress: string | null,
+): Promise<string> {
+  const { db, config } = servicesFrom(context)
+  const sessionId = newSecret()
+  await db.webSession.create({
+    data: {
+      idHash: hashSecret(sessionId),
+      userId,
+      expiresAt: new Date(Date.now() + config.SESSION_MAX_AGE_DAYS * 24 * 60 * 60_000),
+      userAgent: request.headers.get('User-Agent')?.slice(0, 300) ?? null,
+      clientAddress,
+    },
+  })
+  return portalCookies(config).session.serialize(sessionId)
+}
+
+/** Ends this browser's session; returns the Set-Cookie header that clears the cookie. */
+export async function endSession(request: Request, context?: AppLoadContext): Promise<string> {
+  const { db, config } = servicesFrom(context)
+  const sessionId = await readSessionId(request, context)
+  if (sessionId) await db.webSession.deleteMany({ where: { idHash: hashSecret(sessionId) } })
+  return portalCookies(config).session.serialize('', { maxAge: 0 })
+}
+
+/** Where to go after log-in: only a path on this site (an absolute or protocol-relative URL would be an open redirect). */
+export function safeRedirectPath(target: FormDataEntryValue | string | null | undefined, fallback: string): string {
+  if (typeof target !== 'string' || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return fallback
+  return target
+}
+
+/** The home page of each kind of account: the account page until a role's portal has a home of its own. */
+const homes: Record<Role, string> = { member: '/account', operator: '/operator', company: '/company', admin: '/admin' }
+
+export function homeFor(role: Role): string {
+  return homes[role]
+}

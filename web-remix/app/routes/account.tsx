@@ -1,0 +1,79 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
+import { sendVerificationMail } from '../auth/accounts.server.js'
+import { CsrfInput } from '../auth/csrf-input.js'
+import { requireCsrf } from '../auth/csrf.server.js'
+import { requireUser } from '../auth/session.server.js'
+
+export const meta: MetaFunction = () => [{ title: 'Your account · perminute' }]
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const user = await requireUser(request, context)
+  return { user }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const user = await requireUser(request, context)
+  const formData = await request.formData()
+  await requireCsrf(request, formData, context)
+  if (formData.get('intent') !== 'resend-verification') return data({ message: 'Unknown request.' }, { status: 400 })
+  if (user.emailVerified) throw redirect('/account')
+  await sendVerificationMail(context, user.id)
+  return { message: `A new confirmation link is on its way to ${user.email}.` }
+}
+
+const notices: Record<string, string> = {
+  'check-mail': 'Welcome! We sent you a mail: open its link to confirm your address.',
+  'verify-first': 'Confirm your e-mail address first: open the link in the mail we sent you.',
+}
+
+const roleNames = { member: 'Member', operator: 'Operator', company: 'Company', admin: 'Administrator' } as const
+
+export default function AccountPage() {
+  const { user } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>()
+  const [params] = useSearchParams()
+  const notice = result?.message ?? notices[params.get('notice') ?? '']
+  return (
+    <>
+      <h1>Hello, {user.displayName}</h1>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <dl className="facts">
+        <dt>Account</dt>
+        <dd>{roleNames[user.role]}</dd>
+        <dt>E-mail</dt>
+        <dd>
+          {user.email} {user.emailVerified ? '(confirmed)' : '(not confirmed yet)'}
+        </dd>
+      </dl>
+      {!user.emailVerified && (
+        <Form method="post">
+          <CsrfInput />
+          <button type="submit" name="intent" value="resend-verification" className="secondary">
+            Send the confirmation mail again
+          </button>
+        </Form>
+      )}
+      {user.role === 'member' && (
+        <>
+          <h2>What next</h2>
+          <ul>
+            <li>
+              <Link to="/wallet">Top up your wallet</Link>
+            </li>
+            <li>
+              <Link to="/">Find an operator</Link>
+            </li>
+            <li>
+              <Link to="/calls">Your calls</Link>
+            </li>
+          </ul>
+        </>
+      )}
+    </>
+  )
+}
