@@ -13,9 +13,10 @@ import {
 } from '../workflows/definitions.js'
 import { accountIds, openAccount } from './ledger/accounts.js'
 import { accountBalance } from './ledger/balances.js'
-import { createTransfer, InsufficientFundsError, postPendingTransfer, voidPendingTransfer } from './ledger/transfers.js'
+import { createTransfer, postPendingTransfer, postPendingTransfers, voidPendingTransfers } from './ledger/transfers.js'
 import { toCents, type Tx } from './ledger/tx.js'
 import { emitEvent } from './outbox.js'
+import { linkReservationToCall, releaseReservationForCall } from './scheduled-calls.js'
 
 /** The call's side effects. Each runs in one database transaction and is idempotent (see CallActivities). */
 
@@ -108,32 +109,54 @@ export async function updateLowBalance(tx: Tx, row: Pick<CallRow, 'id' | 'member
   return low
 }
 
+/** What hold_call_period answers (prisma/migrations/20261123150000_ledger_functions). */
+type PeriodHold =
+  | {
+      outcome: 'held'
+      heldPeriods: number
+      availableAfterCents: number
+      lowBalance: boolean
+      mode: CallRow['mode']
+      ratePerMinuteCents: number
+      lowBalancePeriods: number
+      memberId: string
+      operatorId: string
+    }
+  | { outcome: 'already_settled' | 'insufficient_funds' | 'call_not_found' | 'missing_account' | 'conflict' }
+  | { outcome: 'heartbeat_lost'; lastHeartbeatAtMs: number }
+  | { outcome: 'out_of_order'; status: string; heldPeriods: number }
+
 /**
- * Holds one period of a per-minute call: a pending transfer from the member's wallet to the operator's earnings
- * under the period's deterministic id. Throws InsufficientFundsError when the wallet cannot cover it.
+ * Holds period k of a per-minute call, in one statement: every period hold goes through here (the first at opening,
+ * each later one, settlement's catch-up), and through the database's call_hold, where the money rules of a hold
+ * live. A replay of a hold already made answers as the first time; nothing is reserved unless the answer is 'held'.
  */
-async function holdPeriod(
-  tx: Tx,
-  call: { callId: string; memberId: string; operatorId: string; ratePerMinuteCents: number },
-  period: number,
-): Promise<void> {
-  await createTransfer(tx, {
-    id: transferIds.periodHold(call.callId, period),
-    debitAccountId: accountIds.memberWallet(call.memberId),
-    creditAccountId: accountIds.operatorEarnings(call.operatorId),
-    amountCents: call.ratePerMinuteCents,
-    pending: true,
-    code: 'call_hold',
-    callId: call.callId,
+async function holdPeriod(tx: Tx, callId: string, period: number, options: { checkHeartbeat: boolean }): Promise<PeriodHold> {
+  const [row] = await tx.$queryRaw<{ answer: PeriodHold }[]>`
+    SELECT hold_call_period(${callId}::uuid, ${period}::int, ${transferIds.periodHold(callId, period)}, ${options.checkHeartbeat}) AS answer`
+  return row!.answer
+}
+
+/**
+ * Applies the low-balance rule after a hold committed on its own: under the call's lock, with the wallet as it is
+ * now (a top-up may have landed since), so the flag and its events never contradict the balance.
+ */
+async function refreshLowBalance(db: Db, callId: string): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const call = await lockCall(tx, callId)
+    if (!call) callNotFound(callId)
+    const available = (await accountBalance(tx, accountIds.memberWallet(call.member_id)))!.availableCents
+    return updateLowBalance(tx, call, available)
   })
 }
 
-const parties = (row: CallRow) => ({
-  callId: row.id,
-  memberId: row.member_id,
-  operatorId: row.operator_id,
-  ratePerMinuteCents: row.rate_per_minute_cents,
-})
+function unexpectedHold(callId: string, period: number, answer: PeriodHold): never {
+  throw ApplicationFailure.create({
+    type: 'CallStateError',
+    message: `cannot hold period ${period} of call ${callId}: ${JSON.stringify(answer)}`,
+    nonRetryable: true,
+  })
+}
 
 class Refusal extends Error {
   constructor(readonly reason: StartRefusal) {
@@ -152,48 +175,34 @@ export function createCallActivities(db: Db): CallActivities {
     const refused = (reason: StartRefusal): StartOutcome => ({ status: 'refused', callId, requestHash: input.requestHash, reason })
     try {
       return await db.$transaction(async (tx) => {
-        const existing = await lockCall(tx, callId)
-        if (existing) return activeOutcome(existing)
-
-        const [member] = await tx.$queryRaw<{ role: string; status: string }[]>`
-          SELECT role, status FROM users WHERE id = ${input.memberId}::uuid`
-        if (!member || member.role !== 'member' || member.status !== 'active') throw new Refusal('member_not_found')
-        const [operator] = await tx.$queryRaw<{ status: string }[]>`
-          SELECT u.status FROM operators o JOIN users u ON u.id = o.user_id WHERE o.user_id = ${input.operatorId}::uuid`
-        if (!operator || operator.status !== 'active') throw new Refusal('operator_unavailable')
-
         const rate = input.ratePerMinuteCents
         const prepaid = input.mode === 'prepaid'
         const held = prepaid ? input.prepaidMinutes! : 1
-        const startedAt = new Date(input.startedAtMs)
         const { settings } = input
-        await tx.$executeRaw`
-          INSERT INTO calls (id, member_id, operator_id, company_id, mode, prepaid_minutes, rate_per_minute_cents,
-            period_ms, grace_ms, low_balance_periods, heartbeat_timeout_ms, commission_bps, company_share_bps,
-            request_hash, workflow_id, status, started_at, last_heartbeat_at, funded_minutes_at_start, held_periods)
-          VALUES (${callId}::uuid, ${input.memberId}::uuid, ${input.operatorId}::uuid, ${input.companyId}::uuid,
-            ${input.mode}::"CallMode", ${input.prepaidMinutes}, ${rate}, ${settings.periodMs}, ${settings.graceMs},
-            ${settings.lowBalancePeriods}, ${settings.heartbeatTimeoutMs}, ${settings.commissionBps}, ${settings.companyShareBps},
-            ${input.requestHash}, ${`call-${callId}`}, 'active', ${startedAt}, greatest(now(), ${startedAt}), 0, ${held})`
-
-        const wallet = accountIds.memberWallet(input.memberId)
-        const earnings = accountIds.operatorEarnings(input.operatorId)
-        await openAccount(tx, earnings, 'operator_earnings', input.operatorId)
-        if (prepaid) {
-          // The whole block at once; settlement posts what was used and releases the rest.
-          await createTransfer(tx, {
-            id: transferIds.prepaidHold(callId),
-            debitAccountId: wallet,
-            creditAccountId: earnings,
-            amountCents: rate * held,
-            pending: true,
-            code: 'call_prepaid_hold',
-            callId,
-          })
-        } else {
-          await holdPeriod(tx, { callId, memberId: input.memberId, operatorId: input.operatorId, ratePerMinuteCents: rate }, 1)
+        // A scheduled call's reservation between these two is released first, so this call's hold can use it
+        // (docs/decisions/014); a refused opening rolls the release back with everything else.
+        const reservation = await releaseReservationForCall(tx, { memberId: input.memberId, operatorId: input.operatorId })
+        // One statement opens the call and holds its first period (or block), or says why not (see open_call).
+        const [opened] = await tx.$queryRaw<{ answer: { outcome: string; availableAfterCents?: number } }[]>`
+          SELECT open_call(${callId}::uuid, ${input.memberId}::uuid, ${input.operatorId}::uuid, ${input.companyId}::uuid,
+            ${input.mode}::"CallMode", ${input.prepaidMinutes}::int, ${rate}::int, ${settings.periodMs}::int, ${settings.graceMs}::int,
+            ${settings.lowBalancePeriods}::int, ${settings.heartbeatTimeoutMs}::int, ${settings.commissionBps}::int,
+            ${settings.companyShareBps}::int, ${input.requestHash}, ${`call-${callId}`}, ${new Date(input.startedAtMs)}::timestamptz,
+            ${prepaid ? transferIds.prepaidHold(callId) : transferIds.periodHold(callId, 1)}, ${rate * held}::bigint,
+            ${accountIds.operatorEarnings(input.operatorId)}) AS answer`
+        const { outcome, availableAfterCents } = opened!.answer
+        if (outcome === 'exists') {
+          // A replayed start: answer as the first one did.
+          return activeOutcome((await lockCall(tx, callId))!)
         }
-        const available = (await accountBalance(tx, wallet))!.availableCents
+        if (outcome === 'member_not_found' || outcome === 'operator_unavailable' || outcome === 'operator_busy' || outcome === 'insufficient_funds') {
+          throw new Refusal(outcome)
+        }
+        if (outcome !== 'opened' || availableAfterCents === undefined) {
+          throw ApplicationFailure.create({ type: 'CallStateError', message: `cannot open call ${callId}: ${outcome}`, nonRetryable: true })
+        }
+        if (reservation) await linkReservationToCall(tx, reservation, callId)
+        const available = Number(availableAfterCents)
         const fundedMinutes = prepaid ? held : held + fundedPeriods(available, rate)
         const [row] = await tx.$queryRaw<CallRow[]>`
           UPDATE calls SET funded_minutes_at_start = ${fundedMinutes} WHERE id = ${callId}::uuid
@@ -203,44 +212,33 @@ export function createCallActivities(db: Db): CallActivities {
       })
     } catch (error) {
       if (error instanceof Refusal) return refused(error.reason)
-      if (error instanceof InsufficientFundsError) return refused('insufficient_funds')
       if (isUniqueViolation(error, 'calls_one_open_call_per_operator')) return refused('operator_busy')
       throw error
     }
   }
 
   async function holdNextPeriod({ callId, period }: { callId: string; period: number }): Promise<HoldResult> {
-    try {
-      return await db.$transaction(async (tx): Promise<HoldResult> => {
-        const call = await lockCall(tx, callId)
-        if (!call) callNotFound(callId)
-        const wallet = accountIds.memberWallet(call.member_id)
-        if (call.status === 'settled') return { held: false, reason: 'already_settled' }
-        if (call.held_periods >= period) {
-          // A replay of a hold that already committed: answer as the first time did.
-          const available = (await accountBalance(tx, wallet))!.availableCents
-          return { held: true, heldPeriods: call.held_periods, availableAfterCents: available, lowBalance: call.low_balance }
-        }
-        // 'ending': the plugin asked to end and the workflow has not heard yet; a hold made now is voided at settlement.
-        if (period !== call.held_periods + 1) {
-          throw ApplicationFailure.create({
-            type: 'CallStateError',
-            message: `cannot hold period ${period} of call ${callId} (${call.status}, ${call.held_periods} held)`,
-            nonRetryable: true,
-          })
-        }
-        if (call.heartbeat_stale) {
-          return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: call.last_heartbeat_at.getTime() }
-        }
-        await holdPeriod(tx, parties(call), period)
-        await tx.$executeRaw`UPDATE calls SET held_periods = ${period} WHERE id = ${callId}::uuid`
-        const available = (await accountBalance(tx, wallet))!.availableCents
-        const lowBalance = await updateLowBalance(tx, call, available)
-        return { held: true, heldPeriods: period, availableAfterCents: available, lowBalance }
-      })
-    } catch (error) {
-      if (error instanceof InsufficientFundsError) return { held: false, reason: 'insufficient_funds' }
-      throw error
+    // One statement, committed on its own: the hot path of every call, once per period (see holdPeriod).
+    const answer = await holdPeriod(db, callId, period, { checkHeartbeat: true })
+    switch (answer.outcome) {
+      case 'held': {
+        const { availableAfterCents } = answer
+        let lowBalance = answer.lowBalance
+        const low = answer.mode === 'per_minute' && isLowBalance(availableAfterCents, answer.ratePerMinuteCents, answer.lowBalancePeriods)
+        // Rarely: the warning flips (once or twice a call). Then a transaction of its own applies it.
+        if (answer.mode === 'per_minute' && low !== lowBalance) lowBalance = await refreshLowBalance(db, callId)
+        return { held: true, heldPeriods: answer.heldPeriods, availableAfterCents, lowBalance }
+      }
+      case 'already_settled':
+        return { held: false, reason: 'already_settled' }
+      case 'insufficient_funds':
+        return { held: false, reason: 'insufficient_funds' }
+      case 'heartbeat_lost':
+        return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: Number(answer.lastHeartbeatAtMs) }
+      case 'call_not_found':
+        return callNotFound(callId)
+      default:
+        return unexpectedHold(callId, period, answer)
     }
   }
 
@@ -258,12 +256,12 @@ export function createCallActivities(db: Db): CallActivities {
         // Periods that started while no worker ran (a crash, a deploy) were never held: hold them now, as far as
         // the wallet covers them, under the same deterministic ids, so the operator's time is paid all the same.
         const started = billablePeriods(elapsedMs, { periodMs: call.period_ms, graceMs: call.grace_ms }, Number.MAX_SAFE_INTEGER)
-        const wallet = accountIds.memberWallet(call.member_id)
-        while (held < started && (await accountBalance(tx, wallet))!.availableCents >= call.rate_per_minute_cents) {
-          held += 1
-          await holdPeriod(tx, parties(call), held)
+        while (held < started) {
+          const caughtUp = await holdPeriod(tx, callId, held + 1, { checkHeartbeat: false })
+          if (caughtUp.outcome === 'insufficient_funds') break
+          if (caughtUp.outcome !== 'held') unexpectedHold(callId, held + 1, caughtUp)
+          held = caughtUp.heldPeriods
         }
-        if (held !== call.held_periods) await tx.$executeRaw`UPDATE calls SET held_periods = ${held} WHERE id = ${callId}::uuid`
       }
       const amounts = settleAmounts({
         elapsedMs,
@@ -280,11 +278,9 @@ export function createCallActivities(db: Db): CallActivities {
       if (prepaid) {
         await postPendingTransfer(tx, transferIds.prepaidHold(callId), amounts.chargedCents)
       } else {
-        for (let k = 1; k <= held; k++) {
-          const id = transferIds.periodHold(callId, k)
-          if (k <= amounts.billedPeriods) await postPendingTransfer(tx, id)
-          else await voidPendingTransfer(tx, id)
-        }
+        const ids = Array.from({ length: held }, (_, i) => transferIds.periodHold(callId, i + 1))
+        await postPendingTransfers(tx, ids.slice(0, amounts.billedPeriods))
+        await voidPendingTransfers(tx, ids.slice(amounts.billedPeriods))
       }
       const endedAt = new Date(endedAtMs)
       const [settled] = await tx.$queryRaw<CallRow[]>`

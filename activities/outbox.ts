@@ -13,6 +13,12 @@ export type OutboxEventType =
   | 'call.low_balance_cleared'
   | 'call.ending'
   | 'call.settled'
+  // A member asked for a call (to the operator's plugin); the operator declined it (to the member);
+  // the operator started it (to the member, whose waiting page then shows the live call).
+  | 'call.requested'
+  | 'call.request_declined'
+  | 'call.started'
+  | 'scheduled_call.reserved'
 
 export interface OutboxEventInput {
   type: OutboxEventType

@@ -1,5 +1,5 @@
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client'
-import type { PlatformConfig } from '../config/env.js'
+import { ServiceError, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client'
+import type { PlatformSettings } from '../activities/settings.js'
 import type { BillingSettings } from '../workflows/billing.js'
 import {
   awaitCallStart,
@@ -16,14 +16,14 @@ import type { callWorkflow } from '../workflows/call.js'
 
 /** How the web and the tools drive a call's workflow: start it, end it, force it to end. */
 
-/** The billing settings a call starting now is frozen with. */
-export function billingSettingsFrom(config: PlatformConfig, companyShareBps: number | null): BillingSettings {
+/** The billing settings a call starting now is frozen with: the platform settings in force (activities/settings.ts). */
+export function billingSettingsFrom(settings: PlatformSettings, companyShareBps: number | null): BillingSettings {
   return {
-    periodMs: config.BILLING_PERIOD_MS,
-    graceMs: config.GRACE_MS,
-    lowBalancePeriods: config.LOW_BALANCE_PERIODS,
-    heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
-    commissionBps: config.PLATFORM_COMMISSION_BPS,
+    periodMs: settings.billingPeriodMs,
+    graceMs: settings.graceMs,
+    lowBalancePeriods: settings.lowBalancePeriods,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    commissionBps: settings.commissionBps,
     companyShareBps: companyShareBps ?? 0,
   }
 }
@@ -92,6 +92,11 @@ export async function endCallWorkflow(
     .catch((error: unknown): EndCallResult => {
       if (error instanceof WorkflowUpdateFailedError) throw error
       if (workflowIsClosed(error)) return { status: 'closed' }
+      // The update's RPC failed on the way (its workflow task failed or timed out under load): the end request is
+      // recorded in the call's row, so asking again delivers it. Not settled yet: "ending". An unreachable server is
+      // another answer (503), left to the caller.
+      const unreachable = (error as { cause?: { code?: unknown } }).cause?.code === 14 || /UNAVAILABLE|Failed to connect/i.test(String(error))
+      if (error instanceof ServiceError && !unreachable) return { status: 'ending' }
       throw error
     })
   try {

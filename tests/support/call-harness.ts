@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client'
 import { parseConfig, type PlatformConfig } from '../../config/env.js'
 import type { Db } from '../../prisma/client.js'
 import { getTemporalClient } from '../../temporal/client.js'
+import { defaultSettings } from '../../activities/settings.js'
 import { billingSettingsFrom, startCallWorkflow } from '../../temporal/calls.js'
 import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
 import type { CallInput, CallMode, StartOutcome } from '../../workflows/definitions.js'
@@ -65,7 +66,7 @@ export function callInput(
     mode: options.mode ?? 'per_minute',
     prepaidMinutes: options.prepaidMinutes ?? null,
     ratePerMinuteCents: parties.ratePerMinuteCents,
-    settings: billingSettingsFrom(config, parties.companyId ? (parties.companyShareBps ?? 0) : null),
+    settings: billingSettingsFrom(defaultSettings(config), parties.companyId ? (parties.companyShareBps ?? 0) : null),
     requestHash: `test:${callId}`,
     ...(options.periodsPerRun ? { periodsPerRun: options.periodsPerRun } : {}),
   }

@@ -131,11 +131,18 @@ export interface EventStream {
   close(): void
 }
 
-export async function openEvents(baseUrl: string, token: string, options: { lastEventId?: string } = {}): Promise<EventStream> {
+/** Opens the plugin's stream (with its token), or another stream (`path`) with a browser's cookies. */
+export async function openEvents(
+  baseUrl: string,
+  token: string | null,
+  options: { lastEventId?: string; path?: string; cookie?: string } = {},
+): Promise<EventStream> {
   const controller = new AbortController()
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' }
+  const headers: Record<string, string> = { accept: 'text/event-stream' }
+  if (token) headers.authorization = `Bearer ${token}`
+  if (options.cookie) headers.cookie = options.cookie
   if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId
-  const response = await fetch(`${baseUrl}/api/plugin/v1/events`, { headers, signal: controller.signal })
+  const response = await fetch(`${baseUrl}${options.path ?? '/api/plugin/v1/events'}`, { headers, signal: controller.signal })
   const events: ServerSentEvent[] = []
   const comments: string[] = []
   const waiters = new Set<() => void>()

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { toCents } from '../../../activities/ledger/tx.js'
 import { walletBalance } from '../../../activities/ledger/balances.js'
+import { readPlatformSettings } from '../../../activities/settings.js'
 import { billingSettingsFrom, endCallWorkflow, startCallWorkflow } from '../../../temporal/calls.js'
 import { billablePeriods, canStartCall } from '../../../workflows/billing.js'
 import { callWorkflowId, PLUGIN_END_REASONS, type CallInput, type EndReason, type Settlement, type StartRefusal } from '../../../workflows/definitions.js'
 import type { AuthenticatedOperator } from './auth.server.js'
+import { recordCallAnswered, requireOpenCallRequest } from './call-requests.server.js'
 import { apiError } from './errors.server.js'
 import type { PlatformServices } from './services.server.js'
 import { uuid } from './validation.server.js'
@@ -24,6 +26,9 @@ export const startCallRequest = z
     memberId: uuid,
     mode: z.enum(['per_minute', 'prepaid']),
     prepaidMinutes: z.number().int().positive().max(MAX_PREPAID_MINUTES).nullish(),
+    // The member's request this call answers (from a call.requested event); optional, and not part of the
+    // request's identity: the same call started with or without it is the same call.
+    requestId: uuid.nullish(),
   })
   .superRefine((body, ctx) => {
     if (body.mode === 'prepaid' && body.prepaidMinutes == null) {
@@ -126,6 +131,7 @@ export async function startCall(
   }
   const repeated = await answerFromRow()
   if (repeated) return repeated
+  if (request.requestId) await requireOpenCallRequest(db, operator.id, request.memberId, request.requestId)
 
   // Fast answers from the database for the common refusals. The workflow decides again inside its transaction,
   // so a race past these checks is still refused, just more slowly.
@@ -155,13 +161,14 @@ export async function startCall(
     mode: request.mode,
     prepaidMinutes: request.mode === 'prepaid' ? request.prepaidMinutes! : null,
     ratePerMinuteCents: rate,
-    settings: billingSettingsFrom(config, operator.companyShareBps),
+    settings: billingSettingsFrom(await readPlatformSettings(db, config), operator.companyShareBps),
     requestHash,
   }
   const outcome = await startCallWorkflow(await services.temporal(), config.TEMPORAL_TASK_QUEUE, input)
   // A concurrent request with the same callId but another body started the workflow first.
   if (outcome.requestHash !== requestHash) throw callIdConflict()
   if (outcome.status === 'refused') throw refusals[outcome.reason]()
+  await recordCallAnswered(db, { operatorId: operator.id, memberId: request.memberId, callId: request.callId, requestId: request.requestId ?? null })
   return {
     status: 201,
     body: {
@@ -211,14 +218,31 @@ function settlementBody(settlement: Settlement): CallSettled {
   }
 }
 
-export async function endCall(
+/** Whose call: the operator's (plugin API) or the member's (the member's call page). Other calls do not exist. */
+export type CallParty = { operatorId: string } | { memberId: string }
+
+function ownedBy(party: CallParty, callId: string) {
+  return 'operatorId' in party ? { id: callId, operatorId: party.operatorId } : { id: callId, memberId: party.memberId }
+}
+
+export function endCall(
   services: PlatformServices,
   operator: AuthenticatedOperator,
   callId: string,
   reason: EndReason,
 ): Promise<Answer<CallSettled | { status: 'ending' }>> {
+  return endCallAs(services, { operatorId: operator.id }, callId, reason)
+}
+
+/** Ends a call on behalf of one of its parties: the first end request is recorded, then the workflow settles. */
+export async function endCallAs(
+  services: PlatformServices,
+  party: CallParty,
+  callId: string,
+  reason: EndReason,
+): Promise<Answer<CallSettled | { status: 'ending' }>> {
   const { db, config } = services
-  const own = { id: callId, operatorId: operator.id }
+  const own = ownedBy(party, callId)
   const row = await db.call.findFirst({ where: own, select: settledColumns })
   if (!row) throw callNotFound()
   // Settled calls answer from the database: repeating an end costs no workflow round trip.
@@ -229,7 +253,7 @@ export async function endCall(
   await db.$executeRaw`
     UPDATE calls SET status = 'ending', end_requested_at = coalesce(end_requested_at, now()),
       end_request_reason = coalesce(end_request_reason, ${reason})
-    WHERE id = ${callId}::uuid AND operator_id = ${operator.id}::uuid AND status = 'active'`
+    WHERE id = ${callId}::uuid AND status = 'active'`
   const requested = await db.call.findFirst({ where: own, select: { endRequestedAt: true, endRequestReason: true } })
   const requestedAtMs = requested?.endRequestedAt?.getTime() ?? Date.now()
   const firstReason = (requested?.endRequestReason as EndReason | null) ?? reason
@@ -254,9 +278,13 @@ export async function recordHeartbeat(services: PlatformServices, operator: Auth
   throw apiError(410, 'call_ended', 'this call has ended; hang up')
 }
 
-export async function viewCall(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<CallView> {
+export function viewCall(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<CallView> {
+  return viewCallAs(services, { operatorId: operator.id }, callId)
+}
+
+export async function viewCallAs(services: PlatformServices, party: CallParty, callId: string): Promise<CallView> {
   const { db } = services
-  const row = await db.call.findFirst({ where: { id: callId, operatorId: operator.id } })
+  const row = await db.call.findFirst({ where: ownedBy(party, callId) })
   if (!row) throw callNotFound()
   const [held, wallet] = await Promise.all([
     db.$queryRaw<{ held: bigint | null }[]>`

@@ -16,8 +16,15 @@ export interface OutboxEvent {
   payload: unknown
 }
 
+/** Whose events a stream carries: an operator's (the plugin) or a member's (the member's pages). */
+export type Audience = { operatorId: string } | { memberId: string }
+
+function audienceKey(audience: Audience): string {
+  return 'operatorId' in audience ? `operator:${audience.operatorId}` : `member:${audience.memberId}`
+}
+
 export interface OutboxSubscriber {
-  /** A live event for this subscriber's operator. */
+  /** A live event for this subscriber's audience. */
   deliver(event: OutboxEvent): void
   /** The listening connection was lost and is back: notifications may have been missed meanwhile. */
   resync(): void
@@ -26,9 +33,9 @@ export interface OutboxSubscriber {
 }
 
 export interface OutboxListener {
-  subscribe(operatorId: string, subscriber: OutboxSubscriber): () => void
-  /** The operator's events after `afterId`, oldest first, from the table. */
-  eventsAfter(operatorId: string, afterId: bigint, limit: number): Promise<OutboxEvent[]>
+  subscribe(audience: Audience, subscriber: OutboxSubscriber): () => void
+  /** The audience's events after `afterId`, oldest first, from the table. */
+  eventsAfter(audience: Audience, afterId: bigint, limit: number): Promise<OutboxEvent[]>
   close(): Promise<void>
 }
 
@@ -49,9 +56,9 @@ export function createOutboxListener(deps: {
   let everConnected = false
   let closed = false
 
-  async function readEvent(id: string, operatorId: string): Promise<OutboxEvent | undefined> {
-    const rows = await deps.db.$queryRaw<OutboxEvent[]>`
-      SELECT id, type, payload FROM outbox_events WHERE id = ${id}::bigint AND operator_id = ${operatorId}::uuid`
+  async function readEvent(id: string): Promise<(OutboxEvent & { operator_id: string | null; member_id: string | null }) | undefined> {
+    const rows = await deps.db.$queryRaw<(OutboxEvent & { operator_id: string | null; member_id: string | null })[]>`
+      SELECT id, type, payload, operator_id::text, member_id::text FROM outbox_events WHERE id = ${id}::bigint`
     return rows[0]
   }
 
@@ -63,12 +70,22 @@ export function createOutboxListener(deps: {
     } catch {
       return
     }
-    const operatorId = notification.operatorId
-    if (!operatorId || !/^\d+$/.test(String(notification.id)) || !subscribers.has(operatorId)) return
-    readEvent(String(notification.id), operatorId).then(
-      (event) => {
-        if (!event) return
-        for (const subscriber of subscribers.get(operatorId) ?? []) subscriber.deliver(event)
+    if (!/^\d+$/.test(String(notification.id))) return
+    const keys = [
+      notification.operatorId ? audienceKey({ operatorId: notification.operatorId }) : null,
+      notification.memberId ? audienceKey({ memberId: notification.memberId }) : null,
+    ].filter((key): key is string => key !== null && subscribers.has(key))
+    if (keys.length === 0) return
+    // The audience is checked against the row, not the notification: only the table says whose an event is.
+    readEvent(String(notification.id)).then(
+      (row) => {
+        if (!row) return
+        const event: OutboxEvent = { id: row.id, type: row.type, payload: row.payload }
+        for (const key of keys) {
+          const owner = key.startsWith('operator:') ? row.operator_id : row.member_id
+          if (owner !== key.slice(key.indexOf(':') + 1)) continue
+          for (const subscriber of subscribers.get(key) ?? []) subscriber.deliver(event)
+        }
       },
       (error: unknown) => log(`could not read outbox event ${notification.id}: ${(error as Error).message}`),
     )
@@ -129,21 +146,28 @@ export function createOutboxListener(deps: {
   }
 
   return {
-    subscribe(operatorId, subscriber) {
-      let set = subscribers.get(operatorId)
-      if (!set) subscribers.set(operatorId, (set = new Set()))
+    subscribe(audience, subscriber) {
+      const key = audienceKey(audience)
+      let set = subscribers.get(key)
+      if (!set) subscribers.set(key, (set = new Set()))
       set.add(subscriber)
       void connect()
       return () => {
         set.delete(subscriber)
-        if (set.size === 0 && subscribers.get(operatorId) === set) subscribers.delete(operatorId)
+        if (set.size === 0 && subscribers.get(key) === set) subscribers.delete(key)
       }
     },
 
-    async eventsAfter(operatorId, afterId, limit) {
+    async eventsAfter(audience, afterId, limit) {
+      if ('operatorId' in audience) {
+        return deps.db.$queryRaw<OutboxEvent[]>`
+          SELECT id, type, payload FROM outbox_events
+          WHERE operator_id = ${audience.operatorId}::uuid AND id > ${afterId.toString()}::bigint
+          ORDER BY id LIMIT ${limit}`
+      }
       return deps.db.$queryRaw<OutboxEvent[]>`
         SELECT id, type, payload FROM outbox_events
-        WHERE operator_id = ${operatorId}::uuid AND id > ${afterId.toString()}::bigint
+        WHERE member_id = ${audience.memberId}::uuid AND id > ${afterId.toString()}::bigint
         ORDER BY id LIMIT ${limit}`
     },
 
@@ -160,23 +184,32 @@ export function createOutboxListener(deps: {
   }
 }
 
+/** What a member may not see of an event addressed to both sides: how the operator's side splits the money. */
+const OPERATOR_ONLY_FIELDS = new Set(['operatorEarningsCents', 'commissionCents', 'companyShareCents'])
+
+function payloadFor(audience: Audience, payload: unknown): unknown {
+  if ('operatorId' in audience || payload === null || typeof payload !== 'object') return payload
+  return Object.fromEntries(Object.entries(payload).filter(([key]) => !OPERATOR_ONLY_FIELDS.has(key)))
+}
+
 const PING_INTERVAL_MS = 15_000
 const REPLAY_PAGE = 500
 /** How many delivered ids a stream remembers, to drop an event it already sent (a replay overlapping live ones). */
 const REMEMBERED_IDS = 1_000
 
 /**
- * One operator's event stream as a text/event-stream response. With `afterId` (from Last-Event-ID) the events the
- * client missed are replayed from the table first; live events wait behind the replay, and none is sent twice.
+ * One audience's event stream (an operator's plugin, a member's pages) as a text/event-stream response. With `afterId`
+ * (from Last-Event-ID) the events the client missed are replayed from the table first; live events wait behind the
+ * replay, and none is sent twice.
  */
-export function operatorEventStream(options: {
+export function outboxEventStream(options: {
   listener: OutboxListener
-  operatorId: string
+  audience: Audience
   afterId: bigint | null
   /** Any of them aborting (the client went away) ends the stream. */
   signals: AbortSignal[]
 }): Response {
-  const { listener, operatorId, signals } = options
+  const { listener, audience, signals } = options
   const encoder = new TextEncoder()
   let stop: () => void = () => undefined
 
@@ -202,24 +235,24 @@ export function operatorEventStream(options: {
         delivered.add(id)
         if (delivered.size > REMEMBERED_IDS) delivered.delete(delivered.values().next().value!)
         if (id > cursor) cursor = id
-        write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.payload)}\n\n`)
+        write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(payloadFor(audience, event.payload))}\n\n`)
       }
       const enqueue = (task: () => Promise<void> | void) => {
         queue = queue.then(task).catch((error: unknown) => {
-          console.warn(`events: stream for operator ${operatorId} failed: ${(error as Error).message}`)
+          console.warn(`events: stream for ${audienceKey(audience)} failed: ${(error as Error).message}`)
           stop()
         })
       }
       const replayAfterCursor = async () => {
         for (;;) {
           if (!open) return
-          const events = await listener.eventsAfter(operatorId, cursor, REPLAY_PAGE)
+          const events = await listener.eventsAfter(audience, cursor, REPLAY_PAGE)
           for (const event of events) send(event)
           if (events.length < REPLAY_PAGE) return
         }
       }
 
-      const unsubscribe = listener.subscribe(operatorId, {
+      const unsubscribe = listener.subscribe(audience, {
         deliver: (event) => enqueue(() => send(event)),
         resync: () => enqueue(replayAfterCursor),
         end: () => stop(),

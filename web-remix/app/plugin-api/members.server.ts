@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { walletBalance } from '../../../activities/ledger/balances.js'
+import { memberRatingSummary } from '../../../activities/ratings.js'
 import { fundedPeriods } from '../../../workflows/billing.js'
 import type { AuthenticatedOperator } from './auth.server.js'
 import { apiError } from './errors.server.js'
@@ -23,7 +24,7 @@ export interface MemberSummary {
   /** The average charge of the member's paid calls (rounded to the cent), 0 before the first. */
   averageSpendCents: number
   paidCalls: number
-  /** Ratings of members by operators do not exist yet: always {average: null, count: 0} for now. */
+  /** What operators gave this member (member_ratings, docs/decisions/012-ratings.md): average stars and how many. */
   rating: { average: number | null; count: number }
 }
 
@@ -34,12 +35,13 @@ export async function lookupMember(services: PlatformServices, operator: Authent
   })
   if (!member) throw apiError(404, 'member_not_found', 'no member uses this handle')
 
-  const [balance, spend] = await Promise.all([
+  const [balance, spend, rating] = await Promise.all([
     walletBalance(services.db, member.id),
     // Averaged by PostgreSQL over exact numerics: no floating point touches an amount.
     services.db.$queryRaw<{ paid_calls: bigint; average_cents: bigint | null }[]>`
       SELECT count(*) AS paid_calls, round(avg(charged_cents))::bigint AS average_cents
       FROM calls WHERE member_id = ${member.id}::uuid AND status = 'settled' AND billed_minutes > 0`,
+    memberRatingSummary(services.db, member.id),
   ])
   const availableCents = balance?.availableCents ?? 0
   return {
@@ -49,6 +51,6 @@ export async function lookupMember(services: PlatformServices, operator: Authent
     fundedMinutes: fundedPeriods(availableCents, operator.ratePerMinuteCents),
     averageSpendCents: Number(spend[0]?.average_cents ?? 0),
     paidCalls: Number(spend[0]?.paid_calls ?? 0),
-    rating: { average: null, count: 0 },
+    rating,
   }
 }

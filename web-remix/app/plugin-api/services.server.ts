@@ -26,6 +26,8 @@ declare module '@remix-run/node' {
     services?: PlatformServices
     /** Aborted when the client's connection closes (see web-remix/server.ts); long responses stop on it. */
     responseClosed?: AbortSignal
+    /** The client's address (behind a trusted proxy, the one it forwarded); null when unknown. */
+    clientAddress?: string | null
   }
 }
 

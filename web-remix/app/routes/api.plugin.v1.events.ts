@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { requireOperator } from '../plugin-api/auth.server.js'
 import { apiError, apiRoute, only } from '../plugin-api/errors.server.js'
-import { operatorEventStream, parseLastEventId } from '../plugin-api/events.server.js'
+import { outboxEventStream, parseLastEventId } from '../plugin-api/events.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
 // GET /api/plugin/v1/events → text/event-stream of this operator's call.* events (Last-Event-ID replays missed ones)
@@ -11,7 +11,7 @@ export const loader = apiRoute(async ({ request, context }: LoaderFunctionArgs) 
   const afterId = parseLastEventId(request.headers.get('last-event-id'))
   if (afterId === 'invalid') return apiError(400, 'invalid_last_event_id', 'Last-Event-ID must be the id of an event')
   const signals = [request.signal, ...(context.responseClosed ? [context.responseClosed] : [])]
-  return operatorEventStream({ listener: services.outbox, operatorId: operator.id, afterId, signals })
+  return outboxEventStream({ listener: services.outbox, audience: { operatorId: operator.id }, afterId, signals })
 })
 
 export const action = only('GET')

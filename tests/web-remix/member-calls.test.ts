@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createUser } from '../../activities/identity/users.js'
+import { setSpendingCaps } from '../../activities/spending-caps.js'
+import { PortalClient } from '../support/portal-client.js'
+import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
+import { call, fund, openEvents, PASSWORD, signedInOperator } from './plugin-client.js'
+
+// The member's side of a call over HTTP, against the real web server, worker, Temporal and database: asking for a
+// call, the operator's plugin seeing and answering it, the live panel's figures, hanging up, history and CSV.
+
+let stack: WebStack
+beforeAll(async () => {
+  stack = await startWebStack()
+})
+afterAll(() => stopAfterLedgerCheck(stack))
+
+async function verifiedMember(fundedCents: number) {
+  const email = `caller-${randomUUID().slice(0, 8)}@example.test`
+  const member = await createUser(stack.db, { role: 'member', email, password: PASSWORD, displayName: `Caller ${email.slice(7, 11)}`, callingProvider: 'discord', callingHandle: `h-${randomUUID().slice(0, 8)}` })
+  await stack.db.user.update({ where: { id: member.id }, data: { emailVerifiedAt: new Date() } })
+  if (fundedCents) await fund(stack.db, member.id, fundedCents)
+  const client = new PortalClient(stack.url)
+  await client.logIn(email, PASSWORD)
+  return { ...member, client }
+}
+
+async function onlineOperator(ratePerMinuteCents = 100) {
+  const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents })
+  expect((await call(stack.url, '/api/plugin/v1/presence', { token: operator.token, json: { status: 'online' } })).status).toBe(204)
+  return operator
+}
+
+function requestIdFrom(response: Response): string {
+  expect(response.status).toBe(302)
+  const match = /^\/calls\/requests\/([0-9a-f-]{36})$/.exec(response.headers.get('location') ?? '')
+  expect(match).not.toBeNull()
+  return match![1]!
+}
+
+describe('asking an operator for a call', () => {
+  it('reaches the plugin as call.requested; the operator starts it and the member page follows to the live call', async () => {
+    const operator = await onlineOperator(100)
+    const member = await verifiedMember(1_000)
+    const plugin = await openEvents(stack.url, operator.token)
+    const memberEvents = await openEvents(stack.url, null, { path: '/calls/events', cookie: member.client.cookieHeader() })
+    try {
+      const requestId = requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id }))
+      // A double click is the same request.
+      expect(requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id }))).toBe(requestId)
+
+      const requested = await plugin.next((event) => event.event === 'call.requested')
+      const payload = JSON.parse(requested.data)
+      expect(payload).toMatchObject({ requestId, memberId: member.id, memberDisplayName: member.displayName, mode: 'per_minute', ratePerMinuteCents: 100 })
+      expect(await member.client.page(`/calls/requests/${requestId}`)).toContain('sees your request in their app')
+
+      const callId = randomUUID()
+      const started = await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, memberId: member.id, mode: 'per_minute', requestId } })
+      expect(started.status).toBe(201)
+      const startedEvent = await memberEvents.next((event) => event.event === 'call.started')
+      expect(JSON.parse(startedEvent.data)).toEqual({ callId, requestId, operatorId: operator.id })
+      const waiting = await member.client.get(`/calls/requests/${requestId}`)
+      expect(waiting.status).toBe(302)
+      expect(waiting.headers.get('location')).toBe(`/calls/${callId}`)
+
+      const live = await member.client.page(`/calls/${callId}`)
+      expect(live).toContain(`<h1>On a call with ${operator.displayName}</h1>`)
+      expect(live).toMatch(/data-testid="charged">\$1\.00</)
+
+      const hungUp = await member.client.post(`/calls/${callId}`, {})
+      expect(hungUp.status).toBe(200)
+      const settled = await memberEvents.next((event) => event.event === 'call.settled' && JSON.parse(event.data).callId === callId)
+      const settlement = JSON.parse(settled.data)
+      expect(settlement.endReason).toBe('member_hangup')
+      // The split of the money is the operator's business: the member's stream does not carry it.
+      expect(settlement).not.toHaveProperty('operatorEarningsCents')
+      expect(settlement).not.toHaveProperty('commissionCents')
+      const ended = await member.client.page(`/calls/${callId}`)
+      expect(ended).toContain('You hung up.')
+
+      const row = await stack.db.call.findUniqueOrThrow({ where: { id: callId } })
+      const history = await member.client.page('/calls')
+      expect(history).toContain(`data-call-id="${callId}"`)
+      const csv = await member.client.get('/calls.csv')
+      expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8')
+      const lines = (await csv.text()).trim().split('\r\n')
+      expect(lines[0]).toBe('call_id,started_at,ended_at,operator,mode,status,rate_per_minute_cents,billed_minutes,charged_cents,end_reason')
+      expect(lines).toContain(
+        [callId, row.startedAt.toISOString(), row.endedAt!.toISOString(), operator.displayName, 'per_minute', 'settled', '100', String(row.billedMinutes), String(row.chargedCents), 'member_hangup'].join(','),
+      )
+    } finally {
+      plugin.close()
+      memberEvents.close()
+    }
+  })
+
+  it('lets the operator decline, and tells the member', async () => {
+    const operator = await onlineOperator()
+    const member = await verifiedMember(500)
+    const memberEvents = await openEvents(stack.url, null, { path: '/calls/events', cookie: member.client.cookieHeader() })
+    try {
+      const requestId = requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id }))
+      const declined = await call(stack.url, `/api/plugin/v1/call-requests/${requestId}/decline`, { token: operator.token, method: 'POST' })
+      expect(declined.status).toBe(204)
+      await memberEvents.next((event) => event.event === 'call.request_declined' && JSON.parse(event.data).requestId === requestId)
+      expect(await member.client.page(`/calls/requests/${requestId}`)).toContain('cannot take the call now. Nothing was charged.')
+      // Starting the declined request is refused; another operator cannot even see it.
+      const late = await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId: randomUUID(), memberId: member.id, mode: 'per_minute', requestId } })
+      expect(late.status).toBe(409)
+      expect(late.body.error).toBe('call_request_closed')
+      const other = await onlineOperator()
+      const foreign = await call(stack.url, `/api/plugin/v1/call-requests/${requestId}/decline`, { token: other.token, method: 'POST' })
+      expect(foreign.status).toBe(404)
+      expect(foreign.body.error).toBe('call_request_not_found')
+    } finally {
+      memberEvents.close()
+    }
+  })
+
+  it('refuses with a clear reason: an offline operator, too little money, an unconfirmed address, no CSRF token', async () => {
+    const offline = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: 100 })
+    expect((await call(stack.url, '/api/plugin/v1/presence', { token: offline.token, json: { status: 'offline' } })).status).toBe(204)
+    const member = await verifiedMember(50)
+    const whileOffline = await member.client.post('/calls/request', { operatorId: offline.id })
+    expect(whileOffline.status).toBe(409)
+    expect(await whileOffline.text()).toContain('is offline right now')
+
+    const operator = await onlineOperator(100)
+    const poor = await member.client.post('/calls/request', { operatorId: operator.id })
+    expect(poor.status).toBe(402)
+    const poorPage = await poor.text()
+    expect(poorPage).toContain('Your balance does not cover one minute with this operator.')
+    expect(poorPage).toContain('You need <!-- -->$0.50<!-- --> more.')
+
+    const email = `unverified-${randomUUID().slice(0, 8)}@example.test`
+    const unverified = await createUser(stack.db, { role: 'member', email, password: PASSWORD, displayName: 'Unverified' })
+    await fund(stack.db, unverified.id, 1_000)
+    const client = new PortalClient(stack.url)
+    await client.logIn(email, PASSWORD)
+    const refused = await client.post('/calls/request', { operatorId: operator.id })
+    expect(refused.status).toBe(302)
+    expect(refused.headers.get('location')).toBe('/account?notice=verify-first')
+
+    const capped = await verifiedMember(10_000)
+    await setSpendingCaps(stack.db, capped.id, { dailyCents: 50, monthlyCents: null, timeZone: 'UTC' })
+    const overCap = await capped.client.post('/calls/request', { operatorId: operator.id })
+    expect(overCap.status).toBe(403)
+    expect(await overCap.text()).toContain('You have reached your daily spending cap of $0.50')
+
+    const noToken = await member.client.post('/calls/request', { operatorId: operator.id }, { csrf: false })
+    expect(noToken.status).toBe(403)
+    expect(await stack.db.callRequest.count({ where: { memberId: { in: [member.id, unverified.id, capped.id] } } })).toBe(0)
+  })
+
+  it('never shows a member another member’s call, request or CSV rows', async () => {
+    const operator = await onlineOperator()
+    const owner = await verifiedMember(1_000)
+    const requestId = requestIdFrom(await owner.client.post('/calls/request', { operatorId: operator.id }))
+    const callId = randomUUID()
+    expect((await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, memberId: owner.id, mode: 'per_minute' } })).status).toBe(201)
+    // The start without a request id still answers the member's open request.
+    expect((await stack.db.callRequest.findUniqueOrThrow({ where: { id: requestId } })).callId).toBe(callId)
+
+    const stranger = await verifiedMember(0)
+    expect((await stranger.client.get(`/calls/${callId}`)).status).toBe(404)
+    expect((await stranger.client.get(`/calls/requests/${requestId}`)).status).toBe(404)
+    expect((await stranger.client.post(`/calls/${callId}`, {})).status).toBe(404)
+    expect(await (await stranger.client.get('/calls.csv')).text()).not.toContain(callId)
+    expect(await stranger.client.page('/calls')).not.toContain(callId)
+    // An operator (not a member) is refused the member's pages.
+    const operatorClient = new PortalClient(stack.url)
+    await operatorClient.logIn(operator.email, PASSWORD)
+    expect((await operatorClient.get(`/calls/${callId}`)).status).toBe(403)
+
+    expect((await call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { token: operator.token, json: { reason: 'operator_hangup' } })).status).toBe(200)
+  })
+})

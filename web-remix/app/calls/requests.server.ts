@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto'
+import { walletBalance } from '../../../activities/ledger/balances.js'
+import { emitEvent } from '../../../activities/outbox.js'
+import { spendingCapAllows } from '../../../activities/spending-caps.js'
+import { capRefusalMessage } from '../wallet/caps.js'
+import { canStartCall } from '../../../workflows/billing.js'
+import type { PlatformServices } from '../plugin-api/services.server.js'
+import type { SessionUser } from '../auth/session.server.js'
+
+/**
+ * A member asking an operator for a call. The request reaches the operator's plugin as a `call.requested` event; the
+ * operator accepts by starting the call through the plugin API (which links it here and tells the member's page),
+ * or declines. Nothing is reserved by a request: the call's workflow reserves money when the call starts.
+ */
+
+/** How long an operator has to answer. */
+export const CALL_REQUEST_TTL_MS = 2 * 60_000
+export const MAX_PREPAID_BOOKING_MINUTES = 240
+
+export type RequestRefusal =
+  | { reason: 'operator_not_found'; message: string }
+  | { reason: 'operator_unavailable'; message: string }
+  | { reason: 'insufficient_funds'; message: string; requiredCents: number; availableCents: number }
+  | { reason: 'invalid'; message: string }
+  | { reason: 'spending_cap'; message: string }
+
+export type RequestOutcome = { ok: true; requestId: string } | ({ ok: false } & RequestRefusal)
+
+export async function requestCall(
+  services: PlatformServices,
+  member: SessionUser,
+  input: { operatorId: string; mode: 'per_minute' | 'prepaid'; prepaidMinutes: number | null },
+  now = new Date(),
+): Promise<RequestOutcome> {
+  const { db } = services
+  if (input.mode === 'prepaid') {
+    const minutes = input.prepaidMinutes
+    if (minutes === null || !Number.isInteger(minutes) || minutes < 1 || minutes > MAX_PREPAID_BOOKING_MINUTES) {
+      return { ok: false, reason: 'invalid', message: `Choose between 1 and ${MAX_PREPAID_BOOKING_MINUTES} minutes.` }
+    }
+  }
+  const operator = await db.operator.findUnique({
+    where: { userId: input.operatorId },
+    select: { userId: true, ratePerMinuteCents: true, presence: true, presenceExpiresAt: true, user: { select: { status: true, displayName: true } } },
+  })
+  if (!operator || operator.user.status !== 'active') return { ok: false, reason: 'operator_not_found', message: 'This operator does not exist.' }
+  const online = operator.presence === 'online' && operator.presenceExpiresAt !== null && operator.presenceExpiresAt > now
+  if (!online) {
+    const why = operator.presence === 'busy' ? 'is on another call' : 'is offline'
+    return { ok: false, reason: 'operator_unavailable', message: `${operator.user.displayName} ${why} right now. Try again later or schedule a call.` }
+  }
+  const rate = operator.ratePerMinuteCents
+  const requiredCents = input.mode === 'prepaid' ? rate * input.prepaidMinutes! : rate
+  const availableCents = (await walletBalance(db, member.id))?.availableCents ?? 0
+  if (!canStartCall(availableCents, requiredCents)) {
+    return {
+      ok: false,
+      reason: 'insufficient_funds',
+      requiredCents,
+      availableCents,
+      message: input.mode === 'prepaid' ? 'Your balance does not cover this block of minutes.' : 'Your balance does not cover one minute with this operator.',
+    }
+  }
+  // The member's own cap: the first minute (or the whole block) must fit in what today and this month still allow.
+  const cap = await spendingCapAllows(db, member.id, requiredCents, now)
+  if (!cap.allowed) return { ok: false, reason: 'spending_cap', message: capRefusalMessage(cap) }
+  const memberRow = await db.user.findUniqueOrThrow({ where: { id: member.id }, select: { callingHandle: true, displayName: true } })
+
+  return db.$transaction(async (tx) => {
+    // A second click while the first request waits is the same request.
+    const waiting = await tx.callRequest.findFirst({
+      where: { memberId: member.id, operatorId: operator.userId, status: 'pending', expiresAt: { gt: now }, mode: input.mode, prepaidMinutes: input.prepaidMinutes },
+      select: { id: true },
+    })
+    if (waiting) return { ok: true as const, requestId: waiting.id }
+    const id = randomUUID()
+    const expiresAt = new Date(now.getTime() + CALL_REQUEST_TTL_MS)
+    await tx.callRequest.create({
+      data: {
+        id,
+        memberId: member.id,
+        operatorId: operator.userId,
+        mode: input.mode,
+        prepaidMinutes: input.prepaidMinutes,
+        ratePerMinuteCents: rate,
+        createdAt: now,
+        expiresAt,
+      },
+    })
+    await emitEvent(tx, {
+      type: 'call.requested',
+      memberId: null,
+      operatorId: operator.userId,
+      callId: null,
+      payload: {
+        requestId: id,
+        memberId: member.id,
+        memberDisplayName: memberRow.displayName,
+        memberHandle: memberRow.callingHandle,
+        mode: input.mode,
+        prepaidMinutes: input.prepaidMinutes,
+        ratePerMinuteCents: rate,
+        requestedAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+      },
+    })
+    return { ok: true as const, requestId: id }
+  })
+}
+
+export type RequestState = 'waiting' | 'accepted' | 'declined' | 'expired' | 'cancelled'
+
+export async function viewCallRequest(services: PlatformServices, member: SessionUser, requestId: string, now = new Date()) {
+  const row = await services.db.callRequest.findUnique({
+    where: { id: requestId },
+    select: {
+      id: true,
+      memberId: true,
+      status: true,
+      mode: true,
+      prepaidMinutes: true,
+      ratePerMinuteCents: true,
+      callId: true,
+      expiresAt: true,
+      operator: { select: { userId: true, user: { select: { displayName: true } } } },
+    },
+  })
+  // Another member's request does not exist, as far as this member can tell.
+  if (!row || row.memberId !== member.id) return null
+  const state: RequestState =
+    row.status === 'accepted' ? 'accepted' : row.status === 'declined' ? 'declined' : row.status === 'cancelled' ? 'cancelled' : row.expiresAt <= now ? 'expired' : 'waiting'
+  return {
+    id: row.id,
+    state,
+    mode: row.mode,
+    prepaidMinutes: row.prepaidMinutes,
+    ratePerMinuteCents: row.ratePerMinuteCents,
+    callId: row.callId,
+    expiresAt: row.expiresAt.toISOString(),
+    operatorId: row.operator.userId,
+    operatorName: row.operator.user.displayName,
+  }
+}
+
+export async function cancelCallRequest(services: PlatformServices, member: SessionUser, requestId: string): Promise<boolean> {
+  const { count } = await services.db.callRequest.updateMany({
+    where: { id: requestId, memberId: member.id, status: 'pending' },
+    data: { status: 'cancelled', answeredAt: new Date() },
+  })
+  return count === 1
+}
