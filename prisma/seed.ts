@@ -10,11 +10,13 @@ import {
 } from '../activities/admin/database.js'
 import { formatCents } from '../activities/admin/money-format.js'
 import { createUser, UserInputError, type NewUser, type Role } from '../activities/identity/users.js'
+import { walletBalance } from '../activities/ledger/balances.js'
 import { TransferConflictError } from '../activities/ledger/transfers.js'
 import { creditMemberWallet } from '../activities/wallets.js'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { createDb, type Db } from './client.js'
 import { isEntryPoint } from './entry-point.js'
+import { seedStorefront } from './seed-storefront.js'
 
 export const DEMO_PASSWORD = 'demo-password'
 
@@ -199,7 +201,10 @@ async function ensureUser(db: Db, demo: DemoUser): Promise<{ id: string; created
   if (demo.tags !== undefined) newUser.tags = demo.tags
   if (demo.companyShareBps !== undefined) newUser.companyShareBps = demo.companyShareBps
   try {
-    const created = await createUser(db, newUser)
+    // Demo addresses cannot receive mail: they start confirmed.
+    const created = await createUser(db, newUser, async (tx, user) => {
+      await tx.user.update({ where: { id: user.id }, data: { emailVerifiedAt: new Date() } })
+    })
     return { id: created.id, created: true }
   } catch (error) {
     // Another seed run may have created the same user between our look-up and our insert: that is success too.
@@ -251,6 +256,11 @@ export async function seedDemoData(db: Db): Promise<SeedSummary> {
       companyShareBps: owned?.shareBps ?? null,
       walletAvailableCents,
     })
+  }
+  // Profiles, hours, pictures, and a few rated past calls (which the members' wallets paid for).
+  await seedStorefront(db)
+  for (const user of users) {
+    if (user.role === 'member') user.walletAvailableCents = (await walletBalance(db, user.id))?.availableCents ?? null
   }
   return { password: DEMO_PASSWORD, users, createdUsers: users.filter((user) => user.created).length, creditedCents }
 }
