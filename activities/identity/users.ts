@@ -44,6 +44,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 function validate(user: NewUser): void {
   if (!EMAIL.test(user.email)) throw new UserInputError(`"${user.email}" is not an e-mail address`)
   if (user.password.length < 8) throw new UserInputError('the password must have at least 8 characters')
+  if (user.password.length > 200) throw new UserInputError('the password may have at most 200 characters')
   if (!user.displayName.trim()) throw new UserInputError('a display name is required')
   if (user.role === 'operator') {
     const rate = user.ratePerMinuteCents
@@ -67,7 +68,16 @@ export async function openAccountsFor(tx: Tx, role: Role, userId: string, compan
   if (role === 'company' && companyId) await openAccount(tx, accountIds.companyEarnings(companyId), 'company_earnings', companyId)
 }
 
-export async function createUser(db: Db, user: NewUser): Promise<CreatedUser> {
+/**
+ * Creates the user and the ledger accounts of its role in one transaction. `inTransaction` runs inside it, after the
+ * user exists (the sign-up's verification mail is enqueued there, so there is never a user without it or a mail
+ * without the user).
+ */
+export async function createUser(
+  db: Db,
+  user: NewUser,
+  inTransaction?: (tx: Tx, created: CreatedUser) => Promise<void>,
+): Promise<CreatedUser> {
   validate(user)
   const email = user.email.trim().toLowerCase()
   const passwordHash = await hashPassword(user.password)
@@ -111,6 +121,8 @@ export async function createUser(db: Db, user: NewUser): Promise<CreatedUser> {
       })
     }
     await openAccountsFor(tx, user.role, id, companyId)
-    return { id, email, role: user.role, displayName: user.displayName.trim(), companyId }
+    const created: CreatedUser = { id, email, role: user.role, displayName: user.displayName.trim(), companyId }
+    if (inTransaction) await inTransaction(tx, created)
+    return created
   })
 }

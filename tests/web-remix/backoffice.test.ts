@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { accountIds } from '../../activities/ledger/accounts.js'
+import { accountBalance } from '../../activities/ledger/balances.js'
+import { createTransfer } from '../../activities/ledger/transfers.js'
+import { parseAllowList } from '../../web-remix/app/backoffice/address-allow-list.js'
+import { startCallWorkflow } from '../../temporal/calls.js'
+import { getTemporalClient } from '../../temporal/client.js'
+import { callInput, waitFor } from '../support/call-harness.js'
+import { fundMember } from '../support/db.js'
+import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
+import { newUser, PASSWORD, signedIn, signedInAdmin, totpCode } from './backoffice-users.js'
+import { call } from './plugin-client.js'
+
+// The back office over HTTP against the real web server, worker and database. The stack trusts X-Forwarded-For from
+// loopback (TRUST_PROXY), so a request can come "from" an address off the admin allow-list.
+
+let stack: WebStack
+beforeAll(async () => {
+  stack = await startWebStack({ env: { TRUST_PROXY: 'loopback', PAYOUT_MINIMUM_CENTS: '1000', EARNINGS_CLEARING_HOURS: '0' } })
+})
+afterAll(() => stopAfterLedgerCheck(stack))
+
+const OUTSIDE = { 'x-forwarded-for': '203.0.113.9' }
+
+async function earn(accountId: string, cents: number) {
+  await stack.db.$transaction((tx) =>
+    createTransfer(tx, { id: `test-earning:${randomUUID()}`, debitAccountId: accountIds.adjustments, creditAccountId: accountId, amountCents: cents, code: 'test_earning', pending: false }),
+  )
+}
+
+const formField = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1]
+
+describe('the admin allow-list', () => {
+  it('matches IPv4, IPv6 and IPv4-mapped addresses against CIDRs', () => {
+    const allowed = parseAllowList('127.0.0.0/8, ::1/128, 10.1.0.0/16')
+    expect(allowed('127.0.0.1')).toBe(true)
+    expect(allowed('::ffff:127.0.0.1')).toBe(true)
+    expect(allowed('::1')).toBe(true)
+    expect(allowed('10.1.200.3')).toBe(true)
+    expect(allowed('10.2.0.1')).toBe(false)
+    expect(allowed('203.0.113.9')).toBe(false)
+    expect(allowed(null)).toBe(false)
+    expect(() => parseAllowList('not-an-address')).toThrow(/ADMIN_ALLOWED_CIDRS/)
+  })
+
+  it('refuses a fully signed-in admin from an address off the list with 403, pages and actions alike', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { client } = await signedInAdmin(stack.url, stack.db, admin)
+    expect((await client.get('/admin/users')).status).toBe(200)
+    for (const path of ['/admin', '/admin/users', '/admin/payouts', '/admin/settings', '/admin/second-factor']) {
+      expect((await client.get(path, OUTSIDE)).status, path).toBe(403)
+    }
+    expect((await client.post('/admin/ledger', {}, { headers: OUTSIDE })).status).toBe(403)
+    // Anyone from outside is refused before any log-in page is offered.
+    const anonymous = await fetch(`${stack.url}/admin`, { headers: OUTSIDE, redirect: 'manual' })
+    expect(anonymous.status).toBe(403)
+  })
+})
+
+describe("the admins' second factor", () => {
+  it('is enrolled on first log-in, accepts a code once, and takes each recovery code once', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { recoveryCodes } = await signedInAdmin(stack.url, stack.db, admin)
+    expect((await stack.db.adminSecondFactor.findUniqueOrThrow({ where: { userId: admin.id } })).enrolledAt).not.toBeNull()
+    expect(await stack.db.auditLogEntry.count({ where: { actorId: admin.id, action: 'admin.second_factor.enrol' } })).toBe(1)
+
+    // A new session: a wrong code and a replayed code are refused, the secret is no longer shown.
+    const second = await signedIn(stack.url, admin.email)
+    const page = await second.page('/admin/second-factor')
+    expect(page).toContain('Enter your verification code')
+    expect(page).not.toContain('data-testid="totp-secret"')
+    expect((await second.post('/admin/second-factor', { code: '000000' })).status).toBe(400)
+    expect((await second.post('/admin/second-factor', { code: await totpCode(stack.db, admin.id) })).status).toBe(400)
+    expect((await second.get('/admin')).status).toBe(302)
+    const passed = await second.post('/admin/second-factor', { code: await totpCode(stack.db, admin.id, 1), redirectTo: '/admin/users' })
+    expect(passed.status).toBe(302)
+    expect(passed.headers.get('location')).toBe('/admin/users')
+    expect((await second.get('/admin/users')).status).toBe(200)
+
+    const third = await signedIn(stack.url, admin.email)
+    expect((await third.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! })).status).toBe(302)
+    expect((await third.get('/admin')).status).toBe(200)
+    const fourth = await signedIn(stack.url, admin.email)
+    expect((await fourth.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! })).status).toBe(400)
+  })
+})
+
+describe('payouts through the portals', () => {
+  it('an operator requests, an admin approves, the money leaves through payout clearing once', async () => {
+    const operator = await newUser(stack.db, 'operator')
+    await earn(accountIds.operatorEarnings(operator.id), 5_000)
+    const client = await signedIn(stack.url, operator.email)
+    const page = await client.page('/operator/payouts')
+    expect(page).toContain('$50.00')
+    const payoutId = formField(page, 'payoutId')!
+    expect((await client.post('/operator/payouts', { intent: 'request-payout', payoutId, amount: '5.00' })).status).toBe(400)
+    const requested = await client.post('/operator/payouts', { intent: 'request-payout', payoutId, amount: '30.00' })
+    expect(requested.status).toBe(200)
+    expect(await requested.text()).toContain('Payout of $30.00 requested')
+    // The same form sent again asks for the same payout: nothing more is reserved.
+    expect((await client.post('/operator/payouts', { intent: 'request-payout', payoutId, amount: '30.00' })).status).toBe(200)
+    expect(await accountBalance(stack.db, accountIds.operatorEarnings(operator.id))).toMatchObject({ postedCents: 5_000, availableCents: 2_000 })
+
+    const admin = await newUser(stack.db, 'admin')
+    const { client: adminClient } = await signedInAdmin(stack.url, stack.db, admin)
+    const queue = await adminClient.page('/admin/payouts')
+    expect(queue).toContain(`data-payout-id="${payoutId}"`)
+    expect(queue).toContain(`/namespaces/${stack.config.TEMPORAL_NAMESPACE}/workflows/payout-${payoutId}`)
+    const approved = await adminClient.post('/admin/payouts', { intent: 'approve', payoutId })
+    expect(approved.status).toBe(200)
+    const paid = await waitFor(async () => (await stack.db.payout.findFirst({ where: { id: payoutId, status: 'paid' } })) ?? undefined, 20_000, 'payout paid')
+    expect(paid.decidedBy).toBe(admin.id)
+    expect(await accountBalance(stack.db, accountIds.operatorEarnings(operator.id))).toMatchObject({ postedCents: 2_000, availableCents: 2_000 })
+    expect((await adminClient.post('/admin/payouts', { intent: 'approve', payoutId })).status).toBe(409)
+    expect(await client.page('/operator/payouts')).toMatch(/paid/)
+  })
+
+  it('a rejection needs a reason and returns the money', async () => {
+    const operator = await newUser(stack.db, 'operator')
+    await earn(accountIds.operatorEarnings(operator.id), 2_000)
+    const client = await signedIn(stack.url, operator.email)
+    const payoutId = formField(await client.page('/operator/payouts'), 'payoutId')!
+    expect((await client.post('/operator/payouts', { intent: 'request-payout', payoutId, amount: '20' })).status).toBe(200)
+    const admin = await newUser(stack.db, 'admin')
+    const { client: adminClient } = await signedInAdmin(stack.url, stack.db, admin)
+    expect((await adminClient.post('/admin/payouts', { intent: 'reject', payoutId, reason: '' })).status).toBe(400)
+    expect((await adminClient.post('/admin/payouts', { intent: 'reject', payoutId, reason: 'account under review' })).status).toBe(200)
+    await waitFor(async () => (await stack.db.payout.findFirst({ where: { id: payoutId, status: 'rejected' } })) ?? undefined, 20_000, 'payout rejected')
+    expect(await accountBalance(stack.db, accountIds.operatorEarnings(operator.id))).toMatchObject({ postedCents: 2_000, availableCents: 2_000 })
+  })
+})
+
+describe('a company and its operators', () => {
+  it('edits an operator’s price within the bounds, and the listing shows it', async () => {
+    const company = await newUser(stack.db, 'company')
+    const operator = await newUser(stack.db, 'operator', { companyId: company.companyId! })
+    const client = await signedIn(stack.url, company.email)
+    expect(await client.page('/company')).toContain(operator.displayName)
+    const tooHigh = await client.post(`/company/operators/${operator.id}`, { intent: 'save-profile', headline: 'x', tags: '', price: '5000.00' })
+    expect(tooHigh.status).toBe(400)
+    const saved = await client.post(`/company/operators/${operator.id}`, { intent: 'save-profile', headline: 'Calm talks', tags: 'Calm, tarot, calm', price: '2.75' })
+    expect(saved.status).toBe(200)
+    const row = await stack.db.operator.findUniqueOrThrow({ where: { userId: operator.id } })
+    expect(row).toMatchObject({ ratePerMinuteCents: 275, headline: 'Calm talks', tags: ['calm', 'tarot'] })
+    expect(await (await fetch(`${stack.url}/?q=${encodeURIComponent(operator.displayName)}`)).text()).toContain('Calm talks')
+    expect(await stack.db.auditLogEntry.count({ where: { actorId: company.id, action: 'operator.profile.update', subject: `user:${operator.id}` } })).toBe(1)
+  })
+
+  it('disables an operator mid-call: the call is ended and settled, the plugin is refused, the listing drops them', async () => {
+    const company = await newUser(stack.db, 'company')
+    const operator = await newUser(stack.db, 'operator', { companyId: company.companyId!, ratePerMinuteCents: 100 })
+    const member = await newUser(stack.db, 'member')
+    await fundMember(stack.db, member.id, 10_000)
+    const signIn = await call(stack.url, '/api/plugin/v1/sessions', { json: { login: operator.email, password: PASSWORD } })
+    expect(signIn.status).toBe(201)
+    const token = signIn.body.token as string
+
+    const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
+    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
+    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    // Let it run into its second period, so there is something to settle.
+    await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).heldPeriods >= 2 ? true : undefined), 20_000, 'two periods held')
+
+    const client = await signedIn(stack.url, company.email)
+    const disabled = await client.post(`/company/operators/${operator.id}`, { intent: 'disable' })
+    expect(disabled.status).toBe(200)
+    expect(await disabled.text()).toContain('call in progress was ended')
+    const settled = await waitFor(async () => (await stack.db.call.findFirst({ where: { id: input.callId, status: 'settled' } })) ?? undefined, 20_000, 'call settled')
+    expect(settled.endReason).toBe('operator_disabled')
+    expect(Number(settled.chargedCents)).toBeGreaterThan(0)
+    expect(Number(settled.companyShareCents)).toBeGreaterThan(0)
+
+    expect((await call(stack.url, '/api/plugin/v1/presence', { token, json: { status: 'online' } })).status).toBe(401)
+    expect((await call(stack.url, '/api/plugin/v1/sessions', { json: { login: operator.email, password: PASSWORD } })).status).toBe(403)
+    expect(await (await fetch(`${stack.url}/`)).text()).not.toContain(`data-operator-id="${operator.id}"`)
+    expect((await client.post(`/company/operators/${operator.id}`, { intent: 'enable' })).status).toBe(200)
+    expect(await (await fetch(`${stack.url}/`)).text()).toContain(`data-operator-id="${operator.id}"`)
+  })
+})
+
+describe('platform settings', () => {
+  it('refuses invalid values as a whole and changes nothing', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { client } = await signedInAdmin(stack.url, stack.db, admin)
+    const page = await client.page('/admin/settings')
+    const fields = Object.fromEntries(
+      ['commissionBps', 'defaultCompanyShareBps', 'priceMinCents', 'priceMaxCents', 'billingPeriodMs', 'graceMs', 'lowBalancePeriods', 'heartbeatTimeoutMs', 'payoutMinimumCents', 'earningsClearingHours'].map(
+        (name) => [name, new RegExp(`name="${name}"[^>]*value="(\\d+)"`).exec(page)?.[1] ?? ''],
+      ),
+    )
+    expect(fields.commissionBps).toBe(String(stack.config.PLATFORM_COMMISSION_BPS))
+    const before = await stack.db.platformSetting.count()
+    const bad = await client.post('/admin/settings', { ...fields, priceMinCents: '500', priceMaxCents: '100', commissionBps: '20000' })
+    expect(bad.status).toBe(400)
+    const html = await bad.text()
+    expect(html).toContain('must not be below the lowest price')
+    expect(html).toContain('between 0 and 10000')
+    expect(await stack.db.platformSetting.count()).toBe(before)
+    // Sending the values in force changes nothing and writes no audit entry.
+    const same = await client.post('/admin/settings', fields)
+    expect(await same.text()).toContain('Nothing changed.')
+    expect(await stack.db.auditLogEntry.count({ where: { actorId: admin.id, action: 'settings.update' } })).toBe(0)
+  })
+})

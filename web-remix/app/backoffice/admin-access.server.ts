@@ -1,0 +1,59 @@
+import { redirect, type AppLoadContext } from '@remix-run/node'
+import { portalCookies } from '../auth/cookies.server.js'
+import { requireRole, type SessionUser } from '../auth/session.server.js'
+import { hashSecret } from '../auth/tokens.server.js'
+import { servicesFrom } from '../plugin-api/services.server.js'
+import { parseAllowList } from './address-allow-list.js'
+
+/**
+ * The admin portal's door, in this order: the client's address must be on ADMIN_ALLOWED_CIDRS (403 otherwise, whoever
+ * asks and with whatever credentials); then an admin's session; then that session must have passed the second factor.
+ * The address is the load context's clientAddress, which trusts X-Forwarded-For only behind TRUST_PROXY.
+ */
+
+const matchers = new Map<string, (address: string | null | undefined) => boolean>()
+
+export function adminAddressAllowed(context: AppLoadContext | undefined): boolean {
+  const { config } = servicesFrom(context)
+  let allowed = matchers.get(config.ADMIN_ALLOWED_CIDRS)
+  if (!allowed) {
+    allowed = parseAllowList(config.ADMIN_ALLOWED_CIDRS)
+    matchers.set(config.ADMIN_ALLOWED_CIDRS, allowed)
+  }
+  return allowed(context?.clientAddress ?? null)
+}
+
+export function requireAdminAddress(context: AppLoadContext | undefined): void {
+  if (!adminAddressAllowed(context)) {
+    throw new Response('The admin portal is not reachable from this network.', { status: 403, statusText: 'Forbidden' })
+  }
+}
+
+/** The hash of this browser's session id, as web_sessions stores it. */
+export async function sessionIdHash(request: Request, context: AppLoadContext | undefined): Promise<string | null> {
+  const value: unknown = await portalCookies(servicesFrom(context).config).session.parse(request.headers.get('Cookie'))
+  return typeof value === 'string' && value.length > 0 ? hashSecret(value) : null
+}
+
+/** An admin from an allowed address who has not necessarily passed the second factor yet (the second-factor page). */
+export async function requireAdminFirstFactor(request: Request, context: AppLoadContext | undefined): Promise<SessionUser> {
+  requireAdminAddress(context)
+  return requireRole(request, 'admin', context)
+}
+
+export async function sessionPassedSecondFactor(request: Request, context: AppLoadContext | undefined): Promise<boolean> {
+  const idHash = await sessionIdHash(request, context)
+  if (!idHash) return false
+  const row = await servicesFrom(context).db.sessionSecondFactor.findUnique({ where: { sessionIdHash: idHash } })
+  return row !== null
+}
+
+/** Every admin page and action: allowed address, admin session, second factor passed. */
+export async function requireAdmin(request: Request, context: AppLoadContext | undefined): Promise<SessionUser> {
+  const user = await requireAdminFirstFactor(request, context)
+  if (!(await sessionPassedSecondFactor(request, context))) {
+    const url = new URL(request.url)
+    throw redirect(`/admin/second-factor?redirectTo=${encodeURIComponent(url.pathname + url.search)}`)
+  }
+  return user
+}

@@ -1,0 +1,87 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { CsrfInput } from '../auth/csrf-input.js'
+import { requireCsrf } from '../auth/csrf.server.js'
+import { requireRole } from '../auth/session.server.js'
+import { companyOf, requireOwnOperator } from '../backoffice/company.server.js'
+import { CallTable, EarningsCards } from '../backoffice/earnings-ui.js'
+import { changeAccountStatus, operatorCalls, operatorProfile, saveOperatorProfile } from '../backoffice/operators.server.js'
+import { earningsPage } from '../backoffice/payouts.server.js'
+import { ProfileForm } from '../backoffice/profile-form.js'
+
+export const meta: MetaFunction = () => [{ title: 'Operator · Company · perminute' }]
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const user = await requireRole(request, 'company', context)
+  const company = await companyOf(context, user)
+  const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
+  const [profile, calls, page] = await Promise.all([
+    operatorProfile(context, operatorId),
+    operatorCalls(context, { operatorId }, 50),
+    earningsPage(context, { kind: 'operator', id: operatorId }),
+  ])
+  return { profile, calls, earnings: page.earnings }
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const user = await requireRole(request, 'company', context)
+  const formData = await request.formData()
+  await requireCsrf(request, formData, context)
+  const company = await companyOf(context, user)
+  const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
+  const intent = formData.get('intent')
+  if (intent === 'disable' || intent === 'enable') {
+    const { endedCalls } = await changeAccountStatus(context, {
+      userId: operatorId,
+      status: intent === 'disable' ? 'disabled' : 'active',
+      actorId: user.id,
+      action: intent === 'disable' ? 'operator.disable' : 'operator.enable',
+    })
+    const message =
+      intent === 'disable'
+        ? `The operator is disabled${endedCalls ? ` and their call in progress was ended` : ''}.`
+        : 'The operator is enabled again.'
+    return data({ ok: true as const, message }, { status: 200 })
+  }
+  const result = await saveOperatorProfile(context, operatorId, user.id, formData)
+  return data(result, { status: result.ok ? 200 : 400 })
+}
+
+export default function CompanyOperatorPage() {
+  const { profile, calls, earnings } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>()
+  const disabled = profile.status !== 'active'
+  return (
+    <>
+      <p>
+        <Link to="/company">← Your company</Link>
+      </p>
+      <h1>{profile.displayName}</h1>
+      <p>
+        Status: <strong className={`status-${profile.status}`}>{profile.status}</strong>
+      </p>
+      <Form method="post">
+        <CsrfInput />
+        {disabled ? (
+          <button type="submit" name="intent" value="enable">
+            Enable the operator
+          </button>
+        ) : (
+          <button type="submit" name="intent" value="disable" className="danger">
+            Disable the operator
+          </button>
+        )}
+      </Form>
+      <h2>Profile and price</h2>
+      <Form method="post" className="stack">
+        <CsrfInput />
+        <ProfileForm profile={profile} result={result} />
+      </Form>
+      <h2>Earnings</h2>
+      <EarningsCards earnings={earnings} />
+      <h2>Calls</h2>
+      <CallTable calls={calls} caption="Calls" showCompanyShare />
+    </>
+  )
+}
