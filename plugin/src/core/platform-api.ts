@@ -47,9 +47,10 @@ export interface MemberSummary {
   rating: { average: number | null; count: number }
 }
 
+/** `requestId` answers a member's `call.requested` (not part of the start's identity: a retry without it is the same). */
 export type StartCallRequest =
-  | { callId: string; memberId: string; mode: 'per_minute' }
-  | { callId: string; memberId: string; mode: 'prepaid'; prepaidMinutes: number }
+  | { callId: string; memberId: string; mode: 'per_minute'; requestId?: string | null }
+  | { callId: string; memberId: string; mode: 'prepaid'; prepaidMinutes: number; requestId?: string | null }
 
 export interface CallStarted {
   callId: string
@@ -104,9 +105,36 @@ export interface PlatformEventMap {
     startedAtMs: number
     endedAtMs: number
   }
+  /**
+   * A member asked for a call from the website ("call now" or a prepaid block): the operator accepts by starting the
+   * call with this requestId, mode and prepaidMinutes, or declines it.
+   */
+  'call.requested': {
+    requestId: string
+    memberId: string
+    memberDisplayName: string
+    /** The handle the member calls from, when they linked one. */
+    memberHandle: string | null
+    mode: CallMode
+    /** The block asked for; null for a per-minute call. */
+    prepaidMinutes: number | null
+    ratePerMinuteCents: Cents
+    /** ISO 8601. */
+    requestedAt: string
+    /** ISO 8601: after this the request is void and the plugin drops it. */
+    expiresAt: string
+  }
 }
 
 export type PlatformEventType = keyof PlatformEventMap
+
+/** The answer of POST /profile/video. */
+export interface ProfileVideo {
+  /** Where the profile pages load the video from (a path on the platform's origin). */
+  videoUrl: string
+  contentType: string
+  sizeBytes: number
+}
 
 /**
  * One Server-Sent Events message as received. `event` is a string, not a closed union: a newer server may send
@@ -155,6 +183,7 @@ export type PlatformApiErrorCode =
   | 'invalid_body'
   | 'invalid_query'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'unauthorized'
   | 'invalid_credentials'
   | 'not_an_operator'
@@ -168,9 +197,12 @@ export type PlatformApiErrorCode =
   | 'operator_unavailable'
   | 'call_id_conflict'
   | 'handle_taken'
+  | 'call_request_not_found'
+  | 'call_request_closed'
   | 'call_ended'
   | 'invalid_last_event_id'
   | 'temporal_unavailable'
+  | 'call_service_busy'
   | 'internal_error'
   | 'network_error'
   | 'timeout'
@@ -219,10 +251,17 @@ export interface EventsOptions {
   reconnect?: boolean
   /** A stream that says nothing for this long is presumed dead and reopened; the server pings every 15 s. Default 45 s. */
   idleTimeoutMs?: number
+  /**
+   * Told when a connection opens (the server answered 200) and when one is lost (with why); the iterator itself
+   * hides reconnections, so this is how a user interface shows "reconnecting". Must not throw.
+   */
+  onConnectionChange?: (change: { open: true } | { open: false; error: PlatformApiError | null }) => void
 }
 
 const API_PREFIX = '/api/plugin/v1'
 const DEFAULT_TIMEOUT_MS = 30_000
+/** An upload of a video preview moves megabytes: give it longer than an ordinary request. */
+const UPLOAD_TIMEOUT_MS = 120_000
 const DEFAULT_IDLE_TIMEOUT_MS = 45_000
 /** What the server asks for with `retry:` (2 s); used until it says otherwise. */
 const DEFAULT_RETRY_MS = 2_000
@@ -241,6 +280,9 @@ interface RequestSpec {
   auth?: boolean
   /** Statuses that count as success; any other is a PlatformApiError. */
   ok: readonly number[]
+  /** Sent as is with this content type instead of a JSON body. */
+  raw?: { bytes: Uint8Array<ArrayBuffer>; contentType: string }
+  timeoutMs?: number
 }
 
 interface Answer {
@@ -316,6 +358,12 @@ export class PlatformApi {
     return body as CallStarted
   }
 
+  /** POST /call-requests/{id}/decline: turns a member's request down (204, also when declined before). */
+  async declineCallRequest(requestId: string): Promise<void> {
+    const route = '/call-requests/:requestId/decline'
+    await this.request({ method: 'POST', route, path: `/call-requests/${encodeURIComponent(requestId)}/decline`, ok: [204] })
+  }
+
   /** POST /calls/{id}/heartbeat: a 410 (isCallEnded) means the platform ended the call and the plugin must hang up. */
   async heartbeat(callId: string): Promise<void> {
     await this.request({ method: 'POST', route: '/calls/:callId/heartbeat', path: `/calls/${encodeURIComponent(callId)}/heartbeat`, ok: [204] })
@@ -341,6 +389,15 @@ export class PlatformApi {
     return body as CallView
   }
 
+  /** POST /profile/video: uploads the operator's video preview (the raw bytes, e.g. video/webm) to their profile. */
+  async uploadProfileVideo(bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<ProfileVideo> {
+    const route = '/profile/video'
+    const { body } = await this.request({ method: 'POST', route, path: route, raw: { bytes, contentType }, ok: [201], timeoutMs: UPLOAD_TIMEOUT_MS })
+    const video = body as ProfileVideo | undefined
+    if (typeof video?.videoUrl !== 'string') throw invalidResponse(route, 'no videoUrl in the answer')
+    return video
+  }
+
   /**
    * GET /events: this operator's events, as an async iterator that runs until `signal` aborts (then it simply ends).
    * When the stream drops it reopens it with Last-Event-ID, so the server replays what was missed and nothing is
@@ -352,18 +409,27 @@ export class PlatformApi {
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
     const state = { lastEventId: options.lastEventId ?? null, retryMs: DEFAULT_RETRY_MS }
     let failures = 0
+    const tell = (change: { open: true } | { open: false; error: PlatformApiError | null }) => {
+      try {
+        options.onConnectionChange?.(change)
+      } catch {
+        // A watcher must never break the stream.
+      }
+    }
 
     while (!signal.aborted) {
       let received = false
       try {
-        for await (const message of this.openEventStream(signal, state, idleTimeoutMs)) {
+        for await (const message of this.openEventStream(signal, state, idleTimeoutMs, () => tell({ open: true }))) {
           received = true
           failures = 0
           yield message
         }
         // The server closed the stream (a restart, a deploy): come back as a browser's EventSource would.
+        if (!signal.aborted) tell({ open: false, error: null })
       } catch (error) {
         if (signal.aborted) return
+        tell({ open: false, error: error instanceof PlatformApiError ? error : null })
         const status = error instanceof PlatformApiError ? error.status : 0
         // Another attempt would be refused the same way.
         if (!reconnect || status === 400 || status === 401 || status === 403 || status === 404) throw error
@@ -398,13 +464,17 @@ export class PlatformApi {
 
   private async request(spec: RequestSpec): Promise<Answer> {
     const headers = this.headers(spec.auth ?? true)
-    let body: string | undefined
-    if (spec.body !== undefined) {
+    let body: string | Uint8Array<ArrayBuffer> | undefined
+    if (spec.raw) {
+      body = spec.raw.bytes
+      headers['content-type'] = spec.raw.contentType
+    } else if (spec.body !== undefined) {
       body = JSON.stringify(spec.body)
       headers['content-type'] = 'application/json'
     }
+    const timeoutMs = spec.timeoutMs ?? this.timeoutMs
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs)
+    const timer = setTimeout(() => controller.abort(), timeoutMs)
     const startedAt = now()
     let status = 0
     let text: string
@@ -421,7 +491,7 @@ export class PlatformApi {
     } catch (error) {
       this.report(spec.method, spec.route, 0, startedAt)
       if (controller.signal.aborted) {
-        throw new PlatformApiError(0, 'timeout', `${spec.method} ${spec.route}: no answer within ${this.timeoutMs} ms`, spec.route)
+        throw new PlatformApiError(0, 'timeout', `${spec.method} ${spec.route}: no answer within ${timeoutMs} ms`, spec.route)
       }
       throw new PlatformApiError(0, 'network_error', `${spec.method} ${spec.route}: ${describeNetworkError(error)}`, spec.route)
     } finally {
@@ -449,6 +519,7 @@ export class PlatformApi {
     signal: AbortSignal,
     state: { lastEventId: string | null; retryMs: number },
     idleTimeoutMs: number,
+    onOpen: () => void,
   ): AsyncGenerator<ServerSentMessage, void, undefined> {
     const route = '/events'
     const controller = new AbortController()
@@ -493,6 +564,7 @@ export class PlatformApi {
         await response.body.cancel().catch(() => undefined)
         throw invalidResponse(route, `expected text/event-stream, got "${contentType}"`)
       }
+      onOpen()
 
       const parser = new EventStreamParser()
       const reader = response.body.getReader()

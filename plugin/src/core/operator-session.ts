@@ -1,0 +1,893 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { CallEndQueue } from './call-end-queue.js'
+import type { OperatorRecord, StoredCall } from './operator-record.js'
+import {
+  isEvent,
+  isPlatformApiError,
+  PlatformApiError,
+  type CallingProvider,
+  type CallView,
+  type EndReason,
+  type PlatformApi,
+  type PlatformEventMap,
+  type PluginEndReason,
+  type PresenceStatus,
+  type ServerSentMessage,
+  type SignedInOperator,
+} from './platform-api.js'
+import {
+  describeStartRefusal,
+  hangUpPrompt,
+  todaySummary,
+  type ActionResult,
+  type CallPanel,
+  type MemberCard,
+  type PluginState,
+  type Settlement,
+  type StreamStatus,
+  type VideoUploadState,
+} from './plugin-state.js'
+
+/**
+ * Everything the plugin does while an operator is signed in: presence, the event stream, the member cards, the call
+ * and its meter, the call-end queue, today's calls and the video upload. The PluginCore creates one per sign-in
+ * and stops it at sign-out, when the session is refused, or at exit.
+ */
+
+export interface CoreIntervals {
+  /** How often "online"/"busy" is repeated (it lasts 60 s on the platform). */
+  presenceMs: number
+  /** How often a heartbeat is sent during a call (the platform ends a call after 45 s without). */
+  heartbeatMs: number
+  /** How often the call's state is read from the platform for the meter. */
+  meterPollMs: number
+  /** How often the meter's clock moves on screen. */
+  tickMs: number
+  /** First and longest wait between attempts to deliver a call end. */
+  retryFirstMs: number
+  retryMaxMs: number
+  /** A stream silent this long is reopened (the server pings every 15 s). */
+  streamIdleTimeoutMs: number
+}
+
+export const DEFAULT_INTERVALS: CoreIntervals = {
+  presenceMs: 20_000,
+  heartbeatMs: 5_000,
+  meterPollMs: 5_000,
+  tickMs: 1_000,
+  retryFirstMs: 1_000,
+  retryMaxMs: 30_000,
+  streamIdleTimeoutMs: 45_000,
+}
+
+export interface PluginNotification {
+  kind: 'caller' | 'request' | 'low_balance' | 'call_ended' | 'signed_out'
+  title: string
+  body: string
+}
+
+export interface SessionDeps {
+  api: PlatformApi
+  operator: SignedInOperator
+  record: OperatorRecord
+  queue: CallEndQueue
+  platformUrl: string
+  intervals: CoreIntervals
+  now: () => number
+  log: (message: string) => void
+  notify: (notification: PluginNotification) => void
+  /** Something changed that the operator sees. */
+  changed: () => void
+  /** The platform refused the token (401) or the account (403 account_disabled): the core signs out. */
+  authLost: (error: PlatformApiError) => void
+}
+
+/** The meter between two reads of the call's state: the last read, and when it was made. */
+interface MeterReading {
+  elapsedSeconds: number
+  atMs: number
+  billedMinutes: number
+  chargedCents: number
+  memberAvailableCents: number | null
+  lowBalance: boolean
+}
+
+const MAX_CARDS = 8
+/** Attempts at a call start that got no answer, before asking the platform whether the call opened. */
+const START_ATTEMPTS = 3
+const OFFLINE_REPORT_TIMEOUT_MS = 3_000
+
+const isAuthFailure = (error: unknown): error is PlatformApiError =>
+  isPlatformApiError(error) && (error.status === 401 || (error.status === 403 && error.code === 'account_disabled'))
+/** No answer at all, or one that says "later": the request may be repeated as it is. */
+const isTransient = (error: unknown) => isPlatformApiError(error) && (error.status === 0 || error.status === 502 || error.status === 503 || error.status === 504)
+
+export class OperatorSession {
+  private readonly stopped = new AbortController()
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private stream: StreamStatus = 'connecting'
+  private presence: PresenceStatus = 'offline'
+  private unreachableSinceMs: number | null = null
+  private cards: MemberCard[] = []
+  private meter: MeterReading | null = null
+  private heartbeatTrouble = false
+  private video: VideoUploadState = { status: 'idle', videoUrl: null, message: null }
+  private drainTimer: ReturnType<typeof setTimeout> | undefined
+  private draining: Promise<void> | null = null
+  private drainAgain = false
+  private drainFailures = 0
+  private polling = false
+  /** The call this session is starting right now: the poll leaves it to the start request. */
+  private startingCallId: string | null = null
+
+  constructor(private readonly deps: SessionDeps) {}
+
+  get operator(): SignedInOperator {
+    return this.deps.operator
+  }
+
+  get api(): PlatformApi {
+    return this.deps.api
+  }
+
+  /** Whether a response of the API should count for the connection status line; the hook of PlatformApi calls it. */
+  observeResponse(status: number): void {
+    const before = this.unreachableSinceMs
+    this.unreachableSinceMs = status === 0 ? (this.unreachableSinceMs ?? this.deps.now()) : null
+    if ((before === null) !== (this.unreachableSinceMs === null)) this.deps.changed()
+  }
+
+  start(): void {
+    void this.runEventStream()
+    this.every(this.deps.intervals.presenceMs, () => this.reportPresence())
+    this.every(this.deps.intervals.heartbeatMs, () => this.sendHeartbeat())
+    this.every(this.deps.intervals.meterPollMs, () => this.pollCall())
+    this.every(this.deps.intervals.tickMs, () => this.tick())
+    void this.reportPresence()
+    void this.pollCall()
+    this.drainCallEnds()
+  }
+
+  /** Stops every loop. With goOffline (sign-out, exit) the platform is told at once; otherwise presence expires. */
+  async stop(options: { goOffline: boolean }): Promise<void> {
+    if (this.stopped.signal.aborted) return
+    this.stopped.abort()
+    for (const timer of this.timers) clearInterval(timer)
+    this.timers.clear()
+    clearTimeout(this.drainTimer)
+    if (options.goOffline && this.presence !== 'offline') {
+      // Quitting waits for the report a little, not for a platform that does not answer.
+      const patience = new AbortController()
+      try {
+        await Promise.race([this.deps.api.presence('offline'), delay(OFFLINE_REPORT_TIMEOUT_MS, patience.signal)])
+      } catch (error) {
+        this.deps.log(`could not report offline: ${(error as Error).message}`)
+      } finally {
+        patience.abort()
+      }
+      this.presence = 'offline'
+    }
+    await this.draining?.catch(() => undefined)
+  }
+
+  get alive(): boolean {
+    return !this.stopped.signal.aborted
+  }
+
+  /** A call is starting, running, or ended by the operator and not yet answered. */
+  hasCallInProgress(): boolean {
+    const call = this.deps.record.call
+    return call !== null && (call.phase === 'starting' || call.phase === 'active' || call.phase === 'ending')
+  }
+
+  /** After the computer wakes up: report presence and deliver what waits, now rather than at the next timer. */
+  wake(): void {
+    if (!this.alive) return
+    void this.reportPresence()
+    void this.sendHeartbeat()
+    void this.pollCall()
+    this.drainFailures = 0
+    this.drainCallEnds()
+  }
+
+  view(): Omit<PluginState, 'screen' | 'signInMessage' | 'platformUrl' | 'operator' | 'tokenStorage'> {
+    const { record, queue, now } = this.deps
+    return {
+      link: record.link,
+      connected: record.link !== null,
+      stream: this.stream,
+      presence: this.presence,
+      cards: this.cards.map((card) => ({ ...card })),
+      call: this.callPanel(),
+      today: todaySummary(record.recentCalls, now()),
+      pendingCallEnds: queue.list(this.operator.id).length,
+      problem: this.unreachableSinceMs === null ? null : 'No connection to the platform. Retrying…',
+      video: { ...this.video },
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The calling account and presence
+
+  async link(provider: CallingProvider, handle: string): Promise<ActionResult> {
+    try {
+      const link = await this.deps.api.link(provider, handle)
+      await this.deps.record.setLink(link)
+      this.deps.changed()
+      void this.reportPresence()
+      return { ok: true }
+    } catch (error) {
+      return this.failure(error, {
+        handle_taken: 'This handle is linked to another account on the platform.',
+        invalid_body: 'Choose a provider and enter your handle (at most 200 characters).',
+      })
+    }
+  }
+
+  private desiredPresence(): PresenceStatus {
+    if (!this.deps.record.link) return 'offline'
+    const phase = this.deps.record.call?.phase
+    return phase === 'starting' || phase === 'active' ? 'busy' : 'online'
+  }
+
+  private async reportPresence(): Promise<void> {
+    if (!this.alive) return
+    // Repeated even while offline (not linked yet): the report doubles as the check that the token still holds.
+    const status = this.desiredPresence()
+    try {
+      await this.deps.api.presence(status)
+      if (!this.alive) return
+      if (this.presence !== status) {
+        this.presence = status
+        this.deps.changed()
+      }
+    } catch (error) {
+      this.handleBackgroundError('presence', error)
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Who is calling
+
+  /** Looks a caller's handle up; a member's gets a card and a notification, anyone else's gets nothing. */
+  async lookUpCaller(handle: string, source: 'caller' | 'reopened' = 'caller'): Promise<ActionResult> {
+    const trimmed = handle.trim()
+    if (!trimmed) return { ok: false, code: 'invalid_query', message: 'Enter the handle the caller uses.' }
+    try {
+      const summary = await this.deps.api.lookupMember(trimmed)
+      const member = { id: summary.id, displayName: summary.displayName, handle: trimmed }
+      await this.deps.record.rememberMember(member)
+      this.putCard({
+        cardId: `member:${summary.id}`,
+        source,
+        member,
+        summary,
+        request: null,
+        status: 'waiting',
+        refusal: null,
+        receivedAtMs: this.deps.now(),
+      })
+      if (source === 'caller') {
+        this.deps.notify({
+          kind: 'caller',
+          title: `${summary.displayName} is calling`,
+          body: `Funds for ${summary.fundedMinutes} min at your price · ${summary.paidCalls} paid calls`,
+        })
+      }
+      return { ok: true }
+    } catch (error) {
+      return this.failure(error, { member_not_found: 'No member uses this handle.', invalid_query: 'Enter the handle the caller uses.' })
+    }
+  }
+
+  /** Shows a member's card again for a call of today's list (the operator opened a chat with them). */
+  async reopenMemberCard(callId: string): Promise<ActionResult> {
+    const call = this.deps.record.recentCalls.find((c) => c.callId === callId)
+    if (!call?.member) return { ok: false, code: 'unknown_call', message: 'This call is not in your list.' }
+    if (call.member.handle) return this.lookUpCaller(call.member.handle, 'reopened')
+    // A member who asked from the website without a calling handle: the card shows what is known.
+    this.putCard({
+      cardId: `member:${call.member.id}`,
+      source: 'reopened',
+      member: call.member,
+      summary: null,
+      request: null,
+      status: 'waiting',
+      refusal: null,
+      receivedAtMs: this.deps.now(),
+    })
+    return { ok: true }
+  }
+
+  /** Puts a card away; a member's request is declined, so their page says the operator cannot take it. */
+  async dismissCard(cardId: string): Promise<ActionResult> {
+    const card = this.cards.find((c) => c.cardId === cardId)
+    if (!card) return { ok: true }
+    if (card.request) {
+      try {
+        await this.deps.api.declineCallRequest(card.request.requestId)
+      } catch (error) {
+        // Closed already (cancelled, expired) or not found: there is nothing left to decline.
+        if (!isPlatformApiError(error, 'call_request_closed') && !isPlatformApiError(error, 'call_request_not_found')) {
+          return this.failure(error, {})
+        }
+      }
+    }
+    this.cards = this.cards.filter((c) => c.cardId !== cardId)
+    this.deps.changed()
+    return { ok: true }
+  }
+
+  private putCard(card: MemberCard): void {
+    // One card per member: a newer sighting replaces the older one.
+    this.cards = [card, ...this.cards.filter((c) => c.cardId !== card.cardId && c.member.id !== card.member.id)].slice(0, MAX_CARDS)
+    this.deps.changed()
+  }
+
+  private updateCard(cardId: string, change: Partial<MemberCard>): void {
+    this.cards = this.cards.map((card) => (card.cardId === cardId ? { ...card, ...change } : card))
+    this.deps.changed()
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Starting a call
+
+  async acceptCard(cardId: string): Promise<ActionResult> {
+    const card = this.cards.find((c) => c.cardId === cardId)
+    if (!card) return { ok: false, code: 'unknown_card', message: 'This request is no longer shown.' }
+    if (card.status === 'starting') return { ok: false, code: 'starting', message: 'The call is already starting.' }
+    if (this.hasCallInProgress()) {
+      const message = describeStartRefusal('operator_busy', card.member.displayName, '')
+      this.updateCard(cardId, { status: 'refused', refusal: message })
+      return { ok: false, code: 'operator_busy', message }
+    }
+    this.updateCard(cardId, { status: 'starting', refusal: null })
+    // The id is made once, before the first attempt, so that every retry is the same request (docs/api.md).
+    const callId = randomUUID()
+    const stored: StoredCall = {
+      callId,
+      member: card.member,
+      // A request names the price the member was shown; the platform charges the operator's price at the start.
+      ratePerMinuteCents: this.operator.ratePerMinuteCents,
+      prepaidMinutes: card.request?.mode === 'prepaid' ? card.request.prepaidMinutes : null,
+      phase: 'starting',
+      startedAtMs: null,
+      endedAtMs: null,
+      endedBy: null,
+      endReason: null,
+      settlement: null,
+      dismissed: false,
+    }
+    this.startingCallId = callId
+    try {
+      await this.deps.record.setCall(stored)
+      this.meter = null
+      this.deps.changed()
+      return await this.startCall(card, stored)
+    } finally {
+      this.startingCallId = null
+    }
+  }
+
+  private async startCall(card: MemberCard, stored: StoredCall): Promise<ActionResult> {
+    const { callId } = stored
+    const cardId = card.cardId
+
+    let lastError: unknown
+    for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+      try {
+        const requestId = card.request?.requestId ?? null
+        const started = await this.deps.api.startCall(
+          stored.prepaidMinutes !== null
+            ? { callId, memberId: card.member.id, mode: 'prepaid', prepaidMinutes: stored.prepaidMinutes, requestId }
+            : { callId, memberId: card.member.id, mode: 'per_minute', requestId },
+        )
+        if (!this.alive) return { ok: true }
+        await this.deps.record.updateCall(callId, (call) =>
+          call.phase === 'starting' ? { ...call, phase: 'active', startedAtMs: this.deps.now(), ratePerMinuteCents: started.ratePerMinuteCents } : call,
+        )
+        this.meter = {
+          elapsedSeconds: 0,
+          atMs: this.deps.now(),
+          billedMinutes: 0,
+          chargedCents: 0,
+          memberAvailableCents: null,
+          lowBalance: false,
+        }
+        this.cards = this.cards.filter((c) => c.cardId !== cardId)
+        this.deps.changed()
+        void this.reportPresence()
+        void this.sendHeartbeat()
+        void this.pollCall()
+        return { ok: true }
+      } catch (error) {
+        lastError = error
+        if (isAuthFailure(error)) break
+        if (!isTransient(error)) break
+        await delay(this.deps.intervals.retryFirstMs * attempt, this.stopped.signal)
+        if (!this.alive) return { ok: true }
+      }
+    }
+
+    // No answer: the call may have opened all the same. The platform knows.
+    if (isTransient(lastError)) {
+      try {
+        const view = await this.deps.api.getCall(callId)
+        if (view.status === 'active') {
+          await this.deps.record.updateCall(callId, (call) => (call.phase === 'starting' ? { ...call, phase: 'active', startedAtMs: Date.parse(view.startedAt) } : call))
+          this.cards = this.cards.filter((c) => c.cardId !== cardId)
+          this.applyView(view)
+          void this.reportPresence()
+          return { ok: true }
+        }
+      } catch {
+        // Still unreachable, or not found: the start did not happen. A later poll would find it if it did.
+      }
+    }
+    await this.deps.record.updateCall(callId, () => null)
+    const failure = this.failure(lastError, {})
+    const message = failure.ok ? '' : describeStartRefusal(failure.code, card.member.displayName, failure.message)
+    this.updateCard(cardId, { status: 'refused', refusal: message })
+    void this.reportPresence()
+    return { ok: false, code: failure.ok ? 'unknown' : failure.code, message }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The call in progress
+
+  private callPanel(): CallPanel | null {
+    const call = this.deps.record.call
+    if (!call || call.dismissed) return null
+    const meter = this.meter
+    const running = call.phase === 'active'
+    let elapsedSeconds = 0
+    if (meter) {
+      const until = call.endedAtMs ?? (running ? this.deps.now() : meter.atMs)
+      elapsedSeconds = meter.elapsedSeconds + Math.max(0, Math.floor((until - meter.atMs) / 1000))
+    } else if (call.startedAtMs !== null) {
+      elapsedSeconds = Math.max(0, Math.floor(((call.endedAtMs ?? this.deps.now()) - call.startedAtMs) / 1000))
+    }
+    const settlement = call.settlement
+    const available = meter?.memberAvailableCents ?? null
+    const billedMinutes = settlement?.billedMinutes ?? meter?.billedMinutes ?? 0
+    let minutesLeft: number | null = null
+    if (call.prepaidMinutes !== null) minutesLeft = Math.max(0, call.prepaidMinutes - billedMinutes)
+    else if (available !== null && call.ratePerMinuteCents > 0) minutesLeft = Math.floor(available / call.ratePerMinuteCents)
+    return {
+      callId: call.callId,
+      member: call.member,
+      ratePerMinuteCents: call.ratePerMinuteCents,
+      prepaidMinutes: call.prepaidMinutes,
+      phase: call.phase,
+      elapsedSeconds,
+      billedMinutes,
+      chargedCents: settlement?.chargedCents ?? meter?.chargedCents ?? 0,
+      memberAvailableCents: available,
+      memberMinutesLeft: minutesLeft,
+      lowBalance: meter?.lowBalance ?? false,
+      endedBy: call.endedBy,
+      endReason: settlement?.endReason ?? call.endReason,
+      hangUpPrompt: call.endedBy === 'platform' ? hangUpPrompt(settlement?.endReason ?? call.endReason) : null,
+      settlement,
+      heartbeatTrouble: running && this.heartbeatTrouble,
+    }
+  }
+
+  private tick(): void {
+    if (this.deps.record.call?.phase === 'active') this.deps.changed()
+    // Requests from the website lapse on their own.
+    const now = this.deps.now()
+    const live = this.cards.filter((card) => !card.request || card.request.expiresAtMs > now || card.status === 'starting')
+    if (live.length !== this.cards.length) {
+      this.cards = live
+      this.deps.changed()
+    }
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    const call = this.deps.record.call
+    if (!this.alive || call?.phase !== 'active') return
+    try {
+      await this.deps.api.heartbeat(call.callId)
+      if (this.heartbeatTrouble) {
+        this.heartbeatTrouble = false
+        this.deps.changed()
+      }
+    } catch (error) {
+      if (isPlatformApiError(error, 'call_ended')) {
+        // 410: the platform has ended this call. Stop the meter now; the call's state says why.
+        await this.endedByPlatform(call.callId, null)
+        void this.pollCall()
+        return
+      }
+      if (isPlatformApiError(error, 'call_not_found')) {
+        await this.forgetCall(call.callId, 'the platform does not know this call')
+        return
+      }
+      if (!this.heartbeatTrouble && !isAuthFailure(error)) {
+        this.heartbeatTrouble = true
+        this.deps.changed()
+      }
+      this.handleBackgroundError('heartbeat', error)
+    }
+  }
+
+  /** Reads the call's state for the meter, and finds out how a call ended that the plugin lost track of. */
+  private async pollCall(): Promise<void> {
+    const call = this.deps.record.call
+    if (!this.alive || !call || call.settlement || this.polling || call.callId === this.startingCallId) return
+    this.polling = true
+    try {
+      const view = await this.deps.api.getCall(call.callId)
+      if (this.deps.record.call?.callId !== call.callId) return
+      if (call.phase === 'starting' && view.status === 'active') {
+        // A start whose answer was lost (a crash, a restart): the call did open.
+        const promoted = await this.deps.record.updateCall(call.callId, (current) =>
+          current.phase === 'starting' ? { ...current, phase: 'active', startedAtMs: Date.parse(view.startedAt) } : current,
+        )
+        if (promoted) void this.reportPresence()
+      }
+      // Once the operator has hung up the meter stays where they left it; only the settlement is awaited.
+      const phase = this.deps.record.call?.phase
+      if (phase === 'starting' || phase === 'active') this.applyView(view)
+      if (view.status !== 'active' && this.deps.record.call?.phase === 'active') {
+        await this.endedByPlatform(call.callId, view.endReason ?? null)
+      }
+      if (view.status === 'settled' && !this.deps.record.call?.settlement) {
+        await this.fetchSettlement(call.callId)
+      }
+    } catch (error) {
+      if (isPlatformApiError(error, 'call_not_found')) {
+        await this.forgetCall(call.callId, call.phase === 'starting' ? 'the start never reached the platform' : 'the platform does not know this call')
+        return
+      }
+      this.handleBackgroundError('call state', error)
+    } finally {
+      this.polling = false
+    }
+  }
+
+  private applyView(view: CallView): void {
+    this.meter = {
+      elapsedSeconds: view.elapsedSeconds,
+      atMs: this.deps.now(),
+      billedMinutes: view.billedMinutes,
+      chargedCents: view.chargedCents,
+      memberAvailableCents: view.memberAvailableCents,
+      lowBalance: view.lowBalance,
+    }
+    this.deps.changed()
+  }
+
+  /**
+   * The settlement of a call the platform settled, for a plugin that missed the call.settled event. Ending a settled
+   * call again is documented to answer its settlement and change nothing (docs/api.md, "hang up").
+   */
+  private async fetchSettlement(callId: string): Promise<void> {
+    const answer = await this.deps.api.endCall(callId, 'other')
+    if (answer.status === 'settled') await this.settled(callId, answer, null)
+  }
+
+  private async endedByPlatform(callId: string, reason: EndReason | null): Promise<void> {
+    const before = await this.deps.record.updateCall(callId, (call) => {
+      if (call.phase === 'active' || call.phase === 'starting') {
+        return { ...call, phase: 'ended', endedBy: 'platform', endReason: reason, endedAtMs: this.deps.now() }
+      }
+      // The heartbeat's 410 said "ended" first; the event or the call's state says why.
+      if (call.endedBy === 'platform' && call.endReason === null && reason !== null) return { ...call, endReason: reason }
+      return call
+    })
+    if (!before) return
+    this.heartbeatTrouble = false
+    this.deps.changed()
+    // Told once, when the call stops; a reason learnt later only corrects the words on screen.
+    if (before.phase !== 'active' && before.phase !== 'starting') return
+    this.deps.notify({ kind: 'call_ended', title: `Call with ${before.member.displayName} ended`, body: hangUpPrompt(reason) })
+    void this.reportPresence()
+  }
+
+  private async forgetCall(callId: string, why: string): Promise<void> {
+    if (!(await this.deps.record.updateCall(callId, () => null))) return
+    this.deps.log(`dropping call ${callId}: ${why}`)
+    this.meter = null
+    this.deps.changed()
+    void this.reportPresence()
+  }
+
+  /** The operator hung up (or the member did): written to disk first, then delivered until the platform answers. */
+  async endCall(reason: PluginEndReason): Promise<ActionResult> {
+    const call = this.deps.record.call
+    if (!call || (call.phase !== 'active' && call.phase !== 'starting')) {
+      return { ok: false, code: 'no_call', message: 'There is no call in progress.' }
+    }
+    await this.deps.queue.add({ callId: call.callId, operatorId: this.operator.id, reason, queuedAtMs: this.deps.now() })
+    await this.deps.record.updateCall(call.callId, (current) =>
+      current.phase === 'active' || current.phase === 'starting'
+        ? { ...current, phase: 'ending', endedBy: 'operator', endReason: reason, endedAtMs: this.deps.now() }
+        : current,
+    )
+    this.heartbeatTrouble = false
+    this.deps.changed()
+    void this.reportPresence()
+    this.drainFailures = 0
+    this.drainCallEnds()
+    return { ok: true }
+  }
+
+  /** The operator has seen how the call ended (and hung up): the panel goes away. */
+  async acknowledgeCallEnd(): Promise<ActionResult> {
+    const call = this.deps.record.call
+    if (!call || call.phase !== 'ended') return { ok: false, code: 'no_ended_call', message: 'There is no ended call to close.' }
+    // Kept, hidden, until its settlement is in today's list.
+    await this.deps.record.updateCall(call.callId, (current) => (current.settlement ? null : { ...current, dismissed: true }))
+    if (!this.deps.record.call) this.meter = null
+    this.deps.changed()
+    return { ok: true }
+  }
+
+  private async settled(callId: string, settlement: Settlement, times: { startedAtMs: number; endedAtMs: number } | null): Promise<void> {
+    const { record } = this.deps
+    const seen = record.call?.callId === callId ? record.call : null
+    const known = record.recentCalls.find((c) => c.callId === callId)
+    const endedAtMs = times?.endedAtMs ?? known?.endedAtMs ?? seen?.endedAtMs ?? this.deps.now()
+    await record.recordFinishedCall({
+      callId,
+      member: seen?.member ?? known?.member ?? null,
+      startedAtMs: times?.startedAtMs ?? known?.startedAtMs ?? seen?.startedAtMs ?? endedAtMs,
+      endedAtMs,
+      billedMinutes: settlement.billedMinutes,
+      chargedCents: settlement.chargedCents,
+      operatorEarningsCents: settlement.operatorEarningsCents,
+      endReason: settlement.endReason,
+    })
+    // The call as it is now: the operator may have closed it meanwhile.
+    const before = await record.updateCall(callId, (call) => {
+      if (call.dismissed) return null
+      if (call.settlement) return call
+      // Ended by the platform behind the plugin's back (no event, no 410 yet) is ended all the same.
+      return { ...call, phase: 'ended', endedBy: call.endedBy ?? 'platform', endReason: call.endReason ?? settlement.endReason, settlement }
+    })
+    if (before) {
+      if (!record.call) this.meter = null
+      if (before.phase === 'active' && before.endedBy === null) {
+        this.deps.notify({ kind: 'call_ended', title: `Call with ${before.member.displayName} ended`, body: hangUpPrompt(settlement.endReason) })
+      }
+      void this.reportPresence()
+    }
+    this.deps.changed()
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Delivering call ends
+
+  /** Sends every queued end of this operator; one run at a time, another right after if asked meanwhile. */
+  private drainCallEnds(): void {
+    if (!this.alive) return
+    if (this.draining) {
+      this.drainAgain = true
+      return
+    }
+    clearTimeout(this.drainTimer)
+    this.draining = this.deliverQueuedEnds().finally(() => {
+      this.draining = null
+      if (this.drainAgain) {
+        this.drainAgain = false
+        this.drainCallEnds()
+      }
+    })
+  }
+
+  private async deliverQueuedEnds(): Promise<void> {
+    let retryInMs: number | null = null
+    for (const end of this.deps.queue.list(this.operator.id)) {
+      if (!this.alive) return
+      try {
+        const answer = await this.deps.api.endCall(end.callId, end.reason)
+        if (answer.status === 'settled') {
+          await this.deps.queue.remove(end.callId)
+          await this.settled(end.callId, answer, null)
+          this.drainFailures = 0
+        } else {
+          // 202: recorded, still settling. Ask again soon for the settlement.
+          await this.deps.queue.recordAttempt(end.callId, { error: null, acknowledged: true })
+          retryInMs = Math.min(retryInMs ?? Infinity, this.deps.intervals.retryFirstMs)
+        }
+      } catch (error) {
+        if (isAuthFailure(error)) {
+          // Kept on disk: sent again once the operator signs in again.
+          this.deps.authLost(error)
+          return
+        }
+        if (isPlatformApiError(error, 'call_not_found')) {
+          this.deps.log(`the platform does not know call ${end.callId}; its end is dropped`)
+          await this.deps.queue.remove(end.callId)
+          await this.forgetCall(end.callId, 'its end was refused as unknown')
+          continue
+        }
+        await this.deps.queue.recordAttempt(end.callId, { error: (error as Error).message })
+        this.drainFailures += 1
+        const backoff = Math.min(this.deps.intervals.retryFirstMs * 2 ** (this.drainFailures - 1), this.deps.intervals.retryMaxMs)
+        retryInMs = Math.min(retryInMs ?? Infinity, backoff)
+      }
+    }
+    this.deps.changed()
+    if (retryInMs !== null && this.alive) {
+      clearTimeout(this.drainTimer)
+      this.drainTimer = setTimeout(() => this.drainCallEnds(), retryInMs)
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The event stream
+
+  private async runEventStream(): Promise<void> {
+    const signal = this.stopped.signal
+    while (!signal.aborted) {
+      try {
+        for await (const message of this.deps.api.events(signal, {
+          lastEventId: this.deps.record.lastEventId,
+          idleTimeoutMs: this.deps.intervals.streamIdleTimeoutMs,
+          onConnectionChange: (change) => {
+            if (signal.aborted) return
+            this.stream = change.open ? 'live' : 'reconnecting'
+            this.deps.changed()
+            if (change.open) {
+              // Back on the network: what waited goes now.
+              this.drainFailures = 0
+              this.drainCallEnds()
+              void this.pollCall()
+            }
+          },
+        })) {
+          await this.handleEvent(message)
+          if (message.id !== null && this.alive) await this.deps.record.setLastEventId(message.id)
+        }
+        return
+      } catch (error) {
+        if (signal.aborted) return
+        if (isAuthFailure(error)) return this.deps.authLost(error)
+        if (isPlatformApiError(error, 'invalid_last_event_id')) {
+          // A cursor this server cannot read (a database restored from a backup, say): start again from now.
+          this.deps.log('the platform refused the saved event position; following new events only')
+          await this.deps.record.update((data) => ({ ...data, lastEventId: null }))
+          continue
+        }
+        this.deps.log(`the event stream failed: ${(error as Error).message}`)
+        this.stream = 'reconnecting'
+        this.deps.changed()
+        await delay(this.deps.intervals.retryMaxMs, signal)
+      }
+    }
+  }
+
+  private async handleEvent(message: ServerSentMessage): Promise<void> {
+    const call = this.deps.record.call
+    if (isEvent(message, 'call.low_balance') || isEvent(message, 'call.low_balance_cleared')) {
+      if (call?.callId !== message.data.callId || call.phase !== 'active') return
+      const low = message.event === 'call.low_balance'
+      this.meter = {
+        ...(this.meter ?? { elapsedSeconds: 0, atMs: this.deps.now(), billedMinutes: 0, chargedCents: 0 }),
+        memberAvailableCents: message.data.availableCents,
+        lowBalance: low,
+      }
+      this.deps.changed()
+      if (low) {
+        this.deps.notify({
+          kind: 'low_balance',
+          title: `${call.member.displayName} is running out of money`,
+          body: `${message.data.minutesLeft} min left at this price; they have been asked to top up.`,
+        })
+      }
+    } else if (isEvent(message, 'call.ending')) {
+      await this.endedByPlatform(message.data.callId, message.data.reason)
+    } else if (isEvent(message, 'call.settled')) {
+      const { data } = message
+      await this.deps.queue.remove(data.callId)
+      await this.settled(
+        data.callId,
+        { billedMinutes: data.billedMinutes, chargedCents: data.chargedCents, operatorEarningsCents: data.operatorEarningsCents, endReason: data.endReason },
+        { startedAtMs: data.startedAtMs, endedAtMs: data.endedAtMs },
+      )
+    } else if (isEvent(message, 'call.requested')) {
+      await this.callRequested(message.data)
+    }
+    // Other types come from a newer platform: skipped.
+  }
+
+  private async callRequested(request: PlatformEventMap['call.requested']): Promise<void> {
+    const expiresAtMs = Date.parse(request.expiresAt)
+    // A replayed request (after a restart) that has lapsed, or one already shown, is not news.
+    if (!(expiresAtMs > this.deps.now())) return
+    const cardId = `request:${request.requestId}`
+    if (this.cards.some((card) => card.cardId === cardId)) return
+    const member = { id: request.memberId, displayName: request.memberDisplayName, handle: request.memberHandle }
+    await this.deps.record.rememberMember(member)
+    this.putCard({
+      cardId,
+      source: 'request',
+      member,
+      summary: null,
+      request: {
+        requestId: request.requestId,
+        requestedAtMs: Date.parse(request.requestedAt) || this.deps.now(),
+        expiresAtMs,
+        mode: request.mode === 'prepaid' ? 'prepaid' : 'per_minute',
+        prepaidMinutes: request.mode === 'prepaid' ? request.prepaidMinutes : null,
+      },
+      status: 'waiting',
+      refusal: null,
+      receivedAtMs: this.deps.now(),
+    })
+    const what = request.mode === 'prepaid' && request.prepaidMinutes ? `a prepaid block of ${request.prepaidMinutes} min` : 'a call now'
+    this.deps.notify({ kind: 'request', title: `${member.displayName} asks for a call`, body: `They ask for ${what}. Open perminute to accept or decline.` })
+    if (member.handle) {
+      // Funds, spend and rating, as for a caller; the request stands without them if the lookup fails.
+      try {
+        const summary = await this.deps.api.lookupMember(member.handle)
+        if (summary.id === member.id) this.updateCard(cardId, { summary })
+      } catch (error) {
+        this.handleBackgroundError('member lookup', error)
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The video preview
+
+  async uploadVideo(bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<ActionResult> {
+    this.video = { status: 'uploading', videoUrl: this.video.videoUrl, message: null }
+    this.deps.changed()
+    try {
+      const uploaded = await this.deps.api.uploadProfileVideo(bytes, contentType)
+      this.video = { status: 'uploaded', videoUrl: new URL(uploaded.videoUrl, this.deps.platformUrl).href, message: null }
+      this.deps.changed()
+      return { ok: true }
+    } catch (error) {
+      const failure = this.failure(error, {
+        payload_too_large: 'The recording is too large. Record a shorter preview.',
+        unsupported_media_type: 'The platform does not accept this video format.',
+      })
+      this.video = { status: 'failed', videoUrl: this.video.videoUrl, message: failure.ok ? null : failure.message }
+      this.deps.changed()
+      return failure
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private every(ms: number, task: () => unknown): void {
+    const timer = setInterval(() => {
+      if (this.alive) void task()
+    }, ms)
+    this.timers.add(timer)
+  }
+
+  /** A failure of a loop: a refused session ends it; anything else is logged and the loop tries again later. */
+  private handleBackgroundError(what: string, error: unknown): void {
+    if (!this.alive) return
+    if (isAuthFailure(error)) return this.deps.authLost(error)
+    this.deps.log(`${what}: ${(error as Error).message}`)
+  }
+
+  /** The answer for the window when an action failed, in the operator's words where we have them. */
+  private failure(error: unknown, messages: Record<string, string>): ActionResult {
+    if (isAuthFailure(error)) {
+      this.deps.authLost(error)
+      return { ok: false, code: error.code, message: 'Your session has ended. Please sign in again.' }
+    }
+    if (error instanceof PlatformApiError) {
+      const message =
+        messages[error.code] ??
+        (error.status === 0 ? `The platform cannot be reached (${error.code === 'timeout' ? 'no answer' : 'network error'}).` : error.message)
+      return { ok: false, code: error.code, message }
+    }
+    this.deps.log(`unexpected failure: ${(error as Error)?.stack ?? String(error)}`)
+    return { ok: false, code: 'internal', message: 'Something went wrong in the plugin.' }
+  }
+}
+
+/** Waits `ms`, or less if `signal` aborts first; never rejects. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => undefined)
+}

@@ -1,0 +1,318 @@
+import { join } from 'node:path'
+import { CallEndQueue } from './call-end-queue.js'
+import { OperatorRecord } from './operator-record.js'
+import { DEFAULT_INTERVALS, OperatorSession, type CoreIntervals, type PluginNotification } from './operator-session.js'
+import { isPlatformApiError, PlatformApi, PlatformApiError, type CallingProvider, type PluginEndReason, type Session } from './platform-api.js'
+import type { ActionResult, PluginState } from './plugin-state.js'
+import { SessionVault, type SecretCipher, type TokenStorage } from './session-vault.js'
+
+/**
+ * The plugin without its windows: signs the operator in and out, keeps the session, and runs an OperatorSession
+ * while signed in. The Electron main process wraps it (tray, notifications, the window); tests drive it directly
+ * against a real platform. It talks to the platform only through the plugin API (PlatformApi).
+ */
+
+export type { CoreIntervals, PluginNotification }
+
+export interface PluginCoreOptions {
+  /** The platform's origin, e.g. https://perminute.example (the plugin API lives under /api/plugin/v1). */
+  platformUrl: string
+  /** Where the core keeps its files (Electron: app.getPath('userData')). */
+  dataDir: string
+  /** The operating system's keychain; null keeps the token in memory only. */
+  cipher: SecretCipher | null
+  onNotification?: (notification: PluginNotification) => void
+  log?: (message: string) => void
+  intervals?: Partial<CoreIntervals>
+  /** How long one request may take (default 15 s). */
+  requestTimeoutMs?: number
+  fetch?: typeof fetch
+  now?: () => number
+}
+
+const SIGNED_OUT_BY_PLATFORM = 'Your session has expired or was revoked. Please sign in again.'
+const ACCOUNT_DISABLED = 'Your operator account is disabled. Please contact your company or the platform.'
+
+export class PluginCore {
+  private session: OperatorSession | null = null
+  private screen: PluginState['screen'] = 'starting'
+  private signInMessage: string | null = null
+  private tokenStorage: TokenStorage | null = null
+  private readonly listeners = new Set<(state: PluginState) => void>()
+  private readonly intervals: CoreIntervals
+  private readonly now: () => number
+  private readonly log: (message: string) => void
+  private closed = false
+
+  private constructor(
+    private readonly options: PluginCoreOptions,
+    private readonly queue: CallEndQueue,
+    private readonly vault: SessionVault,
+  ) {
+    this.intervals = { ...DEFAULT_INTERVALS, ...options.intervals }
+    this.now = options.now ?? Date.now
+    this.log = options.log ?? ((message) => console.warn(`plugin: ${message}`))
+  }
+
+  /** Opens the core on its data directory and resumes the saved session, if there is one and the platform takes it. */
+  static async open(options: PluginCoreOptions): Promise<PluginCore> {
+    const log = options.log ?? ((message: string) => console.warn(`plugin: ${message}`))
+    const queue = await CallEndQueue.open(join(options.dataDir, 'call-ends.json'), log)
+    const vault = new SessionVault(join(options.dataDir, 'session.bin'), options.cipher, log)
+    const core = new PluginCore(options, queue, vault)
+    core.tokenStorage = await vault.storage()
+    const saved = await vault.load()
+    if (saved) await core.begin(saved, { verify: true })
+    else core.show('sign_in')
+    return core
+  }
+
+  get state(): PluginState {
+    const base = {
+      screen: this.screen,
+      signInMessage: this.signInMessage,
+      platformUrl: this.options.platformUrl,
+      tokenStorage: this.tokenStorage,
+    }
+    if (!this.session) {
+      return {
+        ...base,
+        operator: null,
+        link: null,
+        connected: false,
+        stream: 'off',
+        presence: 'offline',
+        cards: [],
+        call: null,
+        today: { calls: [], chargedCents: 0, earningsCents: 0 },
+        pendingCallEnds: 0,
+        problem: null,
+        video: { status: 'idle', videoUrl: null, message: null },
+      }
+    }
+    const view = this.session.view()
+    return { ...base, operator: { ...this.session.operator }, ...view, screen: view.connected ? 'connected' : 'link' }
+  }
+
+  /** Called with every new state; answers a function that stops the calls. */
+  subscribe(listener: (state: PluginState) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async signIn(login: string, password: string): Promise<ActionResult> {
+    if (this.session) return { ok: false, code: 'signed_in', message: 'You are already signed in.' }
+    const api = this.newApi(null)
+    try {
+      const session = await api.login(login.trim(), password)
+      this.tokenStorage = await this.vault.save(session).catch((error: unknown) => {
+        // The keychain refused: the session still works, for this run only.
+        this.log(`could not save the session in the keychain: ${(error as Error).message}`)
+        return 'memory' as const
+      })
+      await this.begin(session, { verify: false })
+      return { ok: true }
+    } catch (error) {
+      const messages: Record<string, string> = {
+        invalid_credentials: 'The e-mail address or the password is not right.',
+        not_an_operator: 'This account is not an operator account. The plugin is for operators.',
+        account_disabled: ACCOUNT_DISABLED,
+        invalid_body: 'Enter your e-mail address and your password.',
+      }
+      if (error instanceof PlatformApiError) {
+        const message = messages[error.code] ?? (error.status === 0 ? `The platform cannot be reached at ${this.options.platformUrl}.` : error.message)
+        return { ok: false, code: error.code, message }
+      }
+      throw error
+    }
+  }
+
+  /** Goes offline, revokes the token and forgets it. Refused during a call: the call must be ended first. */
+  async signOut(): Promise<ActionResult> {
+    const session = this.session
+    if (!session) return { ok: true }
+    if (session.hasCallInProgress()) {
+      const ending = this.state.call?.phase === 'ending'
+      return {
+        ok: false,
+        code: 'call_in_progress',
+        // A queued end needs this session's token to be delivered.
+        message: ending ? 'Your call is still being ended with the platform. Sign out once it is confirmed.' : 'End the call before signing out.',
+      }
+    }
+    this.session = null
+    await session.stop({ goOffline: true })
+    try {
+      await session.api.logout()
+    } catch (error) {
+      // The token is forgotten here either way; one the platform still holds can be revoked from the portal.
+      this.log(`could not revoke the token: ${(error as Error).message}`)
+    }
+    await this.vault.clear()
+    this.signInMessage = null
+    this.show('sign_in')
+    return { ok: true }
+  }
+
+  link(provider: CallingProvider, handle: string): Promise<ActionResult> {
+    return this.withSession((session) => session.link(provider, handle))
+  }
+
+  lookUpCaller(handle: string): Promise<ActionResult> {
+    return this.withSession((session) => session.lookUpCaller(handle))
+  }
+
+  reopenMemberCard(callId: string): Promise<ActionResult> {
+    return this.withSession((session) => session.reopenMemberCard(callId))
+  }
+
+  acceptCard(cardId: string): Promise<ActionResult> {
+    return this.withSession((session) => session.acceptCard(cardId))
+  }
+
+  /** Puts a card away; a member's request from the website is declined. */
+  dismissCard(cardId: string): Promise<ActionResult> {
+    return this.withSession((session) => session.dismissCard(cardId))
+  }
+
+  endCall(reason: PluginEndReason = 'operator_hangup'): Promise<ActionResult> {
+    return this.withSession((session) => session.endCall(reason))
+  }
+
+  acknowledgeCallEnd(): Promise<ActionResult> {
+    return this.withSession((session) => session.acknowledgeCallEnd())
+  }
+
+  uploadProfileVideo(bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<ActionResult> {
+    return this.withSession((session) => session.uploadVideo(bytes, contentType))
+  }
+
+  /** The computer woke up or the network came back: act now rather than at the next timer. */
+  wake(): void {
+    this.session?.wake()
+  }
+
+  /** Exit (the tray's Quit): offline at once. A call in progress stays on disk and is recovered at the next start. */
+  async shutdown(): Promise<void> {
+    await this.close({ goOffline: true })
+  }
+
+  /**
+   * Stops without a word to the platform, as a crash or a killed process would: presence lapses by itself and the
+   * call, if any, is recovered by the next start. For tests of exactly that.
+   */
+  async halt(): Promise<void> {
+    await this.close({ goOffline: false })
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private async close(options: { goOffline: boolean }): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const session = this.session
+    this.session = null
+    await session?.stop(options)
+    this.listeners.clear()
+  }
+
+  private newApi(token: string | null): PlatformApi {
+    return new PlatformApi({
+      baseUrl: this.options.platformUrl,
+      token,
+      timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+      fetch: this.options.fetch,
+      onResponse: (timing) => this.session?.observeResponse(timing.status),
+    })
+  }
+
+  private async begin(saved: Session, options: { verify: boolean }): Promise<void> {
+    const api = this.newApi(saved.token)
+    const record = await OperatorRecord.open(this.options.dataDir, saved.operator.id, this.log)
+    if (options.verify) {
+      // A saved token may have been revoked (signed out elsewhere, disabled account) while the plugin was closed.
+      // Re-asserting the link checks it, and keeps the link current; without a link, a harmless presence report.
+      try {
+        if (record.link) await api.link(record.link.provider, record.link.handle)
+        else await api.presence('offline')
+      } catch (error) {
+        if (isPlatformApiError(error) && (error.status === 401 || error.code === 'account_disabled')) {
+          await this.vault.clear()
+          this.signInMessage = error.code === 'account_disabled' ? ACCOUNT_DISABLED : SIGNED_OUT_BY_PLATFORM
+          this.show('sign_in')
+          return
+        }
+        if (isPlatformApiError(error, 'handle_taken')) await record.setLink(null)
+        // Unreachable: carry on with what was saved; the loops retry and a refusal signs out then.
+        else this.log(`could not check the saved session: ${(error as Error).message}`)
+      }
+    }
+    const session: OperatorSession = new OperatorSession({
+      api,
+      operator: saved.operator,
+      record,
+      queue: this.queue,
+      platformUrl: this.options.platformUrl,
+      intervals: this.intervals,
+      now: this.now,
+      log: this.log,
+      notify: (notification) => this.notify(notification),
+      changed: () => {
+        if (this.session === session) this.emit()
+      },
+      authLost: (error) => {
+        if (this.session === session) void this.sessionRefused(error)
+      },
+    })
+    this.session = session
+    this.signInMessage = null
+    this.screen = 'connected'
+    session.start()
+    this.emit()
+  }
+
+  /** The platform refused the token or the account: back to the sign-in screen, saying why. */
+  private async sessionRefused(error: PlatformApiError): Promise<void> {
+    const session = this.session
+    if (!session) return
+    this.session = null
+    await session.stop({ goOffline: false })
+    // Forgotten before the screen changes, so a quit right now cannot bring the refused token back.
+    await this.vault.clear()
+    const disabled = error.code === 'account_disabled'
+    this.signInMessage = disabled ? ACCOUNT_DISABLED : SIGNED_OUT_BY_PLATFORM
+    this.show('sign_in')
+    this.notify({ kind: 'signed_out', title: 'Signed out of perminute', body: this.signInMessage })
+  }
+
+  private async withSession(action: (session: OperatorSession) => Promise<ActionResult>): Promise<ActionResult> {
+    const session = this.session
+    if (!session) return { ok: false, code: 'signed_out', message: 'Please sign in first.' }
+    return action(session)
+  }
+
+  private show(screen: PluginState['screen']): void {
+    this.screen = screen
+    this.emit()
+  }
+
+  private emit(): void {
+    if (this.listeners.size === 0) return
+    const state = this.state
+    for (const listener of this.listeners) {
+      try {
+        listener(state)
+      } catch (error) {
+        this.log(`a state listener failed: ${(error as Error).message}`)
+      }
+    }
+  }
+
+  private notify(notification: PluginNotification): void {
+    try {
+      this.options.onNotification?.(notification)
+    } catch (error) {
+      this.log(`a notification failed: ${(error as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import type { CallingLink, CallingProvider, CallMode, Cents, EndReason, MemberSummary, PluginEndReason, PresenceStatus, SignedInOperator } from './platform-api.js'
+import type { TokenStorage } from './session-vault.js'
+
+/**
+ * What the plugin shows, as one plain, serialisable snapshot: the core produces it, the main process sends it to
+ * the window over IPC, and the renderer draws it. Nothing here is computed by the renderer except formatting.
+ */
+
+export type { CallingLink, CallingProvider, CallMode, Cents, EndReason, MemberSummary, PluginEndReason, PresenceStatus, SignedInOperator, TokenStorage }
+
+export type Screen =
+  /** The core is reading what it kept from the last run. */
+  | 'starting'
+  | 'sign_in'
+  /** Signed in, but no calling account linked yet. */
+  | 'link'
+  | 'connected'
+
+export type StreamStatus = 'off' | 'connecting' | 'live' | 'reconnecting'
+
+/** A member the operator may be about to talk to: a caller looked up by handle, or a "call now" request. */
+export interface MemberCard {
+  cardId: string
+  source: 'caller' | 'request' | 'reopened'
+  member: { id: string; displayName: string; handle: string | null }
+  /** Funds, spend and rating; null when the platform could not be asked (a request from a member without handle). */
+  summary: MemberSummary | null
+  /** For a request from the website: "call now" (per minute) or a prepaid block of minutes. */
+  request: { requestId: string; requestedAtMs: number; expiresAtMs: number; mode: CallMode; prepaidMinutes: number | null } | null
+  status: 'waiting' | 'starting' | 'refused'
+  /** Why the call could not start, in words for the operator. */
+  refusal: string | null
+  receivedAtMs: number
+}
+
+export interface Settlement {
+  billedMinutes: number
+  chargedCents: Cents
+  operatorEarningsCents: Cents
+  endReason: EndReason
+}
+
+/** The call in progress, or the one that just ended until the operator has seen how. */
+export interface CallPanel {
+  callId: string
+  member: { id: string; displayName: string; handle: string | null }
+  ratePerMinuteCents: Cents
+  /** A prepaid block's size; null for a per-minute call. */
+  prepaidMinutes: number | null
+  /** starting → active → ending (the operator hung up; the platform settles) or ended (settled or ended by the platform). */
+  phase: 'starting' | 'active' | 'ending' | 'ended'
+  elapsedSeconds: number
+  billedMinutes: number
+  chargedCents: Cents
+  memberAvailableCents: Cents | null
+  /** Per minute: whole minutes the member's available money pays for at this call's price. Prepaid: the block's minutes not yet used. */
+  memberMinutesLeft: number | null
+  lowBalance: boolean
+  endedBy: 'operator' | 'platform' | null
+  endReason: EndReason | null
+  /** Set when the platform ended the call: what to tell the operator, who must hang up. */
+  hangUpPrompt: string | null
+  settlement: Settlement | null
+  /** Heartbeats are failing to reach the platform (the call goes on; the platform ends it after 45 s without). */
+  heartbeatTrouble: boolean
+}
+
+export interface TodayCall {
+  callId: string
+  /** Null for a call started on another device, whose member this plugin never saw. */
+  member: { id: string; displayName: string; handle: string | null } | null
+  startedAtMs: number
+  endedAtMs: number
+  billedMinutes: number
+  chargedCents: Cents
+  operatorEarningsCents: Cents
+  endReason: EndReason
+}
+
+export interface TodaySummary {
+  calls: TodayCall[]
+  chargedCents: Cents
+  earningsCents: Cents
+}
+
+export interface VideoUploadState {
+  status: 'idle' | 'uploading' | 'uploaded' | 'failed'
+  videoUrl: string | null
+  message: string | null
+}
+
+export interface PluginState {
+  screen: Screen
+  /** Why the operator is on the sign-in screen (an expired or revoked session, a disabled account), if not by choice. */
+  signInMessage: string | null
+  platformUrl: string
+  operator: SignedInOperator | null
+  link: CallingLink | null
+  /** Signed in and linked: the operator appears online. */
+  connected: boolean
+  stream: StreamStatus
+  presence: PresenceStatus
+  tokenStorage: TokenStorage | null
+  cards: MemberCard[]
+  call: CallPanel | null
+  today: TodaySummary
+  /** Call ends written to disk that the platform has not answered yet. */
+  pendingCallEnds: number
+  /** A problem the operator should know of (no network, say), or null. */
+  problem: string | null
+  video: VideoUploadState
+}
+
+/** The answer of every action the window can ask for. */
+export type ActionResult = { ok: true } | { ok: false; code: string; message: string }
+
+export const PROVIDERS = ['discord', 'sip', 'whatsapp', 'telegram', 'zoom', 'other'] as const satisfies readonly CallingProvider[]
+
+// ---------------------------------------------------------------------------------------------------------------
+// Words for the operator
+
+export function describeEndReason(reason: EndReason | null): string {
+  switch (reason) {
+    case 'operator_hangup':
+      return 'you ended the call'
+    case 'member_hangup':
+      return 'the member hung up'
+    case 'other':
+      return 'the call was ended'
+    case 'funds_exhausted':
+      return "the member's money ran out"
+    case 'prepaid_exhausted':
+      return 'the prepaid minutes are used up'
+    case 'heartbeat_lost':
+      return 'the platform lost contact with this plugin'
+    case 'operator_disabled':
+      return 'your account was disabled'
+    case null:
+      return 'the call was ended elsewhere'
+  }
+}
+
+/** What the operator is told when the call ended without them: it is over, so they must hang up. */
+export function hangUpPrompt(reason: EndReason | null): string {
+  switch (reason) {
+    case null:
+      return 'This call was ended outside this plugin. Please hang up now.'
+    case 'operator_hangup':
+    case 'member_hangup':
+    case 'other':
+      // Another device or tool of this operator ended it.
+      return `This call was ended outside this plugin (${describeEndReason(reason)}). Please hang up now.`
+    default:
+      return `The platform ended this call: ${describeEndReason(reason)}. Please hang up now.`
+  }
+}
+
+export function describeStartRefusal(code: string, memberName: string, fallback: string): string {
+  switch (code) {
+    case 'insufficient_funds':
+      return `${memberName} does not have enough money for one minute at your price. Ask them to top up first.`
+    case 'operator_busy':
+      return 'You already have a call that is not finished. End it first.'
+    case 'member_not_found':
+      return `${memberName}'s account is no longer active.`
+    case 'operator_unavailable':
+      return 'The platform cannot open calls for your account right now.'
+    case 'call_request_closed':
+      return `${memberName}'s request was cancelled or has expired.`
+    case 'call_request_not_found':
+      return `${memberName}'s request is no longer open.`
+    case 'call_service_busy':
+    case 'temporal_unavailable':
+    case 'network_error':
+    case 'timeout':
+      return `The platform could not be reached to start the call (${fallback}). Try again.`
+    default:
+      return fallback
+  }
+}
+
+/** Calls that ended on the operator's calendar day (their computer's time zone) and what they brought. */
+export function todaySummary(calls: readonly TodayCall[], nowMs: number): TodaySummary {
+  const today = new Date(nowMs)
+  const startOfDay = new Date(today.getFullYear(), today.getMonth(), today.getDate()).getTime()
+  const startOfNextDay = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1).getTime()
+  const todays = calls.filter((call) => call.endedAtMs >= startOfDay && call.endedAtMs < startOfNextDay)
+  return {
+    calls: todays,
+    chargedCents: todays.reduce((sum, call) => sum + call.chargedCents, 0),
+    earningsCents: todays.reduce((sum, call) => sum + call.operatorEarningsCents, 0),
+  }
+}

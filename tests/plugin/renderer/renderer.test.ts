@@ -1,0 +1,271 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rendererConfig } from '../../../plugin/build.js'
+import type { PluginCore } from '../../../plugin/src/core/plugin-core.js'
+import { createAutoStart } from '../../../plugin/src/main/autostart.js'
+import type { IpcMainInvokeEventLike, IpcMainLike } from '../../../plugin/src/main/electron-shell.js'
+import { createSenderCheck, registerIpcHandlers } from '../../../plugin/src/main/ipc.js'
+import { IpcChannel } from '../../../plugin/src/shared/ipc.js'
+import { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH } from '../../../temporal/setup/chromium.js'
+import { expectAccessible, newContext, screenshot } from '../../support/browser.js'
+import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
+import { createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
+import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
+
+// The plugin's window in Debian's Chromium, end to end: the built renderer, the real preload code (Electron's
+// objects replaced by a bridge to this process), the main process's IPC handlers, a real core, the real platform.
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+let stack: WebStack
+let browser: Browser
+let bundleDir: string
+let mediaDir: string
+let pageServer: Server
+let pageUrl: string
+let preloadScript: string
+const cleanups: Array<() => Promise<unknown>> = []
+
+const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' }
+
+beforeAll(async () => {
+  bundleDir = await mkdtemp(join(tmpdir(), 'perminute-renderer-'))
+  mediaDir = await mkdtemp(join(tmpdir(), 'perminute-media-'))
+  // 3-s billing periods leave the low-balance warning on screen long enough to be seen before the money runs out.
+  const [webStack] = await Promise.all([
+    startWebStack({ env: { MEDIA_DIR: mediaDir, BILLING_PERIOD_MS: '3000' } }),
+    build(rendererConfig(join(bundleDir, 'renderer'))),
+    build({
+      configFile: false,
+      logLevel: 'warn',
+      build: {
+        outDir: join(bundleDir, 'preload'),
+        emptyOutDir: true,
+        minify: false,
+        lib: { entry: join(here, 'page-preload.ts'), formats: ['iife'], name: 'perminutePreload', fileName: () => 'page-preload.js' },
+      },
+    }),
+  ])
+  stack = webStack
+  preloadScript = await readFile(join(bundleDir, 'preload', 'page-preload.js'), 'utf8')
+
+  // The built renderer, served as files (Electron loads the same files from file://).
+  const root = join(bundleDir, 'renderer')
+  pageServer = createServer((request, response) => {
+    const path = normalize(join(root, decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)))
+    const file = path.endsWith('/') ? join(path, 'index.html') : path
+    if (!file.startsWith(root)) return void response.writeHead(404).end()
+    readFile(file).then(
+      (body) => response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body),
+      () => response.writeHead(404).end(),
+    )
+  })
+  await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve))
+  pageUrl = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/index.html`
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM_PATH,
+    // A camera and a microphone that Chromium makes up, and its permission prompt answered yes.
+    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    headless: true,
+  })
+}, 240_000)
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+  await browser?.close()
+  await new Promise((resolve) => pageServer?.close(resolve))
+  await stopAfterLedgerCheck(stack)
+  await rm(bundleDir, { recursive: true, force: true })
+  await rm(mediaDir, { recursive: true, force: true })
+}, 60_000)
+
+/** A fake ipcMain that keeps the handlers the main process registers, for the bridge to call. */
+function recordingIpcMain() {
+  const handlers = new Map<string, (event: IpcMainInvokeEventLike, ...args: unknown[]) => unknown>()
+  const ipcMain: IpcMainLike = {
+    handle: (channel, listener) => void handlers.set(channel, listener),
+    removeHandler: (channel) => void handlers.delete(channel),
+  }
+  return { ipcMain, handlers }
+}
+
+function decode(value: unknown): unknown {
+  if (value && typeof value === 'object' && '__bytes' in value) return new Uint8Array(Buffer.from((value as { __bytes: string }).__bytes, 'base64'))
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, decode(inner)]))
+  }
+  return value
+}
+
+/** The plugin's window on a page of its own, wired to a fresh core as Electron's main process would wire it. */
+async function openPluginWindow(): Promise<{ page: Page; plugin: CoreUnderTest }> {
+  const dataDir = await tempDataDir()
+  cleanups.push(dataDir.remove)
+  const plugin = await openCore({ platformUrl: stack.url, dataDir: dataDir.path, cipher: testKeychain() })
+  cleanups.push(() => plugin.core.shutdown())
+  const core: PluginCore = plugin.core
+
+  const context = await newContext(browser)
+  // A loaded machine runs the platform, the core and the browser at once: wait longer than the usual 15 s.
+  context.setDefaultTimeout(30_000)
+  cleanups.push(() => context.close())
+  await context.grantPermissions(['camera', 'microphone'])
+  const page = await context.newPage()
+  const { ipcMain, handlers } = recordingIpcMain()
+  const WINDOW_ID = 1
+  const unregister = registerIpcHandlers({
+    ipcMain,
+    core: () => core,
+    autoStart: createAutoStart({ platform: 'linux', app: { getLoginItemSettings: () => ({ openAtLogin: false }), setLoginItemSettings: () => undefined }, executable: '/opt/perminute/perminute', configHome: dataDir.path }),
+    isTrustedSender: createSenderCheck({ windowContentIds: () => [WINDOW_ID], rendererUrl: pageUrl }),
+    log: () => undefined,
+  })
+  cleanups.push(async () => unregister())
+
+  await page.exposeFunction('__ipcInvoke', async (channel: string, args: unknown[]) => {
+    const handler = handlers.get(channel)
+    if (!handler) throw new Error(`No handler registered for '${channel}'`)
+    // What Electron tells the handler about the sender: this page's own frame in the plugin's window.
+    return handler({ sender: { id: WINDOW_ID }, senderFrame: { url: page.mainFrame().url(), parent: null } }, ...args.map(decode))
+  })
+  await page.addInitScript({ content: preloadScript })
+  // The main process pushes every new state to the window.
+  const stop = core.subscribe((state) => {
+    page.evaluate(([channel, payload]) => window.__ipcDeliver(channel as string, payload), [IpcChannel.StateChanged, state] as const).catch(() => undefined)
+  })
+  cleanups.push(async () => stop())
+  await page.goto(pageUrl)
+  return { page, plugin }
+}
+
+describe('the plugin window', { timeout: 180_000 }, () => {
+  it('signs in, links, shows Connected, a caller’s card, the meter with the low-balance warning and the forced end', async () => {
+    const operator = await createOperator(stack.db, { ratePerMinuteCents: 100 })
+    // Four periods of money: the warning comes with the third hold, the fifth cannot be made.
+    const member = await createMember(stack.db, { fundedCents: 400 })
+    const { page, plugin } = await openPluginWindow()
+
+    // Signing in.
+    await page.getByRole('heading', { name: 'perminute' }).waitFor()
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-sign-in')
+    await page.getByLabel('E-mail address').fill(operator.email)
+    await page.getByLabel('Password').fill('not-the-password')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not right')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+
+    // Linking the calling account.
+    await page.getByRole('heading', { name: 'Link your calling account' }).waitFor()
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-link')
+    const handle = `ada-${operator.id.slice(0, 8)}`
+    await page.getByLabel('App you take calls in').selectOption('discord')
+    await page.getByLabel('Your handle in that app').fill(handle)
+    await page.getByRole('button', { name: 'Link account' }).click()
+
+    // Connected, online.
+    const status = page.getByRole('status').filter({ hasText: 'Connected' })
+    await status.filter({ hasText: 'Online' }).waitFor()
+    await page.getByText('Updates live').waitFor()
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-connected')
+    expect((await stack.db.operator.findUniqueOrThrow({ where: { userId: operator.id } })).presence).toBe('online')
+
+    // A handle that is no member's shows nothing but a quiet line.
+    await page.getByLabel("Caller's handle").fill('someone-else')
+    await page.getByRole('button', { name: 'Look up' }).click()
+    await page.getByText('No member uses this handle.').waitFor()
+    expect(await page.locator('article.card').count()).toBe(0)
+
+    // The member's card, with their funds in minutes at this operator's price.
+    await page.getByLabel("Caller's handle").fill(member.handle)
+    await page.getByRole('button', { name: 'Look up' }).click()
+    const card = page.getByRole('article', { name: member.displayName })
+    await card.waitFor()
+    await expect(card.getByText('4 min').textContent()).resolves.toContain('$4.00')
+    await expect(card.textContent()).resolves.toContain('Not rated yet')
+    expect(plugin.notifications.map((n) => n.kind)).toEqual(['caller'])
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-member-card')
+
+    // The call and its meter.
+    await card.getByRole('button', { name: 'Start call' }).click()
+    const call = page.getByRole('region', { name: `Call with ${member.displayName}` })
+    await call.waitFor()
+    await page.getByRole('status').filter({ hasText: 'Busy' }).waitFor()
+    await call.getByRole('alert').filter({ hasText: 'Low balance' }).waitFor({ timeout: 45_000 })
+    // Taken at once: the warning stands for two periods, then the platform ends the call.
+    await screenshot(page, 'plugin-call-meter')
+    await expect(call.getByTestId('elapsed').textContent()).resolves.not.toBe('0:00')
+    // Read together: the meter moves between two separate reads.
+    const meter = await page.evaluate(() => ({
+      billed: document.querySelector('[data-testid="billed"]')?.textContent,
+      charged: document.querySelector('[data-testid="charged"]')?.textContent,
+    }))
+    expect(Number(meter.billed)).toBeGreaterThanOrEqual(2)
+    expect(meter.charged).toBe(`$${meter.billed}.00`)
+    await expectAccessible(page)
+
+    // The money runs out: the platform ends the call and the window asks the operator to hang up.
+    const prompt = page.getByRole('alert').filter({ hasText: 'Please hang up' })
+    await prompt.waitFor({ timeout: 45_000 })
+    await expect(prompt.textContent()).resolves.toMatch(/money ran out/)
+    await page.getByRole('status').filter({ hasText: 'Billed 4 minutes, charged $4.00' }).waitFor()
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-forced-end')
+    await page.getByRole('button', { name: 'I have hung up' }).click()
+    await call.waitFor({ state: 'detached' })
+    await expect(page.getByTestId('today-summary').textContent()).resolves.toMatch(/^1 call · you earned \$\d+\.\d\d \(charged \$4\.00\)$/)
+    await page.getByRole('status').filter({ hasText: 'Online' }).waitFor()
+  })
+
+  it('records a video preview from the camera and uploads it to the profile', async () => {
+    const operator = await createOperator(stack.db)
+    const { page, plugin } = await openPluginWindow()
+    expect(await plugin.core.signIn(operator.email, PASSWORD)).toEqual({ ok: true })
+    expect(await plugin.core.link('zoom', `zoom-${operator.id}`)).toEqual({ ok: true })
+    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor()
+
+    const section = page.getByRole('region', { name: 'Video preview' })
+    await section.getByRole('button', { name: 'Turn on camera' }).click()
+    await section.getByRole('button', { name: 'Record' }).click()
+    await section.getByRole('button', { name: /Stop \(\d+ s left\)/ }).waitFor()
+    await page.waitForTimeout(2_500)
+    await section.getByRole('button', { name: /Stop/ }).click()
+    await section.getByRole('button', { name: 'Upload to my profile' }).click()
+    await section.getByRole('button', { name: 'Uploading…' }).waitFor({ state: 'detached', timeout: 30_000 })
+    await section.getByText('Uploaded: your profile shows this video.').waitFor()
+    await section.getByRole('button', { name: 'Record a new preview' }).waitFor()
+    await screenshot(page, 'plugin-video-preview')
+
+    const videoUrl = await eventually(async () => (await stack.db.operator.findUniqueOrThrow({ where: { userId: operator.id } })).videoUrl ?? undefined)
+    const served = await fetch(`${stack.url}${videoUrl}`)
+    expect(served.headers.get('content-type')).toBe('video/webm')
+    const bytes = new Uint8Array(await served.arrayBuffer())
+    // A real recording: a WebM file of some size, straight from MediaRecorder.
+    expect([...bytes.subarray(0, 4)]).toEqual([0x1a, 0x45, 0xdf, 0xa3])
+    expect(bytes.length).toBeGreaterThan(10_000)
+  })
+
+  it('goes back to sign-in with the reason when the session is revoked', async () => {
+    const operator = await createOperator(stack.db)
+    const { page, plugin } = await openPluginWindow()
+    expect(await plugin.core.signIn(operator.email, PASSWORD)).toEqual({ ok: true })
+    await page.getByRole('heading', { name: 'Link your calling account' }).waitFor()
+    await stack.db.pluginToken.updateMany({ where: { userId: operator.id }, data: { revokedAt: new Date() } })
+    // The next request the plugin makes finds out (the event stream reconnects, presence repeats).
+    const message = page.getByRole('alert').filter({ hasText: 'expired or was revoked' })
+    await message.waitFor({ timeout: 45_000 })
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+    await screenshot(page, 'plugin-session-revoked')
+  })
+})
