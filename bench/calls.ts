@@ -1,13 +1,18 @@
 /**
- * npm run bench:calls -- [--calls N] [--period-ms P] [--periods K] [--operators O] [--json PATH] [--keep]
- *                        [--target URL --database-url URL]
+ * npm run bench:calls -- [--calls N] [--period-ms P] [--periods K[-M]] [--ramp-s R] [--short-funded F] [--top-ups F]
+ *                        [--operators O] [--json PATH] [--keep] [--in-process] [--no-ceilings]
+ *                        [--target URL --database-url URL]   (--help lists them all)
  *
  * Runs N concurrent calls through the plugin API, as N plugins would, against the real stack (Temporal, worker,
  * PostgreSQL, web), then reads the ledger to measure how late each period's hold was, checks the ledger's
  * invariants and recomputes every call's charge independently. By default it starts a stack of its own (a
- * persisted Temporal dev server in a temp dir, a fresh database, an in-process worker and web server) on free
- * ports and removes it afterwards, so it never touches demo data. Results: a Markdown summary on stdout, progress
- * on stderr, everything measured in bench/results/<timestamp>.json. Exit 1 when money is wrong or a call was lost.
+ * persisted Temporal dev server in a temp dir, a fresh database, the worker and the web server as processes of their
+ * own) on free ports and removes it afterwards, so it never touches demo data. Some members run out of money mid-call
+ * (cut-off lag), some top up when warned; calls can start spread over a ramp. In the same run it measures two
+ * ceilings of the machine: the hold statement straight against PostgreSQL, and a bare Temporal workflow of one timer
+ * and one no-op activity per period. Results: a Markdown summary on stdout, progress on stderr, everything measured
+ * in bench/results/<timestamp>.json, and the lag over time as an SVG beside it. Exit 1 when money is wrong or a
+ * call was lost; the timing targets are reported, not enforced.
  */
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
@@ -29,8 +34,15 @@ import {
   type ResponseTiming,
   type ServerSentMessage,
 } from '../plugin/src/core/platform-api.js'
+import { measureLedgerCeiling, type LedgerCeiling } from './ceilings/ledger.js'
+import { measureTemporalCeiling, type TemporalCeiling } from './ceilings/temporal.js'
 import { mapLimit, sleep } from './support/concurrency.js'
+import { historyCost, type HistoryCost } from './support/histories.js'
+import { insertUsers } from './support/participants.js'
+import { summarizeProfiles, type ProfileSummary } from './support/profile.js'
+import { lagOverTimeSvg } from './support/plot.js'
 import { machineCpuTicks, machineFacts, processCpuMs, processRssMiB, type MachineFacts } from './support/machine.js'
+import { startBackendMeter, type BackendUse } from './support/postgres-backends.js'
 import { connectTargetStack, type BenchStack, type BillingOverrides } from './support/stack.js'
 import { ms, SampleSets, summarize, type Summary } from './support/stats.js'
 
@@ -45,6 +57,8 @@ const COMPANY_SHARE_BPS = 1_500
 const START_ATTEMPTS = 5
 /** How long the plugin keeps asking for a settlement (202s, 5xx) before the benchmark calls the call lost. */
 const END_PATIENCE_MS = 300_000
+/** Issue 7's targets, reported beside the figures (never asserted in tests). */
+const TARGETS = { boundaryLagP99Ms: 1_000, cutoffLagP99Ms: 1_000, settleLatencyP99Ms: 500 } as const
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -53,7 +67,23 @@ interface Options {
   calls: number
   operators: number
   periodMs: number
+  /** Each call is billed between these many periods (chosen per call, spread evenly). */
   periods: number
+  periodsMax: number
+  /** Calls start spread evenly over this many seconds (0: all at once). */
+  rampS: number
+  /** Share of calls whose member's money runs out before the call would end: the platform cuts them off. */
+  shortFunded: number
+  /** Share of calls whose member is funded short but tops up when the low-balance warning arrives. */
+  topUps: number
+  inProcess: boolean
+  /** Write V8 CPU profiles of the worker and the web, and summarise them in the report. */
+  cpuProf: boolean
+  ceilings: boolean
+  ceilingSeconds: number
+  ceilingWorkflows: number
+  ceilingPeriods: number
+  historySample: number
   heartbeatMs: number
   graceMs: number
   heartbeatTimeoutMs: number
@@ -71,14 +101,29 @@ then checks the ledger and every call's charge.
   --calls N               calls to run (default 100)
   --operators O           operators taking them (default: as many as calls, so all run at once; fewer
                           operators take the calls in turns, O at a time)
-  --period-ms P           billing period (default 1000)
-  --periods K             periods each call is billed: it ends part-way through its K-th period (default 5)
-  --heartbeat-ms H        plugin heartbeat interval (default P/2)
+  --period-ms P           billing period (default 1000; 60000 is production's)
+  --periods K[-M]         periods each call is billed: it ends part-way through its K-th period (default 5);
+                          K-M spreads the calls' lengths evenly from K to M periods
+  --ramp-s R              start the calls spread evenly over R seconds (default: one period when periods are
+                          10 s or longer, else 0 = all at the same instant)
+  --short-funded F        share of calls whose member is funded for fewer periods than the call lasts, so the
+                          platform cuts them off (cut-off lag); default 0.1
+  --top-ups F             share of calls whose member is funded short and tops up when warned (through the
+                          admin credit path, activities/wallets.ts, until the member portal has one); default 0.1
+  --heartbeat-ms H        plugin heartbeat interval (default P/2, at most 7500)
   --grace-ms G            grace time (default min(5000, P/5))
   --heartbeat-timeout-ms  when the platform presumes a plugin gone (default min(45000, max(5000, 20 H)))
   --json PATH             where to write the results (default bench/results/<timestamp>.json)
   --keep                  leave the stack running after the report (Ctrl-C stops it; the database and the
                           Temporal state file are then kept for inspection)
+  --in-process            run the worker and the web inside the benchmark's process (the first benchmark's
+                          set-up) instead of as processes of their own
+  --cpu-prof              profile the worker and the web (node --cpu-prof) and say where their CPU went
+  --no-ceilings           skip the two ceilings (the hold straight against PostgreSQL; a bare Temporal loop)
+  --ceiling-seconds S     how long the ledger ceiling runs (default 10)
+  --ceiling-workflows W   bare workflows in the Temporal ceiling (default 100)
+  --ceiling-periods K     periods each of them runs (default 10)
+  --history-sample N      settled calls whose workflow histories are counted per period (default 20)
   --target URL            drive an already running stack instead of starting one (its web origin);
   --database-url URL      …with the database it uses (required with --target); its billing settings must
                           match --period-ms and --grace-ms
@@ -108,6 +153,16 @@ function parseOptions(argv: string[]): Options | 'help' {
         operators: { type: 'string' },
         'period-ms': { type: 'string' },
         periods: { type: 'string' },
+        'ramp-s': { type: 'string' },
+        'short-funded': { type: 'string' },
+        'top-ups': { type: 'string' },
+        'in-process': { type: 'boolean', default: false },
+        'cpu-prof': { type: 'boolean', default: false },
+        'no-ceilings': { type: 'boolean', default: false },
+        'ceiling-seconds': { type: 'string' },
+        'ceiling-workflows': { type: 'string' },
+        'ceiling-periods': { type: 'string' },
+        'history-sample': { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         'grace-ms': { type: 'string' },
         'heartbeat-timeout-ms': { type: 'string' },
@@ -127,8 +182,21 @@ function parseOptions(argv: string[]): Options | 'help' {
   const operators = positiveInt('operators', v.operators, calls)
   if (operators > calls) throw new UsageError(`--operators (${operators}) cannot exceed --calls (${calls})`)
   const periodMs = positiveInt('period-ms', v['period-ms'], 1_000)
-  const periods = positiveInt('periods', v.periods, 5)
-  const heartbeatMs = positiveInt('heartbeat-ms', v['heartbeat-ms'], Math.max(1, Math.round(periodMs / 2)))
+  const [periodsText, periodsMaxText] = (v.periods ?? '5').split('-')
+  const periods = positiveInt('periods', periodsText, 5)
+  const periodsMax = positiveInt('periods', periodsMaxText ?? periodsText, periods)
+  if (periodsMax < periods) throw new UsageError(`--periods ${v.periods}: the longest calls cannot be shorter than the shortest`)
+  const heartbeatMs = positiveInt('heartbeat-ms', v['heartbeat-ms'], Math.max(1, Math.min(7_500, Math.round(periodMs / 2))))
+  const rampS = v['ramp-s'] === undefined ? (periodMs >= 10_000 ? periodMs / 1000 : 0) : Number(v['ramp-s'])
+  if (!Number.isFinite(rampS) || rampS < 0) throw new UsageError('--ramp-s must be a number of seconds ≥ 0')
+  const share = (name: string, value: string | undefined, fallback: number) => {
+    const n = value === undefined ? fallback : Number(value)
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a share between 0 and 1`)
+    return n
+  }
+  const shortFunded = share('short-funded', v['short-funded'], 0.1)
+  const topUps = share('top-ups', v['top-ups'], 0.1)
+  if (shortFunded + topUps > 1) throw new UsageError('--short-funded and --top-ups together cannot exceed 1')
   const graceMs = v['grace-ms'] === undefined ? Math.min(5_000, Math.floor(periodMs / 5)) : Number(v['grace-ms'])
   if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new UsageError('--grace-ms must be a whole number ≥ 0')
   if (graceMs >= periodMs) throw new UsageError('--grace-ms must be shorter than a period, or every call would be free')
@@ -150,7 +218,30 @@ function parseOptions(argv: string[]): Options | 'help' {
       throw new UsageError(`--target must be a URL such as http://127.0.0.1:3000, got "${target}"`)
     }
   }
-  return { calls, operators, periodMs, periods, heartbeatMs, graceMs, heartbeatTimeoutMs, jsonPath: v.json ?? null, keep: v.keep ?? false, target, databaseUrl }
+  return {
+    calls,
+    operators,
+    periodMs,
+    periods,
+    periodsMax,
+    rampS,
+    shortFunded,
+    topUps,
+    inProcess: v['in-process'] ?? false,
+    cpuProf: v['cpu-prof'] ?? false,
+    ceilings: !(v['no-ceilings'] ?? false),
+    ceilingSeconds: positiveInt('ceiling-seconds', v['ceiling-seconds'], 10),
+    ceilingWorkflows: positiveInt('ceiling-workflows', v['ceiling-workflows'], 100),
+    ceilingPeriods: positiveInt('ceiling-periods', v['ceiling-periods'], 10),
+    historySample: v['history-sample'] === '0' ? 0 : positiveInt('history-sample', v['history-sample'], 20),
+    heartbeatMs,
+    graceMs,
+    heartbeatTimeoutMs,
+    jsonPath: v.json ?? null,
+    keep: v.keep ?? false,
+    target,
+    databaseUrl,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -166,14 +257,32 @@ interface Operator {
   api: PlatformApi
 }
 
+/** normal: funded past its end; cutoff: runs out of money mid-call; topup: funded short, tops up when warned. */
+type CallKind = 'normal' | 'cutoff' | 'topup'
+
 interface CallRecord {
   index: number
   callId: string
+  kind: CallKind
   operator: Operator
   memberId: string
   memberHandle: string
+  /** The periods the plugin means the call to last (it ends part-way through the last). */
+  plannedPeriods: number
+  /** When the call starts, in ms after the calls phase began (the ramp). */
+  startOffsetMs: number
   /** What the member's wallet was given: it caps the periods the call can be charged. */
   fundedCents: number
+  /** A top-up made when the warning came: its amount and when it committed. */
+  topUpCents: number
+  topUpAt?: number
+  lowBalanceAt?: number
+  lowBalanceClearedAt?: number
+  /** When the plugin was told to hang up: the call.ending event, or a heartbeat answered 410, whichever came first. */
+  toldToHangUpAt?: number
+  /** Wakes the plugin's wait between heartbeats when the platform ends the call. */
+  hangUp: () => void
+  hungUp: Promise<void>
   /** Where in its last period the call ends, as a fraction of a period; spread so ends do not all coincide. */
   fraction: number
   // Wall-clock ms (Date.now()), comparable with the database's timestamps on one machine.
@@ -229,7 +338,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`)
 // Preparing users
 
 async function createParticipants(db: Db, stack: BenchStack, options: Options, run: Run, runTag: string) {
-  log(`preparing ${options.operators} operators and ${options.calls} members (argon2 hashes: this takes a while)…`)
+  log(`preparing ${options.operators} operators and ${options.calls} members…`)
   const company = await createUser(db, {
     role: 'company',
     email: `bench-${runTag}-company@bench.test`,
@@ -241,21 +350,34 @@ async function createParticipants(db: Db, stack: BenchStack, options: Options, r
   let made = 0
   const tick = () => {
     made += 1
-    if (made % 100 === 0) log(`  ${made} users created`)
+    if (made % 500 === 0) log(`  ${made} wallets funded`)
   }
-  const operators = await mapLimit(Array.from({ length: options.operators }, (_, i) => i), 8, async (index): Promise<Operator> => {
-    const ratePerMinuteCents = RATES_CENTS[index % RATES_CENTS.length]!
-    const companyId = index % COMPANY_EVERY === COMPANY_EVERY - 1 ? company.companyId : null
-    const email = `bench-${runTag}-op-${index}@bench.test`
-    const user = await createUser(db, {
-      role: 'operator',
-      email,
-      password: PASSWORD,
+  const operatorUsers = await insertUsers(
+    db,
+    PASSWORD,
+    Array.from({ length: options.operators }, (_, index) => ({
+      role: 'operator' as const,
+      email: `bench-${runTag}-op-${index}@bench.test`,
       displayName: `Bench operator ${index}`,
-      ratePerMinuteCents,
-      companyId,
-    })
-    tick()
+      ratePerMinuteCents: RATES_CENTS[index % RATES_CENTS.length]!,
+      companyId: index % COMPANY_EVERY === COMPANY_EVERY - 1 ? company.companyId : null,
+    })),
+  )
+  const memberUsers = await insertUsers(
+    db,
+    PASSWORD,
+    Array.from({ length: options.calls }, (_, index) => ({
+      role: 'member' as const,
+      email: `bench-${runTag}-member-${index}@bench.test`,
+      displayName: `Bench member ${index}`,
+      callingProvider: 'discord',
+      callingHandle: `bench-${runTag}-member-${index}`,
+    })),
+  )
+  const operators = operatorUsers.map((user, index): Operator => {
+    const ratePerMinuteCents = user.ratePerMinuteCents!
+    const companyId = user.companyId ?? null
+    const email = user.email
     return {
       index,
       id: user.id,
@@ -268,18 +390,16 @@ async function createParticipants(db: Db, stack: BenchStack, options: Options, r
   })
   const calls = await mapLimit(Array.from({ length: options.calls }, (_, i) => i), 8, async (index): Promise<CallRecord> => {
     const operator = operators[index % operators.length]!
-    const handle = `bench-${runTag}-member-${index}`
-    const member = await createUser(db, {
-      role: 'member',
-      email: `bench-${runTag}-member-${index}@bench.test`,
-      password: PASSWORD,
-      displayName: `Bench member ${index}`,
-      callingProvider: 'discord',
-      callingHandle: handle,
-    })
-    // Enough for the planned periods and three more, so no call runs out of money unless the platform runs late
-    // (cut-offs are another drill) and no low-balance warning fires; the odd 17 cents keep the balance off round numbers.
-    const fundedCents = operator.ratePerMinuteCents * (options.periods + 3) + 17
+    const member = memberUsers[index]!
+    const handle = member.callingHandle!
+    const kind = callKind(index, options)
+    const plannedPeriods = options.periods + Math.round(((options.periodsMax - options.periods) * ((index * 7919) % options.calls)) / Math.max(1, options.calls - 1))
+    // Normal calls get enough for the planned periods and three more, so they never run out unless the platform runs
+    // late, and no warning fires. A cut-off call's money covers all but its last planned period (at least one); a
+    // top-up call's covers the same, and the member adds four periods when warned. The odd 17 cents keep the
+    // balance off round numbers.
+    const fundedPeriods = kind === 'normal' ? plannedPeriods + 3 : Math.max(1, plannedPeriods - 1)
+    const fundedCents = operator.ratePerMinuteCents * fundedPeriods + 17
     await creditMemberWallet(db, {
       transferId: `bench:${runTag}:fund:${index}`,
       memberId: member.id,
@@ -289,9 +409,17 @@ async function createParticipants(db: Db, stack: BenchStack, options: Options, r
       memo: 'benchmark funding',
     })
     tick()
+    let hangUp = () => {}
+    const hungUp = new Promise<void>((resolve) => (hangUp = resolve))
     return {
       index,
       callId: randomUUID(),
+      kind,
+      plannedPeriods,
+      startOffsetMs: options.calls > 1 ? (options.rampS * 1000 * index) / (options.calls - 1) : 0,
+      topUpCents: 0,
+      hangUp,
+      hungUp,
       operator,
       memberId: member.id,
       memberHandle: handle,
@@ -304,6 +432,14 @@ async function createParticipants(db: Db, stack: BenchStack, options: Options, r
     }
   })
   return { operators, calls }
+}
+
+/** Which calls run out of money or top up: spread over the run (every k-th call), not bunched at its start. */
+function callKind(index: number, options: Options): CallKind {
+  const slot = ((index + 1) * 0.618034) % 1
+  if (slot < options.shortFunded) return 'cutoff'
+  if (slot < options.shortFunded + options.topUps) return 'topup'
+  return 'normal'
 }
 
 /** What a plugin does when it starts: sign in, link the calling account, report presence, open the event stream. */
@@ -324,11 +460,43 @@ async function signInOperators(operators: Operator[], run: Run, events: AbortSig
   return () => Promise.allSettled(streams)
 }
 
+/**
+ * The member tops up when warned. There is no member top-up over HTTP yet (the wallet and portal work is under way),
+ * so this goes through the admin credit path, activities/wallets.ts creditMemberWallet, which is what a top-up's
+ * workflow ends in too: a posted transfer into the wallet that clears the call's warning in the same transaction.
+ */
+async function topUp(db: Db, call: CallRecord, runTag: string, run: Run): Promise<void> {
+  const amountCents = call.operator.ratePerMinuteCents * TOP_UP_PERIODS
+  try {
+    await creditMemberWallet(db, {
+      transferId: topUpTransferId(runTag, call),
+      memberId: call.memberId,
+      amountCents,
+      source: 'adjustments',
+      code: 'wallet_adjustment',
+      memo: 'benchmark top-up',
+    })
+    call.topUpCents = amountCents
+    call.topUpAt = Date.now()
+  } catch (error) {
+    run.error('top-up (creditMemberWallet)', error)
+  }
+}
+
+const TOP_UP_PERIODS = 4
+const topUpTransferId = (runTag: string, call: CallRecord) => `bench:${runTag}:top-up:${call.index}`
+
+function periodsText(options: Options): string {
+  return options.periods === options.periodsMax ? String(options.periods) : `${options.periods}–${options.periodsMax}`
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // One call, as a plugin drives it
 
-async function driveCall(call: CallRecord, options: Options, run: Run): Promise<void> {
+async function driveCall(call: CallRecord, options: Options, run: Run, phaseStartedAt: number): Promise<void> {
   const api = call.operator.api
+  // The ramp: each call picks up at its own moment.
+  await sleep(phaseStartedAt + call.startOffsetMs - Date.now())
   run.starting += 1
   call.startSentAt = Date.now()
   try {
@@ -362,21 +530,25 @@ async function driveCall(call: CallRecord, options: Options, run: Run): Promise<
     run.error('GET /calls/:callId', error)
     call.serverStartedAt = call.startSentAt
   }
-  call.plannedEndAt = call.serverStartedAt + (options.periods - 1 + call.fraction) * options.periodMs
+  call.plannedEndAt = call.serverStartedAt + (call.plannedPeriods - 1 + call.fraction) * options.periodMs
 
   // Heartbeats at a random phase, as independent plugins would send them, not in lock-step.
   let nextBeat = Date.now() + Math.random() * options.heartbeatMs
   while (Date.now() < call.plannedEndAt && !call.endedByPlatform) {
     const wait = Math.min(nextBeat, call.plannedEndAt) - Date.now()
-    await sleep(wait)
-    if (Date.now() >= call.plannedEndAt) break
+    // The event stream can tell the plugin to hang up at any moment, not only at its next heartbeat.
+    await Promise.race([sleep(wait), call.hungUp])
+    if (Date.now() >= call.plannedEndAt || call.endedByPlatform) break
     nextBeat += options.heartbeatMs
     try {
       await api.heartbeat(call.callId)
       call.heartbeats += 1
     } catch (error) {
       run.error('POST /calls/:callId/heartbeat', error)
-      if (isCallEnded(error)) call.endedByPlatform = true
+      if (isCallEnded(error)) {
+        call.toldToHangUpAt ??= Date.now()
+        call.endedByPlatform = true
+      }
     }
   }
 
@@ -457,8 +629,12 @@ function expectedCharge(elapsedMs: number, periodMs: number, graceMs: number, ra
   return { periods, cents: periods * rate, capped: periods < started }
 }
 
-async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: BenchStack, runStartMs: number) {
+async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: BenchStack, runStartMs: number, runTag: string) {
   const ids = calls.map((call) => call.callId)
+  // When each top-up committed, by the database's clock (the client learns of it later, and under load much later).
+  const topUpIds = calls.map((call) => topUpTransferId(runTag, call))
+  const topUpRows = await db.$queryRaw<{ id: string; created_at: Date }[]>`SELECT id, created_at FROM transfers WHERE id = ANY(${topUpIds}::text[])`
+  const toppedUpAt = new Map(topUpRows.map((row) => [row.id, row.created_at.getTime()]))
   const byId = new Map(calls.map((call) => [call.callId, call]))
   const holds = await db.$queryRaw<{ id: string; call_id: string; created_at: Date; started_at: Date; period_ms: number }[]>`
     SELECT t.id, t.call_id::text AS call_id, t.created_at, c.started_at, c.period_ms
@@ -486,6 +662,8 @@ async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: 
   const problems: ChargeCheck[] = []
   let billedAsPlanned = 0
   let cappedByFunds = 0
+  const cutoffLag: number[] = []
+  const topUpCleared: number[] = []
   let settledCount = 0
   const endReasons: Record<string, number> = {}
   let chargedTotal = 0
@@ -510,8 +688,11 @@ async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: 
     }
     const startedMs = row.started_at.getTime()
     const endedMs = row.ended_at.getTime()
-    const expected = expectedCharge(endedMs - startedMs, row.period_ms, row.grace_ms, row.rate_per_minute_cents, call.fundedCents)
-    if (expected.capped) cappedByFunds += 1
+    // A top-up counts towards what the call could be charged once it committed before the call ended.
+    const toppedUp = toppedUpAt.get(topUpTransferId(runTag, call))
+    const funded = call.fundedCents + (toppedUp !== undefined && toppedUp <= endedMs ? call.operator.ratePerMinuteCents * TOP_UP_PERIODS : 0)
+    const expected = expectedCharge(endedMs - startedMs, row.period_ms, row.grace_ms, row.rate_per_minute_cents, funded)
+    if (expected.capped && call.kind === 'normal') cappedByFunds += 1
     const charged = Number(row.charged_cents ?? -1)
     chargedTotal += Math.max(0, charged)
     if (charged !== expected.cents || row.billed_minutes !== expected.periods) {
@@ -528,12 +709,16 @@ async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: 
     if (call.settledEventCents !== undefined && call.settledEventCents !== charged) {
       problems.push({ callId: call.callId, problem: `the call.settled event said ${call.settledEventCents} cents, the ledger holds ${charged}` })
     }
-    if (expected.periods === options.periods) billedAsPlanned += 1
+    if (expected.periods === call.plannedPeriods) billedAsPlanned += 1
+    if (toppedUp !== undefined && call.lowBalanceClearedAt !== undefined) topUpCleared.push(call.lowBalanceClearedAt - toppedUp)
     endReasons[row.end_reason ?? 'none'] = (endReasons[row.end_reason ?? 'none'] ?? 0) + 1
     if (row.end_reason === 'funds_exhausted') {
       // The platform cut the call off at the boundary whose hold the wallet could not cover.
-      const boundary = startedMs + Math.floor(call.fundedCents / row.rate_per_minute_cents) * row.period_ms
+      const boundary = startedMs + Math.floor(funded / row.rate_per_minute_cents) * row.period_ms
       if (endedMs !== boundary) problems.push({ callId: call.callId, problem: `cut off at ${endedMs - startedMs} ms, not at the unfunded boundary ${boundary - startedMs} ms` })
+      // Cut-off lag: from the moment the wallet ran out (the boundary it could not pay) to the plugin being told.
+      if (call.toldToHangUpAt !== undefined) cutoffLag.push(call.toldToHangUpAt - boundary)
+      else problems.push({ callId: call.callId, problem: 'cut off for funds, but the plugin was never told to hang up' })
     }
     // On one machine the client's clock is the platform's: a call the plugin ended was billed up to a moment inside
     // the end request, and began inside the start request.
@@ -551,7 +736,7 @@ async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: 
       if (row.settled_at) settleCommit.push(row.settled_at.getTime() - endedMs)
     }
   }
-  return { lags, problems, billedAsPlanned, cappedByFunds, endReasons, settledCount, chargedTotal, settleCommit, endReceipt }
+  return { lags, problems, billedAsPlanned, cappedByFunds, endReasons, settledCount, chargedTotal, settleCommit, endReceipt, cutoffLag, topUpCleared }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -587,12 +772,14 @@ function startProgress(db: Db, calls: CallRecord[], run: Run, periodsPlanned: nu
     Promise.all([
       db.$queryRaw<{ held: bigint }[]>`SELECT count(*) AS held FROM transfers WHERE code = 'call_hold' AND call_id = ANY(${ids}::uuid[])`,
       // The lock a waiting backend asked for names the table it queues on (none for a wait on another transaction).
-      db.$queryRaw<{ state: string; type: string; event: string; relation: string; n: number }[]>`
+      db.$queryRaw<{ state: string; type: string; event: string; relation: string; query: string; n: number }[]>`
         SELECT a.state, coalesce(a.wait_event_type, 'CPU') AS type, coalesce(a.wait_event, 'running') AS event,
-               coalesce(min(l.relation::regclass::text), '') AS relation, count(DISTINCT a.pid)::int AS n
+               coalesce(min(l.relation::regclass::text), '') AS relation,
+               CASE WHEN a.state = 'idle in transaction' THEN left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 60) ELSE '' END AS query,
+               count(DISTINCT a.pid)::int AS n
         FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
         WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.state IN ('active', 'idle in transaction')
-        GROUP BY a.state, 2, 3, l.relation`,
+        GROUP BY a.state, 2, 3, l.relation, 5`,
     ])
       .then(([heldRows, activity]) => {
         let busy = 0
@@ -603,7 +790,7 @@ function startProgress(db: Db, calls: CallRecord[], run: Run, periodsPlanned: nu
           // A backend idle in a transaction is waiting for its client's next statement: the application's time.
           const key =
             row.state === 'idle in transaction'
-              ? 'idle in transaction (waiting for the client)'
+              ? `idle in transaction (waiting for the client) after "${row.query}"`
               : `${row.type}: ${row.event}${row.relation ? ` on ${row.relation}` : ''}`
           waits[key] = (waits[key] ?? 0) + row.n
         }
@@ -620,7 +807,7 @@ function startProgress(db: Db, calls: CallRecord[], run: Run, periodsPlanned: nu
         const elapsed = ((Date.now() - run.startedAt) / 1000).toFixed(0).padStart(4)
         log(
           `[${elapsed}s] ${run.phase.padEnd(9)} starting ${String(sample.starting).padStart(5)} · active ${String(sample.active).padStart(5)}/${calls.length}` +
-            ` · periods held ${String(sample.periodsHeld).padStart(6)} (of ~${calls.length * periodsPlanned})` +
+            ` · periods held ${String(sample.periodsHeld).padStart(6)} (of ~${periodsPlanned})` +
             ` · settled ${String(sample.settled).padStart(5)} · errors ${run.errorCount}` +
             ` · db busy ${String(busy).padStart(3)}, on locks ${String(lockWaits).padStart(3)}`,
         )
@@ -719,6 +906,7 @@ interface Results {
     chargedTotalCents: number
     heartbeatsSent: number
     settledEventsReceived: number
+    kinds: Record<CallKind, number>
   }
   figures: {
     boundaryLagMs: Summary
@@ -728,8 +916,22 @@ interface Results {
     settledEventLatencyMs: Summary
     endReceiptMs: Summary
     settleCommitMs: Summary
+    /** From the boundary the wallet could not pay to the plugin being told to hang up (event or 410). */
+    cutoffLagMs: Summary
+    /** From a top-up's commit to the call.low_balance_cleared event on the operator's stream. */
+    topUpClearedMs: Summary
     apiLatencyMs: Record<string, Summary>
   }
+  /** Most calls running at once, and the hold lag by how many were running when each period began. */
+  concurrency: { maxActive: number; byLoad: RampBucket[]; lagGrowsFrom: number | null }
+  /** met is null when the run measured nothing for the target (no call was cut off, say). */
+  targets: Array<{ target: string; limitMs: number; measuredMs: number; met: boolean | null }>
+  ceilings: { ledger: LedgerCeiling | null; temporal: TemporalCeiling | null; error?: string }
+  /** Workflow tasks, timers and events per billing period, from a sample of settled calls' histories. */
+  historyCost: HistoryCost | null
+  plot: string | null
+  /** Where the worker's and the web's CPU went (with --cpu-prof). */
+  profiles: Array<ProfileSummary & { process: string }>
   requestsPerSecond: number
   /** Period holds committed per second: what the ledger sustained, against what the calls needed (calls / period). */
   holdThroughput: { neededPerSecond: number; meanPerSecond: number; peakPerSecond5s: number | null }
@@ -738,7 +940,7 @@ interface Results {
   callFailures: Array<{ callId: string; failure: string }>
   chargeProblems: ChargeCheck[]
   ledgerCheck: LedgerCheckResult
-  resources: ResourceUse
+  resources: ResourceUse & { postgresBackends: BackendUse }
   /** The in-process worker's warnings by kind (slow workflow tasks, retried activities), with counts. */
   workerWarnings: Record<string, number>
   /** Backend-seconds per PostgreSQL wait (sampled once a second while calls ran), most first. */
@@ -758,9 +960,11 @@ function markdown(r: Results): string {
   const f = r.figures
   const o = r.options
   const lines = [
-    `## Calls benchmark: ${o.calls} call${o.calls === 1 ? '' : 's'} (${o.operators} at once), ${o.periodMs} ms periods, ${o.periods} periods each`,
+    `## Calls benchmark: ${o.calls} call${o.calls === 1 ? '' : 's'} (${o.operators} at once), ${o.periodMs} ms periods, ${periodsText(o as Options)} periods each`,
     '',
     `- Command: \`${r.command}\``,
+    `- Mix: ${r.calls.kinds.normal} calls funded past their end, ${r.calls.kinds.cutoff} that run out of money, ${r.calls.kinds.topup} whose member tops up when warned; ` +
+      `${o.rampS > 0 ? `starts spread over ${o.rampS} s` : 'all started at the same instant'}; heartbeat every ${o.heartbeatMs} ms.`,
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average ${m.loadAverageAtStart} at start`,
     `- Date: ${m.date}; commit ${m.gitCommit ?? 'unknown'}${m.gitDirty ? ' (with uncommitted changes)' : ''}`,
     `- Stack: ${r.stack.summary}`,
@@ -775,7 +979,23 @@ function markdown(r: Results): string {
     row('end request → call.settled event on the stream', f.settledEventLatencyMs),
     row('…of which: end request sent → received by the web', f.endReceiptMs),
     row('…of which: received → settlement committed', f.settleCommitMs),
+    row('cut-off lag (wallet ran out → plugin told to hang up)', f.cutoffLagMs),
+    row('top-up committed → call.low_balance_cleared on the stream', f.topUpClearedMs),
     '',
+    `| target (issue 7) | limit | measured | met |`,
+    `| --- | ---: | ---: | --- |`,
+    ...r.targets.map((t) => `| ${t.target} | ${t.limitMs} ms | ${ms(t.measuredMs)} ms | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`),
+    '',
+    `Concurrent calls sustained: ${r.concurrency.maxActive} at most; ` +
+      (r.concurrency.lagGrowsFrom === null
+        ? `boundary lag p99 stayed under ${TARGETS.boundaryLagP99Ms} ms at every load level reached.`
+        : `boundary lag p99 first exceeds ${TARGETS.boundaryLagP99Ms} ms with about ${r.concurrency.lagGrowsFrom} calls running.`),
+    '',
+    `| calls running when the period began | holds | lag p50 | p99 | max |`,
+    `| --- | ---: | ---: | ---: | ---: |`,
+    ...r.concurrency.byLoad.map((b) => `| ${b.from}–${b.to} | ${b.lag.count} | ${ms(b.lag.p50)} | ${ms(b.lag.p99)} | ${ms(b.lag.max)} |`),
+    '',
+    ...(r.plot ? [`![hold lag over time](${r.plot})`, ''] : []),
     `| plugin API endpoint (ms) | n | p50 | p95 | p99 | max |`,
     `| --- | ---: | ---: | ---: | ---: | ---: |`,
     ...Object.entries(f.apiLatencyMs).map(([name, s]) => row(`\`${name}\``, s)),
@@ -800,11 +1020,80 @@ function markdown(r: Results): string {
       Object.entries(r.databaseWaits).slice(0, 5).map(([k, n]) => `${k} ${n}`).join('; ') || 'nothing sampled'
     }.`,
     `- Worker warnings: ${
-      Object.entries(r.workerWarnings).slice(0, 6).map(([k, n]) => `${k} ×${n}`).join('; ') || (r.stack.inProcess ? 'none' : 'not seen (the worker runs elsewhere)')
+      Object.entries(r.workerWarnings).slice(0, 6).map(([k, n]) => `${k} ×${n}`).join('; ') || (r.stack.inProcess || r.stack.summary.includes('processes of their own') ? 'none' : 'not seen (the worker runs elsewhere)')
     }.`,
+    `- PostgreSQL backends of the benchmark's database: ${r.resources.postgresBackends.cpuSeconds ?? '?'} s CPU (${r.resources.postgresBackends.cpuPercentOfOneCore ?? '?'}% of one core) over ${r.resources.postgresBackends.backends} connections.`,
+    `- Workflow cost per period${r.historyCost ? ` (histories of ${r.historyCost.calls} settled calls, ${r.historyCost.periods} periods)` : ''}: ${
+      r.historyCost
+        ? `each timer-driven boundary costs ${r.historyCost.perBoundary.workflowTasks} workflow tasks and ${r.historyCost.perBoundary.events} history events; ` +
+          `per call ${r.historyCost.perCall.workflowTasks} tasks, ${r.historyCost.perCall.timers} timers, ${r.historyCost.perCall.markers} local-activity markers and ${r.historyCost.perCall.events} events in all ` +
+          `(${r.historyCost.periods} periods held); ${r.historyCost.failedOrTimedOutTasks} tasks failed or timed out`
+        : 'not counted'
+    }.`,
+    `- Ceilings of this machine, measured in the same run: ${ceilingText(r)}.`,
+    ...r.profiles.map((p) => `- CPU profile of the ${p.process} (${p.seconds} s): ${p.shares.map((s) => `${s.where} ${s.percent}%`).join(', ')}.`),
     `- Durations: preparing ${Math.round(r.durationsMs.prepare / 1000)} s, calls ${Math.round(r.durationsMs.calls / 1000)} s, total ${Math.round(r.durationsMs.total / 1000)} s.`,
   ]
   return lines.join('\n')
+}
+
+function ceilingText(r: Results): string {
+  const { ledger, temporal, error } = r.ceilings
+  const parts: string[] = []
+  if (ledger) {
+    parts.push(
+      `the hold statement straight against PostgreSQL from ${ledger.clients} connections: ${ledger.holdsPerSecond} holds/s (p50 ${ms(ledger.latencyMs.p50)} ms, p99 ${ms(ledger.latencyMs.p99)} ms); ` +
+        `the stack's ${r.holdThroughput.peakPerSecond5s ?? r.holdThroughput.meanPerSecond} holds/s at best is ${pct(r.holdThroughput.peakPerSecond5s ?? r.holdThroughput.meanPerSecond, ledger.holdsPerSecond)} of it`,
+    )
+  }
+  if (temporal) {
+    parts.push(
+      `a bare Temporal workflow (one timer, one no-op local activity per period; ${temporal.workflows} × ${temporal.periodsEach}) on the same server and worker settings: ` +
+        `${temporal.periodsPerSecond} periods/s; the stack's best is ${pct(r.holdThroughput.peakPerSecond5s ?? r.holdThroughput.meanPerSecond, temporal.periodsPerSecond)} of it, ` +
+        `and ${r.options.operators} calls on ${r.options.periodMs} ms periods need ${pct(r.holdThroughput.neededPerSecond, temporal.periodsPerSecond)} of it`,
+    )
+  }
+  if (error) parts.push(`not measured: ${error}`)
+  return parts.join('; ') || 'skipped (--no-ceilings)'
+}
+
+function target(name: string, limitMs: number, measured: Summary): Results['targets'][number] {
+  return { target: name, limitMs, measuredMs: measured.p99, met: measured.count === 0 ? null : measured.p99 < limitMs }
+}
+
+const pct = (part: number, whole: number) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : '–')
+
+interface RampBucket {
+  from: number
+  to: number
+  lag: Summary
+}
+
+/**
+ * How lag depends on load: each hold of periods 2… is put in the bucket of how many calls were running when its period
+ * began (from the progress samples), so a ramp shows the load at which lag starts to grow.
+ */
+function lagByLoad(lags: HoldLag[], samples: ProgressSample[], buckets = 8): RampBucket[] {
+  const maxActive = Math.max(1, ...samples.map((s) => s.active))
+  const width = Math.max(1, Math.ceil(maxActive / buckets))
+  const activeAt = (ms: number) => {
+    const t = ms / 1000
+    let active = samples[0]?.active ?? 0
+    for (const s of samples) {
+      if (s.t > t) break
+      active = s.active
+    }
+    return active
+  }
+  const grouped = new Map<number, number[]>()
+  for (const lag of lags) {
+    if (lag.period < 2) continue
+    const b = Math.min(buckets - 1, Math.floor(activeAt(lag.boundaryAtMs) / width))
+    let list = grouped.get(b)
+    if (!list) grouped.set(b, (list = []))
+    list.push(lag.lagMs)
+  }
+  return [...grouped.entries()].sort((a, b) => a[0] - b[0]).map(([b, values]) => ({ from: b * width, to: (b + 1) * width, lag: summarize(values) }))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -818,9 +1107,17 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
   }
   const t0 = performance.now()
+  const profileDir = options.cpuProf ? path.join(repoRoot, 'bench/results', `profile-${machine.date.replace(/[:.]/g, '-')}`) : null
+  if (profileDir) await mkdir(profileDir, { recursive: true })
   const stack = options.target
     ? await connectTargetStack({ webUrl: options.target, databaseUrl: options.databaseUrl!, log })
-    : await (await import('./support/local-stack.js')).startLocalStack({ billing, runTag, log })
+    : await (await import('./support/local-stack.js')).startLocalStack({
+        billing,
+        runTag,
+        log,
+        inProcess: options.inProcess,
+        ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+      })
   let stopStack = true
   try {
     const run = new Run()
@@ -831,13 +1128,32 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
     // Every operator's stream listens on this one signal; hundreds of listeners are intended, not a leak.
     setMaxListeners(0, streams.signal)
     const byCallId = new Map(calls.map((call) => [call.callId, call]))
+    const topUps: Array<Promise<void>> = []
     const onMessage = (message: ServerSentMessage) => {
+      const now = Date.now()
       if (isEvent(message, 'call.settled')) {
         const call = byCallId.get(message.data.callId)
         if (call && call.settledEventAt === undefined) {
-          call.settledEventAt = Date.now()
+          call.settledEventAt = now
           call.settledEventCents = message.data.chargedCents
         }
+      } else if (isEvent(message, 'call.ending')) {
+        // The platform ended the call (its money ran out): the plugin hangs up now.
+        const call = byCallId.get(message.data.callId)
+        if (call) {
+          call.toldToHangUpAt ??= now
+          call.endedByPlatform = true
+          call.hangUp()
+        }
+      } else if (isEvent(message, 'call.low_balance')) {
+        const call = byCallId.get(message.data.callId)
+        if (call && call.lowBalanceAt === undefined) {
+          call.lowBalanceAt = now
+          if (call.kind === 'topup') topUps.push(topUp(db, call, runTag, run))
+        }
+      } else if (isEvent(message, 'call.low_balance_cleared')) {
+        const call = byCallId.get(message.data.callId)
+        if (call) call.lowBalanceClearedAt ??= now
       }
     }
     const closeStreams = await signInOperators(operators, run, streams.signal, onMessage)
@@ -851,21 +1167,28 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
     })
     const prepareMs = performance.now() - t0
 
-    log(`starting ${options.calls} calls (${options.operators} at once), ${options.periods} periods of ${options.periodMs} ms each…`)
+    log(
+      `starting ${options.calls} calls (${options.operators} at once${options.rampS > 0 ? `, spread over ${options.rampS} s` : ''}), ` +
+        `${periodsText(options)} periods of ${options.periodMs} ms each; ${calls.filter((c) => c.kind === 'cutoff').length} run out of money, ` +
+        `${calls.filter((c) => c.kind === 'topup').length} top up…`,
+    )
     run.phase = 'calls'
-    const stopProgress = startProgress(db, calls, run, options.periods)
+    const plannedPeriods = calls.reduce((sum, call) => sum + call.plannedPeriods, 0)
+    const stopProgress = startProgress(db, calls, run, plannedPeriods)
     const meter = startResourceMeter(stack)
+    const backendMeter = startBackendMeter(db)
     const callsStartedAt = Date.now()
     const apiBefore = countRequests(run)
-    // Each operator takes its calls in turn; with as many operators as calls, every call starts at once.
+    // Each operator takes its calls in turn; with as many operators as calls, every call runs at once.
     await Promise.all(
       operators.map(async (operator) => {
-        for (const call of calls.filter((c) => c.operator === operator)) await driveCall(call, options, run)
+        for (const call of calls.filter((c) => c.operator === operator)) await driveCall(call, options, run, callsStartedAt)
       }),
     )
+    await Promise.all(topUps)
     const callsMs = Date.now() - callsStartedAt
     const requestsPerSecond = (countRequests(run) - apiBefore) / (callsMs / 1000)
-    const resources = meter()
+    const resources = { ...meter(), postgresBackends: await backendMeter() }
 
     // The settled events come through NOTIFY and the stream: give the stragglers a moment.
     run.phase = 'settling'
@@ -884,8 +1207,54 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
     })
 
     log('reading the ledger…')
-    const ledger = await readLedger(db, calls, options, stack, callsStartedAt)
+    const ledger = await readLedger(db, calls, options, stack, callsStartedAt, runTag)
     const ledgerCheck = await checkLedger(db)
+    const settledIds = new Set(calls.filter((c) => c.settlement !== undefined).map((c) => c.callId))
+    let history: HistoryCost | null = null
+    if (stack.temporal && options.historySample > 0) {
+      const heldByCall = new Map<string, number>()
+      for (const lag of ledger.lags) heldByCall.set(calls[lag.call]!.callId, (heldByCall.get(calls[lag.call]!.callId) ?? 0) + 1)
+      const sample = calls.filter((c) => settledIds.has(c.callId) && (heldByCall.get(c.callId) ?? 0) > 0).slice(0, options.historySample)
+      history = await historyCost({
+        address: stack.temporal.address,
+        namespace: stack.temporal.namespace,
+        calls: sample.map((c) => ({ callId: c.callId, periods: heldByCall.get(c.callId)! })),
+      }).catch((error: unknown) => {
+        log(`could not count the workflow histories: ${(error as Error).message}`)
+        return null
+      })
+    }
+    const ceilings: Results['ceilings'] = { ledger: null, temporal: null }
+    if (options.ceilings && stack.temporal && stack.config) {
+      run.phase = 'ceilings'
+      try {
+        ceilings.ledger = await measureLedgerCeiling({
+          databaseUrl: stack.databaseUrl,
+          // The worker's pool size (prisma/client.ts): as many connections as the charge path has.
+          clients: 20,
+          seconds: options.ceilingSeconds,
+          log,
+        })
+        ceilings.temporal = await measureTemporalCeiling({
+          address: stack.temporal.address,
+          namespace: stack.temporal.namespace,
+          config: stack.config,
+          workflows: options.ceilingWorkflows,
+          periodsEach: options.ceilingPeriods,
+          runTag,
+          log,
+        })
+      } catch (error) {
+        ceilings.error = (error as Error).message
+        log(`ceilings: ${ceilings.error}`)
+      }
+    } else if (options.ceilings) {
+      ceilings.error = 'only measured on a stack the benchmark starts (not with --target)'
+    }
+    const boundaryLag = summarize(ledger.lags.filter((l) => l.period >= 2).map((l) => l.lagMs))
+    const cutoffLag = summarize(ledger.cutoffLag)
+    const settleLatency = summarize(calls.filter((c) => c.settlement !== undefined).map((c) => c.settledAnswerAt! - c.endSentAt!))
+    const byLoad = lagByLoad(ledger.lags, progress.samples)
 
     const started = calls.filter((c) => c.startAnsweredAt !== undefined)
     const settled = calls.filter((c) => c.settlement !== undefined)
@@ -900,17 +1269,7 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
       command: `npm run bench:calls -- ${argv.join(' ')}`.trim(),
       machine,
       stack: stack.description,
-      options: {
-        calls: options.calls,
-        operators: options.operators,
-        periodMs: options.periodMs,
-        periods: options.periods,
-        heartbeatMs: options.heartbeatMs,
-        graceMs: options.graceMs,
-        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-        target: options.target,
-        databaseUrl: options.databaseUrl === null ? null : redact(options.databaseUrl),
-      },
+      options: (({ jsonPath: _json, keep: _keep, ...rest }) => ({ ...rest, databaseUrl: rest.databaseUrl === null ? null : redact(rest.databaseUrl) }))(options),
       outcome: { ok: reasons.length === 0, reasons },
       calls: {
         requested: calls.length,
@@ -924,17 +1283,38 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
         chargedTotalCents: ledger.chargedTotal,
         heartbeatsSent: calls.reduce((sum, c) => sum + c.heartbeats, 0),
         settledEventsReceived: calls.filter((c) => c.settledEventAt !== undefined).length,
+        kinds: {
+          normal: calls.filter((c) => c.kind === 'normal').length,
+          cutoff: calls.filter((c) => c.kind === 'cutoff').length,
+          topup: calls.filter((c) => c.kind === 'topup').length,
+        },
       },
       figures: {
-        boundaryLagMs: summarize(ledger.lags.filter((l) => l.period >= 2).map((l) => l.lagMs)),
+        boundaryLagMs: boundaryLag,
         firstHoldLagMs: summarize(ledger.lags.filter((l) => l.period === 1).map((l) => l.lagMs)),
         startLatencyMs: summarize(started.map((c) => c.startAnsweredAt! - c.startSentAt!)),
-        settleLatencyMs: summarize(settled.map((c) => c.settledAnswerAt! - c.endSentAt!)),
+        settleLatencyMs: settleLatency,
         settledEventLatencyMs: summarize(calls.filter((c) => c.settledEventAt !== undefined && c.endSentAt !== undefined).map((c) => c.settledEventAt! - c.endSentAt!)),
         endReceiptMs: summarize(ledger.endReceipt),
         settleCommitMs: summarize(ledger.settleCommit),
+        cutoffLagMs: cutoffLag,
+        topUpClearedMs: summarize(ledger.topUpCleared),
         apiLatencyMs: run.api.summaries(),
       },
+      concurrency: {
+        maxActive: Math.max(0, ...progress.samples.map((s) => s.active)),
+        byLoad,
+        lagGrowsFrom: byLoad.find((b) => b.lag.p99 > TARGETS.boundaryLagP99Ms)?.from ?? null,
+      },
+      targets: [
+        target('period-boundary lag p99', TARGETS.boundaryLagP99Ms, boundaryLag),
+        target('cut-off lag p99', TARGETS.cutoffLagP99Ms, cutoffLag),
+        target('settle latency p99', TARGETS.settleLatencyP99Ms, settleLatency),
+      ],
+      ceilings,
+      historyCost: history,
+      plot: null,
+      profiles: [],
       requestsPerSecond,
       holdThroughput: holdThroughput(progress.samples, options),
       errors: run.errors,
@@ -949,8 +1329,31 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
       durationsMs: { prepare: Math.round(prepareMs), calls: callsMs, total: Math.round(performance.now() - t0) },
     }
 
+    if (profileDir && !options.keep) {
+      // The profiles are written when the processes exit.
+      await stack.stop({ keepData: false })
+      stopStack = false
+      const names = new Map(stack.processes.map((p) => [String(p.pid), p.name]))
+      for (const summary of await summarizeProfiles(profileDir, repoRoot)) {
+        const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(summary.file)?.[1] ?? ''
+        results.profiles.push({ ...summary, process: names.get(pid) ?? `pid ${pid}` })
+      }
+    }
     const jsonPath = options.jsonPath ?? path.join(repoRoot, 'bench/results', `calls-${machine.date.replace(/[:.]/g, '-')}.json`)
     await mkdir(path.dirname(jsonPath), { recursive: true })
+    try {
+      const svgPath = jsonPath.replace(/\.json$/, '') + '.svg'
+      const svg = await lagOverTimeSvg({
+        title: `${options.calls} calls, ${options.periodMs} ms periods (${machine.date.slice(0, 16)}Z, load ${machine.loadAverageAtStart})`,
+        lags: ledger.lags.map((l) => ({ t: l.boundaryAtMs / 1000, lagMs: l.lagMs, period: l.period })),
+        load: progress.samples.map((s) => ({ t: s.t, active: s.active })),
+        targetMs: TARGETS.boundaryLagP99Ms,
+      })
+      await writeFile(svgPath, svg)
+      results.plot = path.relative(path.dirname(jsonPath), svgPath)
+    } catch (error) {
+      log(`could not draw the plot: ${(error as Error).message}`)
+    }
     await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`)
     process.stdout.write(`${markdown(results)}\n\nResults: ${path.relative(process.cwd(), jsonPath) || jsonPath}\n`)
     for (const problem of ledger.problems.slice(0, 20)) log(`charge problem: call ${problem.callId}: ${problem.problem}`)

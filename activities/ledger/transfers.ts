@@ -5,9 +5,11 @@ import { toCents, type Tx } from './tx.js'
  * Two-phase, idempotent transfers between ledger accounts (TigerBeetle's model on PostgreSQL).
  * A transfer's id is deterministic and doubles as its idempotency key: creating it again with the same
  * fields changes nothing and returns the first result; with other fields it is refused.
- * Balances change only here, in the same transaction as the transfer row, and a member wallet's available
- * balance (credits posted − debits posted − debits pending) can never go below zero: the conditional update
- * below refuses it, and the database's check constraint backs that up under any concurrency.
+ * Balances change only here, in the same statement as the transfer row, and a member wallet's available
+ * balance (credits posted − debits posted − debits pending) can never go below zero: the conditional update in
+ * ledger_create_transfer refuses it, and the database's check constraint backs that up under any concurrency.
+ * The movements themselves are PostgreSQL functions (prisma/migrations/20261123150000_ledger_functions), one round
+ * trip each; this module turns their answers into records and the errors below.
  */
 
 export class InsufficientFundsError extends Error {
@@ -76,16 +78,20 @@ function toRecord(row: TransferRow): TransferRecord {
   }
 }
 
-async function lockAccounts(tx: Tx, a: string, b: string): Promise<void> {
-  // NO KEY UPDATE: the strength an UPDATE of the balances takes anyway, and it does not block foreign-key checks.
-  await tx.$queryRaw`SELECT id FROM accounts WHERE id IN (${a}, ${b}) ORDER BY id FOR NO KEY UPDATE`
+/**
+ * What the ledger's functions (prisma/migrations/20261123150000_ledger_functions) answer: an outcome, and the
+ * transfer's row as JSON where there is one. Each function is one round trip and moves nothing unless its outcome
+ * says it did (docs/decisions/030-ledger-writes-as-functions.md).
+ */
+export interface LedgerAnswer {
+  outcome: string
+  transfer?: { [K in keyof TransferRow]: K extends 'amount' ? number : K extends 'posted_amount' ? number | null : TransferRow[K] }
 }
 
-async function lockTransfer(tx: Tx, id: string): Promise<TransferRecord | null> {
-  const rows = await tx.$queryRaw<TransferRow[]>`
-    SELECT id, debit_account_id, credit_account_id, amount, posted_amount, status, code, call_id
-    FROM transfers WHERE id = ${id} FOR UPDATE`
-  return rows[0] ? toRecord(rows[0]) : null
+function answerRecord(answer: LedgerAnswer, id: string): TransferRecord {
+  if (!answer.transfer) throw new TransferStateError(`no transfer ${id}`)
+  const t = answer.transfer
+  return toRecord({ ...t, amount: BigInt(t.amount), posted_amount: t.posted_amount === null ? null : BigInt(t.posted_amount) })
 }
 
 export async function findTransfer(tx: Tx, id: string): Promise<TransferRecord | null> {
@@ -96,57 +102,34 @@ export async function findTransfer(tx: Tx, id: string): Promise<TransferRecord |
 }
 
 /**
- * Creates a transfer, posted at once or pending. Must run inside a transaction: on InsufficientFundsError
- * the caller's transaction is rolled back, so nothing of the attempt remains.
+ * Creates a transfer, posted at once or pending, in one statement (so also safe outside a transaction). A refusal
+ * (InsufficientFundsError and the others) moved nothing; inside a transaction, throwing it rolls the rest back too.
  */
 export async function createTransfer(tx: Tx, request: TransferRequest): Promise<{ transfer: TransferRecord; created: boolean }> {
   const amount = assertCents(request.amountCents, 'transfer amount')
   if (amount === 0) throw new RangeError('a transfer moves a positive amount')
-  const status: TransferStatus = request.pending ? 'pending' : 'posted'
-  // Lock both accounts first, in id order, so that concurrent transfers queue instead of deadlocking (the
-  // transfer row's foreign keys would otherwise take share locks on them before we ask to update them).
-  await lockAccounts(tx, request.debitAccountId, request.creditAccountId)
-  const inserted = await tx.$queryRaw<TransferRow[]>`
-    INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, posted_amount, status, code, call_id, memo, resolved_at)
-    VALUES (${request.id}, ${request.debitAccountId}, ${request.creditAccountId}, ${amount},
-            ${request.pending ? null : amount}, ${status}::"TransferStatus", ${request.code}, ${request.callId ?? null}::uuid,
-            ${request.memo ?? null}, ${request.pending ? null : new Date()})
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id, debit_account_id, credit_account_id, amount, posted_amount, status, code, call_id`
-  if (!inserted[0]) {
-    const existing = await findTransfer(tx, request.id)
-    if (
-      !existing ||
-      existing.debitAccountId !== request.debitAccountId ||
-      existing.creditAccountId !== request.creditAccountId ||
-      existing.amountCents !== amount ||
-      existing.code !== request.code ||
-      existing.callId !== (request.callId ?? null)
-    ) {
-      throw new TransferConflictError(`transfer ${request.id} already exists with other fields`)
-    }
-    return { transfer: existing, created: false }
-  }
+  const [row] = await tx.$queryRaw<{ answer: LedgerAnswer }[]>`
+    SELECT ledger_create_transfer(${request.id}, ${request.debitAccountId}, ${request.creditAccountId}, ${amount}::bigint,
+      ${request.pending}, ${request.code}, ${request.callId ?? null}::uuid, ${request.memo ?? null}) AS answer`
+  return createdOrThrow(row!.answer, request)
+}
 
-  const debited = request.pending
-    ? await tx.$executeRaw`
-        UPDATE accounts SET debits_pending = debits_pending + ${amount}
-        WHERE id = ${request.debitAccountId}
-          AND (kind <> 'member_wallet' OR credits_posted - debits_posted - debits_pending >= ${amount})`
-    : await tx.$executeRaw`
-        UPDATE accounts SET debits_posted = debits_posted + ${amount}
-        WHERE id = ${request.debitAccountId}
-          AND (kind <> 'member_wallet' OR credits_posted - debits_posted - debits_pending >= ${amount})`
-  if (debited !== 1) {
-    const exists = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM accounts WHERE id = ${request.debitAccountId}`
-    if (!exists[0]) throw new TransferStateError(`no account ${request.debitAccountId}`)
-    throw new InsufficientFundsError(request.debitAccountId, amount)
+/** Turns ledger_create_transfer's answer into the transfer, or the error the callers of createTransfer expect. */
+export function createdOrThrow(answer: LedgerAnswer, request: Pick<TransferRequest, 'id' | 'debitAccountId' | 'amountCents'>): { transfer: TransferRecord; created: boolean } {
+  switch (answer.outcome) {
+    case 'created':
+      return { transfer: answerRecord(answer, request.id), created: true }
+    case 'exists':
+      return { transfer: answerRecord(answer, request.id), created: false }
+    case 'conflict':
+      throw new TransferConflictError(`transfer ${request.id} already exists with other fields`)
+    case 'insufficient_funds':
+      throw new InsufficientFundsError(request.debitAccountId, request.amountCents)
+    case 'missing_account':
+      throw new TransferStateError(`transfer ${request.id}: an account does not exist`)
+    default:
+      throw new TransferStateError(`transfer ${request.id}: unexpected outcome ${answer.outcome}`)
   }
-  const credited = request.pending
-    ? await tx.$executeRaw`UPDATE accounts SET credits_pending = credits_pending + ${amount} WHERE id = ${request.creditAccountId}`
-    : await tx.$executeRaw`UPDATE accounts SET credits_posted = credits_posted + ${amount} WHERE id = ${request.creditAccountId}`
-  if (credited !== 1) throw new TransferStateError(`no account ${request.creditAccountId}`)
-  return { transfer: toRecord(inserted[0]), created: true }
 }
 
 /**
@@ -154,39 +137,62 @@ export async function createTransfer(tx: Tx, request: TransferRequest): Promise<
  * changes nothing; posting a voided transfer, or with another amount, is refused.
  */
 export async function postPendingTransfer(tx: Tx, id: string, postAmountCents?: number): Promise<TransferRecord> {
-  const transfer = await lockTransfer(tx, id)
-  if (!transfer) throw new TransferStateError(`no transfer ${id}`)
-  const amount = postAmountCents === undefined ? transfer.amountCents : assertCents(postAmountCents, 'posted amount')
-  if (amount > transfer.amountCents) throw new RangeError(`cannot post ${amount} of a ${transfer.amountCents} hold`)
-  if (transfer.status === 'posted') {
-    if (transfer.postedAmountCents !== amount) throw new TransferStateError(`transfer ${id} was posted with another amount`)
-    return transfer
-  }
-  if (transfer.status === 'voided') throw new TransferStateError(`transfer ${id} was voided`)
-  if (amount === 0) return voidPendingTransfer(tx, id)
+  const amount = postAmountCents === undefined ? null : assertCents(postAmountCents, 'posted amount')
+  const [row] = await tx.$queryRaw<{ answer: LedgerAnswer }[]>`SELECT ledger_post_pending(${id}, ${amount}::bigint) AS answer`
+  return postedOrThrow(row!.answer, id, amount)
+}
 
-  await lockAccounts(tx, transfer.debitAccountId, transfer.creditAccountId)
-  await tx.$executeRaw`
-    UPDATE accounts SET debits_pending = debits_pending - ${transfer.amountCents}, debits_posted = debits_posted + ${amount}
-    WHERE id = ${transfer.debitAccountId}`
-  await tx.$executeRaw`
-    UPDATE accounts SET credits_pending = credits_pending - ${transfer.amountCents}, credits_posted = credits_posted + ${amount}
-    WHERE id = ${transfer.creditAccountId}`
-  await tx.$executeRaw`
-    UPDATE transfers SET status = 'posted', posted_amount = ${amount}, resolved_at = now() WHERE id = ${id}`
-  return { ...transfer, status: 'posted', postedAmountCents: amount }
+/** Posts several pending transfers in full, in one round trip (a call's used periods at settlement). */
+export async function postPendingTransfers(tx: Tx, ids: readonly string[]): Promise<TransferRecord[]> {
+  if (ids.length === 0) return []
+  const rows = await tx.$queryRaw<{ id: string; answer: LedgerAnswer }[]>`
+    SELECT x.id, ledger_post_pending(x.id, NULL) AS answer FROM unnest(${[...ids]}::text[]) WITH ORDINALITY AS x(id, n) ORDER BY x.n`
+  return rows.map((row) => postedOrThrow(row.answer, row.id, null))
+}
+
+function postedOrThrow(answer: LedgerAnswer, id: string, amount: number | null): TransferRecord {
+  switch (answer.outcome) {
+    case 'posted':
+    case 'already_posted':
+    case 'voided_now': // posting nothing releases the hold
+      return answerRecord(answer, id)
+    case 'missing':
+      throw new TransferStateError(`no transfer ${id}`)
+    case 'out_of_range':
+      throw new RangeError(`cannot post ${amount} of a ${answer.transfer?.amount} hold`)
+    case 'posted_other_amount':
+      throw new TransferStateError(`transfer ${id} was posted with another amount`)
+    case 'voided':
+      throw new TransferStateError(`transfer ${id} was voided`)
+    default:
+      throw new TransferStateError(`transfer ${id}: unexpected outcome ${answer.outcome}`)
+  }
 }
 
 /** Releases a pending transfer. Voiding it again changes nothing; voiding a posted transfer is refused. */
 export async function voidPendingTransfer(tx: Tx, id: string): Promise<TransferRecord> {
-  const transfer = await lockTransfer(tx, id)
-  if (!transfer) throw new TransferStateError(`no transfer ${id}`)
-  if (transfer.status === 'voided') return transfer
-  if (transfer.status === 'posted') throw new TransferStateError(`transfer ${id} was posted`)
+  const [row] = await tx.$queryRaw<{ answer: LedgerAnswer }[]>`SELECT ledger_void_pending(${id}) AS answer`
+  return voidedOrThrow(row!.answer, id)
+}
 
-  await lockAccounts(tx, transfer.debitAccountId, transfer.creditAccountId)
-  await tx.$executeRaw`UPDATE accounts SET debits_pending = debits_pending - ${transfer.amountCents} WHERE id = ${transfer.debitAccountId}`
-  await tx.$executeRaw`UPDATE accounts SET credits_pending = credits_pending - ${transfer.amountCents} WHERE id = ${transfer.creditAccountId}`
-  await tx.$executeRaw`UPDATE transfers SET status = 'voided', posted_amount = 0, resolved_at = now() WHERE id = ${id}`
-  return { ...transfer, status: 'voided', postedAmountCents: 0 }
+/** Releases several pending transfers in one round trip (a call's unused periods at settlement). */
+export async function voidPendingTransfers(tx: Tx, ids: readonly string[]): Promise<TransferRecord[]> {
+  if (ids.length === 0) return []
+  const rows = await tx.$queryRaw<{ id: string; answer: LedgerAnswer }[]>`
+    SELECT x.id, ledger_void_pending(x.id) AS answer FROM unnest(${[...ids]}::text[]) WITH ORDINALITY AS x(id, n) ORDER BY x.n`
+  return rows.map((row) => voidedOrThrow(row.answer, row.id))
+}
+
+function voidedOrThrow(answer: LedgerAnswer, id: string): TransferRecord {
+  switch (answer.outcome) {
+    case 'voided':
+    case 'already_voided':
+      return answerRecord(answer, id)
+    case 'missing':
+      throw new TransferStateError(`no transfer ${id}`)
+    case 'posted':
+      throw new TransferStateError(`transfer ${id} was posted`)
+    default:
+      throw new TransferStateError(`transfer ${id}: unexpected outcome ${answer.outcome}`)
+  }
 }

@@ -7,13 +7,14 @@ import { parseConfig, type PlatformConfig } from '../../config/env.js'
 import { createDb } from '../../prisma/client.js'
 import { applyMigrations, describeDatabaseError, dropDatabase, ensureDatabase } from '../../prisma/migrate.js'
 import { closeTemporalClients } from '../../temporal/client.js'
-import { startDevServer } from '../../temporal/setup/dev-server.js'
+import { freePort, startDevServer } from '../../temporal/setup/dev-server.js'
 import { ensureTemporalCli } from '../../temporal/setup/temporal-cli.js'
 import { createCallWorker } from '../../temporal/worker.js'
 import { startWebServer } from '../../web-remix/server.js'
-// The web build's freshness check lives with the test fixtures for now; a benchmark of stale code would be a lie.
-import { ensureWebBuild } from '../../tests/support/web-server.js'
+import { ensureFreshWebBuild } from './web-build.js'
+import { configEnv, startWebProcess, startWorkerProcess, type PlatformProcess } from './platform-process.js'
 import type { BenchStack, BillingOverrides, Log } from './stack.js'
+import { benchProductionEnv } from './production-env.js'
 
 /**
  * A stack of the benchmark's own: every part on free ports, a fresh database, a Temporal dev server persisted in a
@@ -27,8 +28,22 @@ function benchDatabaseUrl(baseUrl: string, runTag: string): string {
   return url.toString()
 }
 
-export async function startLocalStack(options: { billing: BillingOverrides; runTag: string; log: Log }): Promise<BenchStack> {
+export interface LocalStackOptions {
+  billing: BillingOverrides
+  runTag: string
+  log: Log
+  /**
+   * Run the worker and the web in the benchmark's own process (the first benchmark's set-up) instead of as processes
+   * of their own, as they are deployed (the default).
+   */
+  inProcess?: boolean
+  /** Node flags for the worker and web processes (--cpu-prof …, say). */
+  nodeArgs?: string[]
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<BenchStack> {
   const { billing, runTag, log } = options
+  const inProcess = options.inProcess ?? false
   const cleanups: Array<() => Promise<unknown>> = []
   const undo = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
@@ -58,8 +73,7 @@ export async function startLocalStack(options: { billing: BillingOverrides; runT
 
     const config: PlatformConfig = parseConfig({
       ...process.env,
-      // Production mode for the web: development mode's checks are not what a user's request pays for.
-      NODE_ENV: 'production',
+      ...benchProductionEnv(),
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
@@ -71,43 +85,67 @@ export async function startLocalStack(options: { billing: BillingOverrides; runT
       HEARTBEAT_TIMEOUT_MS: String(billing.heartbeatTimeoutMs),
     })
 
-    // The worker and the web each get their own pool, as they would in their own processes.
-    const workerDb = createDb(databaseUrl)
-    cleanups.push(() => workerDb.$disconnect())
-    const { worker, run } = await createCallWorker({ config, db: workerDb })
-    const running = run()
-    cleanups.push(async () => {
-      worker.shutdown()
-      await running
-    })
-    cleanups.push(() => closeTemporalClients())
-
-    await ensureWebBuild()
-    const web = await startWebServer({ config, port: 0 })
-    cleanups.push(() => web.close())
+    await ensureFreshWebBuild(log)
+    let webUrl: string
+    const processes: Array<{ name: string; pid: number }> = temporal.pid > 0 ? [{ name: 'Temporal dev server', pid: temporal.pid }] : []
+    let workerWarnings = temporalWarnings
+    if (inProcess) {
+      // The worker and the web each get their own pool, as they would in their own processes.
+      const workerDb = createDb(databaseUrl)
+      cleanups.push(() => workerDb.$disconnect())
+      const { worker, run } = await createCallWorker({ config, db: workerDb })
+      const running = run()
+      cleanups.push(async () => {
+        worker.shutdown()
+        await running
+      })
+      cleanups.push(() => closeTemporalClients())
+      const web = await startWebServer({ config, port: 0 })
+      cleanups.push(() => web.close())
+      webUrl = web.url
+    } else {
+      // As deployed: `node temporal/worker.ts` and `node web-remix/server.ts`, configured through the environment.
+      const env = { ...configEnv(config), WEB_PORT: String(await freePort()) }
+      const children: PlatformProcess[] = []
+      const worker = await startWorkerProcess(env, undefined, 'temporal/worker.ts', options.nodeArgs)
+      children.push(worker)
+      cleanups.push(() => worker.stop())
+      const web = await startWebProcess(env, undefined, options.nodeArgs)
+      children.push(web)
+      cleanups.push(() => web.stop())
+      webUrl = web.url
+      processes.push({ name: 'worker process', pid: worker.pid }, { name: 'web process', pid: web.pid })
+      workerWarnings = () => {
+        const all: Record<string, number> = {}
+        for (const child of children) for (const [kind, n] of Object.entries(child.warnings())) all[`${child.name}: ${kind}`] = n
+        return Object.fromEntries(Object.entries(all).sort((x, y) => y[1] - x[1]))
+      }
+    }
 
     const db = createDb(databaseUrl, { maxConnections: 8 })
     cleanups.push(() => db.$disconnect())
 
     const endpoints: Record<string, string> = {
-      web: web.url,
+      web: webUrl,
       temporal: temporal.address,
       'temporal UI': temporal.uiUrl,
       database: databaseUrl,
       'temporal state': path.join(stateDir, 'temporal.db'),
     }
-    log(`stack up: web ${web.url}, Temporal ${temporal.address}, database ${new URL(databaseUrl).pathname.slice(1)}`)
+    log(`stack up: web ${webUrl}, Temporal ${temporal.address}, database ${new URL(databaseUrl).pathname.slice(1)}`)
     return {
-      webUrl: web.url,
+      webUrl,
       db,
+      databaseUrl,
       sameClock: true,
-      processes: temporal.pid > 0 ? [{ name: 'Temporal dev server', pid: temporal.pid }] : [],
-      workerWarnings: temporalWarnings,
+      processes,
+      workerWarnings,
       description: {
         summary:
-          `started by the benchmark: Temporal dev server (persisted, WAL) on ${temporal.address}, worker and web in the` +
-          ` benchmark's process, PostgreSQL database ${new URL(databaseUrl).pathname.slice(1)} (dropped afterwards)`,
-        inProcess: true,
+          `started by the benchmark: Temporal dev server (persisted, WAL) on ${temporal.address}, worker and web ` +
+          (inProcess ? `in the benchmark's process` : 'in processes of their own') +
+          `, PostgreSQL database ${new URL(databaseUrl).pathname.slice(1)} (dropped afterwards)`,
+        inProcess,
         endpoints,
         settings: {
           BILLING_PERIOD_MS: config.BILLING_PERIOD_MS,
@@ -120,6 +158,8 @@ export async function startLocalStack(options: { billing: BillingOverrides; runT
           WORKER_MAX_CACHED_WORKFLOWS: config.WORKER_MAX_CACHED_WORKFLOWS,
         },
       },
+      temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue: config.TEMPORAL_TASK_QUEUE },
+      config,
       async stop({ keepData }) {
         keepState = keepData
         keepDatabase = keepData

@@ -1,3 +1,4 @@
+import type { PlatformConfig } from '../../config/env.js'
 import { createDb, type Db } from '../../prisma/client.js'
 
 /**
@@ -15,6 +16,7 @@ export interface BenchStack {
   webUrl: string
   /** For preparing users and reading the ledger afterwards. */
   db: Db
+  databaseUrl: string
   /** Whether the platform runs on this machine's clock, so client and database timestamps compare exactly. */
   sameClock: boolean
   /** Processes whose CPU and memory the report shows (besides the benchmark's own). */
@@ -28,6 +30,10 @@ export interface BenchStack {
     endpoints: Record<string, string>
     settings: Record<string, string | number>
   }
+  /** The Temporal server and task queue of a stack the benchmark started (for its ceilings and history counts). */
+  temporal?: { address: string; namespace: string; taskQueue: string }
+  /** The configuration the stack's worker and web run with, when the benchmark started them. */
+  config?: PlatformConfig
   /** Stops what the benchmark started; returns what it kept (with keepData) for the user to inspect. */
   stop(options: { keepData: boolean }): Promise<string[]>
 }
@@ -49,6 +55,7 @@ export async function connectTargetStack(options: { webUrl: string; databaseUrl:
   return {
     webUrl,
     db,
+    databaseUrl: options.databaseUrl,
     // Timestamps compare exactly only when the web and the worker share this machine's clock.
     sameClock: ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host),
     processes: [],

@@ -84,5 +84,6 @@ describe('a worker killed mid-call', () => {
     expect((await eventsOf(db, input.callId)).filter((e) => e.type === 'call.settled')).toHaveLength(1)
     expect((await accountBalance(db, accountIds.memberWallet(member.id)))!.availableCents).toBe(10_000 - call.billedMinutes! * 100)
     expect((await checkLedger(db)).violations).toEqual([])
-  })
+    // Two worker processes each bundle the workflow code: over a minute on a loaded machine.
+  }, 240_000)
 })

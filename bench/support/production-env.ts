@@ -1,0 +1,16 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * The environment a bench stack runs its web and worker with: production mode (what a user's request pays for), with
+ * secrets of the run's own, never a development default. The sandbox payment provider is allowed because the bench
+ * tops wallets up through it, and cookies are not Secure because the stack speaks plain HTTP on loopback.
+ */
+export function benchProductionEnv(): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    SESSION_SECRET: randomBytes(32).toString('base64url'),
+    PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
+    COOKIE_SECURE: 'false',
+  }
+}
