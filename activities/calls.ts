@@ -15,6 +15,8 @@ import { accountIds, openAccount } from './ledger/accounts.js'
 import { accountBalance } from './ledger/balances.js'
 import { createTransfer, postPendingTransfer, postPendingTransfers, voidPendingTransfers } from './ledger/transfers.js'
 import { toCents, type Tx } from './ledger/tx.js'
+import { enqueueMail } from './mail/outbox.js'
+import { lowBalanceMail } from './mail/templates.js'
 import { emitEvent } from './outbox.js'
 import { linkReservationToCall, releaseReservationForCall } from './scheduled-calls.js'
 
@@ -88,12 +90,21 @@ function settlementOf(row: CallRow): Settlement {
   }
 }
 
-/** Raises or clears the call's low-balance flag after its wallet changed, telling both sides when it flips. */
-export async function updateLowBalance(tx: Tx, row: Pick<CallRow, 'id' | 'member_id' | 'operator_id' | 'mode' | 'low_balance' | 'rate_per_minute_cents' | 'low_balance_periods'>, availableCents: number): Promise<boolean> {
+/**
+ * Raises or clears the call's low-balance flag after its wallet changed, telling both sides when it flips. With
+ * `publicUrl` (where the mail's link points), a raised warning also reaches a member who wants it by e-mail.
+ */
+export async function updateLowBalance(
+  tx: Tx,
+  row: Pick<CallRow, 'id' | 'member_id' | 'operator_id' | 'mode' | 'low_balance' | 'rate_per_minute_cents' | 'low_balance_periods'>,
+  availableCents: number,
+  publicUrl?: string,
+): Promise<boolean> {
   if (row.mode !== 'per_minute') return false
   const low = isLowBalance(availableCents, row.rate_per_minute_cents, row.low_balance_periods)
   if (low === row.low_balance) return low
   await tx.$executeRaw`UPDATE calls SET low_balance = ${low} WHERE id = ${row.id}::uuid`
+  const minutesLeft = fundedPeriods(availableCents, row.rate_per_minute_cents)
   await emitEvent(tx, {
     type: low ? 'call.low_balance' : 'call.low_balance_cleared',
     memberId: row.member_id,
@@ -102,11 +113,22 @@ export async function updateLowBalance(tx: Tx, row: Pick<CallRow, 'id' | 'member
     payload: {
       callId: row.id,
       availableCents,
-      minutesLeft: fundedPeriods(availableCents, row.rate_per_minute_cents),
+      minutesLeft,
       ratePerMinuteCents: row.rate_per_minute_cents,
     },
   })
+  if (low && publicUrl) await mailLowBalance(tx, row, minutesLeft, publicUrl)
   return low
+}
+
+/** The warning by e-mail, in the flip's own transaction, once per call (a warning raised again after a top-up is not mailed again). */
+async function mailLowBalance(tx: Tx, row: Pick<CallRow, 'id' | 'member_id' | 'operator_id'>, minutesLeft: number, publicUrl: string): Promise<void> {
+  const [who] = await tx.$queryRaw<{ email: string; member_name: string; operator_name: string; wanted: boolean }[]>`
+    SELECT m.email, m.display_name AS member_name, o.display_name AS operator_name, m.low_balance_mail AS wanted
+    FROM users m, users o WHERE m.id = ${row.member_id}::uuid AND o.id = ${row.operator_id}::uuid`
+  if (!who?.wanted) return
+  const callUrl = new URL(`/calls/${row.id}`, publicUrl).toString()
+  await enqueueMail(tx, { to: who.email, dedupeKey: `call-low-balance:${row.id}`, ...lowBalanceMail(who.member_name, who.operator_name, minutesLeft, callUrl) })
 }
 
 /** What hold_call_period answers (prisma/migrations/20261123150000_ledger_functions). */
@@ -123,6 +145,8 @@ type PeriodHold =
       operatorId: string
     }
   | { outcome: 'already_settled' | 'insufficient_funds' | 'call_not_found' | 'missing_account' | 'conflict' }
+  /** The member's own daily or monthly cap would be passed (call_hold): nothing is reserved. */
+  | { outcome: 'spending_cap'; cap: 'daily' | 'monthly'; limitCents: number; usedCents: number }
   | { outcome: 'heartbeat_lost'; lastHeartbeatAtMs: number }
   | { outcome: 'out_of_order'; status: string; heldPeriods: number }
 
@@ -141,12 +165,12 @@ async function holdPeriod(tx: Tx, callId: string, period: number, options: { che
  * Applies the low-balance rule after a hold committed on its own: under the call's lock, with the wallet as it is
  * now (a top-up may have landed since), so the flag and its events never contradict the balance.
  */
-async function refreshLowBalance(db: Db, callId: string): Promise<boolean> {
+async function refreshLowBalance(db: Db, callId: string, publicUrl: string | undefined): Promise<boolean> {
   return db.$transaction(async (tx) => {
     const call = await lockCall(tx, callId)
     if (!call) callNotFound(callId)
     const available = (await accountBalance(tx, accountIds.memberWallet(call.member_id)))!.availableCents
-    return updateLowBalance(tx, call, available)
+    return updateLowBalance(tx, call, available, publicUrl)
   })
 }
 
@@ -169,7 +193,13 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return text.includes(constraint) || ((error as { code?: string })?.code === 'P2002' && text.includes('operator_id'))
 }
 
-export function createCallActivities(db: Db): CallActivities {
+export interface CallActivityOptions {
+  /** Where links in mails point (config PUBLIC_URL). Without it the low-balance warning is not mailed. */
+  publicUrl?: string
+}
+
+export function createCallActivities(db: Db, options: CallActivityOptions = {}): CallActivities {
+  const { publicUrl } = options
   async function openCall(input: CallInput & { startedAtMs: number }): Promise<StartOutcome> {
     const { callId } = input
     const refused = (reason: StartRefusal): StartOutcome => ({ status: 'refused', callId, requestHash: input.requestHash, reason })
@@ -195,7 +225,13 @@ export function createCallActivities(db: Db): CallActivities {
           // A replayed start: answer as the first one did.
           return activeOutcome((await lockCall(tx, callId))!)
         }
-        if (outcome === 'member_not_found' || outcome === 'operator_unavailable' || outcome === 'operator_busy' || outcome === 'insufficient_funds') {
+        if (
+          outcome === 'member_not_found' ||
+          outcome === 'operator_unavailable' ||
+          outcome === 'operator_busy' ||
+          outcome === 'insufficient_funds' ||
+          outcome === 'spending_cap'
+        ) {
           throw new Refusal(outcome)
         }
         if (outcome !== 'opened' || availableAfterCents === undefined) {
@@ -207,7 +243,7 @@ export function createCallActivities(db: Db): CallActivities {
         const [row] = await tx.$queryRaw<CallRow[]>`
           UPDATE calls SET funded_minutes_at_start = ${fundedMinutes} WHERE id = ${callId}::uuid
           RETURNING *, false AS heartbeat_stale`
-        await updateLowBalance(tx, row!, available)
+        await updateLowBalance(tx, row!, available, publicUrl)
         return activeOutcome(row!)
       })
     } catch (error) {
@@ -226,13 +262,14 @@ export function createCallActivities(db: Db): CallActivities {
         let lowBalance = answer.lowBalance
         const low = answer.mode === 'per_minute' && isLowBalance(availableAfterCents, answer.ratePerMinuteCents, answer.lowBalancePeriods)
         // Rarely: the warning flips (once or twice a call). Then a transaction of its own applies it.
-        if (answer.mode === 'per_minute' && low !== lowBalance) lowBalance = await refreshLowBalance(db, callId)
+        if (answer.mode === 'per_minute' && low !== lowBalance) lowBalance = await refreshLowBalance(db, callId, publicUrl)
         return { held: true, heldPeriods: answer.heldPeriods, availableAfterCents, lowBalance }
       }
       case 'already_settled':
         return { held: false, reason: 'already_settled' }
       case 'insufficient_funds':
-        return { held: false, reason: 'insufficient_funds' }
+      case 'spending_cap':
+        return { held: false, reason: answer.outcome }
       case 'heartbeat_lost':
         return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: Number(answer.lastHeartbeatAtMs) }
       case 'call_not_found':
@@ -258,7 +295,8 @@ export function createCallActivities(db: Db): CallActivities {
         const started = billablePeriods(elapsedMs, { periodMs: call.period_ms, graceMs: call.grace_ms }, Number.MAX_SAFE_INTEGER)
         while (held < started) {
           const caughtUp = await holdPeriod(tx, callId, held + 1, { checkHeartbeat: false })
-          if (caughtUp.outcome === 'insufficient_funds') break
+          // Time the wallet or the member's cap cannot cover is not billed, as with a hold refused during the call.
+          if (caughtUp.outcome === 'insufficient_funds' || caughtUp.outcome === 'spending_cap') break
           if (caughtUp.outcome !== 'held') unexpectedHold(callId, held + 1, caughtUp)
           held = caughtUp.heldPeriods
         }

@@ -30,7 +30,7 @@ export type PlatformActivities = CallActivities & ScheduledCallActivities & TopU
 export function createActivities(deps: ActivityDeps): PlatformActivities {
   const config = deps.config ?? loadConfig()
   return {
-    ...createCallActivities(deps.db),
+    ...createCallActivities(deps.db, { publicUrl: config.PUBLIC_URL }),
     ...createScheduledCallActivities({ db: deps.db, publicUrl: config.PUBLIC_URL, mailer: deps.scheduleMailer }),
     ...createTopUpActivities({
       db: deps.db,

@@ -21,9 +21,6 @@ export interface SpendingCaps {
 
 export const NO_CAPS: SpendingCaps = Object.freeze({ dailyCents: null, monthlyCents: null, timeZone: 'UTC' })
 
-/** The wallet debits that count as spending. Other debits (a manual correction) do not. */
-export const SPENDING_CODES: readonly string[] = ['call_hold', 'call_prepaid_hold']
-
 export interface PeriodTotals {
   todayCents: number
   thisMonthCents: number
@@ -102,19 +99,14 @@ export async function setSpendingCaps(db: Db, memberId: string, caps: SpendingCa
           time_zone = EXCLUDED.time_zone, updated_at = now()`
 }
 
-/** What the wallet spent on calls today and this month (member's time zone): holds pending or posted, by when made. */
+/**
+ * What the wallet spent on calls today and this month (member's time zone): holds pending or posted, by when made.
+ * The rule is the database's member_call_spending, which every call hold checks the caps with (migration
+ * 20261123160000_spending_cap_in_call_holds), so the wallet page and the holds can never count differently.
+ */
 export async function spentInPeriods(tx: Tx, memberId: string, at: Date, timeZone: string): Promise<PeriodTotals> {
   const rows = await tx.$queryRaw<{ today: bigint; month: bigint }[]>`
-    WITH bounds AS (
-      SELECT date_trunc('day', ${at}::timestamptz, ${timeZone}) AS day_start,
-             date_trunc('month', ${at}::timestamptz, ${timeZone}) AS month_start)
-    SELECT coalesce(sum(CASE t.status WHEN 'posted' THEN t.posted_amount WHEN 'pending' THEN t.amount ELSE 0 END)
-                      FILTER (WHERE t.created_at >= b.day_start), 0)::bigint AS today,
-           coalesce(sum(CASE t.status WHEN 'posted' THEN t.posted_amount WHEN 'pending' THEN t.amount ELSE 0 END), 0)::bigint AS month
-    FROM bounds b
-    LEFT JOIN transfers t ON t.debit_account_id = ${accountIds.memberWallet(memberId)}
-      AND t.code = ANY(${[...SPENDING_CODES]}::text[]) AND t.created_at >= b.month_start
-    GROUP BY b.day_start`
+    SELECT today, month FROM member_call_spending(${memberId}::uuid, ${at}::timestamptz, ${timeZone})`
   return { todayCents: toCents(rows[0]?.today), thisMonthCents: toCents(rows[0]?.month) }
 }
 

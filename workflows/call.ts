@@ -131,6 +131,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
     const hold = await ledger.holdNextPeriod({ callId, period: nextPeriod })
     if (!hold.held) {
       if (hold.reason === 'insufficient_funds') requestEnd('funds_exhausted', boundaryMs)
+      else if (hold.reason === 'spending_cap') requestEnd('spending_cap', boundaryMs)
       else if (hold.reason === 'heartbeat_lost') requestEnd('heartbeat_lost', hold.lastHeartbeatAtMs)
       // Settling again returns the settlement already recorded, whatever end is requested here.
       else requestEnd('other', boundaryMs)

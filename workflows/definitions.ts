@@ -24,6 +24,8 @@ export type EndReason =
   | 'heartbeat_lost'
   | 'prepaid_exhausted'
   | 'operator_disabled'
+  /** The next period would pass the member's own daily or monthly spending cap. */
+  | 'spending_cap'
 
 export const PLUGIN_END_REASONS = ['operator_hangup', 'member_hangup', 'other'] as const
 export const PLATFORM_END_REASONS: readonly EndReason[] = [
@@ -31,6 +33,7 @@ export const PLATFORM_END_REASONS: readonly EndReason[] = [
   'heartbeat_lost',
   'prepaid_exhausted',
   'operator_disabled',
+  'spending_cap',
 ]
 
 export interface CallInput {
@@ -52,7 +55,7 @@ export interface CallInput {
   resume?: { startedAtMs: number; heldPeriods: number }
 }
 
-export type StartRefusal = 'insufficient_funds' | 'operator_busy' | 'member_not_found' | 'operator_unavailable'
+export type StartRefusal = 'insufficient_funds' | 'spending_cap' | 'operator_busy' | 'member_not_found' | 'operator_unavailable'
 
 export type StartOutcome =
   | {
@@ -102,7 +105,7 @@ export const callState = defineQuery<CallState>('callState')
 
 export type HoldResult =
   | { held: true; heldPeriods: number; availableAfterCents: number; lowBalance: boolean }
-  | { held: false; reason: 'insufficient_funds' }
+  | { held: false; reason: 'insufficient_funds' | 'spending_cap' }
   | { held: false; reason: 'heartbeat_lost'; lastHeartbeatAtMs: number }
   /** The call was settled already (a settlement whose workflow task was lost and is being replayed). */
   | { held: false; reason: 'already_settled' }

@@ -45,3 +45,17 @@ export function passwordChangedMail(displayName: string, url: string): Message {
     { label: 'If this was not you, reset it now', url },
   )
 }
+
+export function lowBalanceMail(displayName: string, operatorName: string, minutesLeft: number, callUrl: string): Message {
+  const left = minutesLeft === 1 ? 'about one minute' : `about ${minutesLeft} minutes`
+  return withLink(
+    'call_low_balance',
+    'Your balance is running low',
+    [
+      `Hello ${displayName},`,
+      `Your balance covers ${left} more of your call with ${operatorName}. Top up to keep talking: the call goes on without a break.`,
+    ],
+    { label: 'Open the call and top up', url: callUrl },
+    ['If you do nothing, the call ends by itself when the balance runs out, and you pay only for the minutes you had.'],
+  )
+}

@@ -157,6 +157,39 @@ describe('spendingCapAllows', () => {
   })
 })
 
+describe('the call’s own holds', () => {
+  it('hold up to the cap, refuse the period that would pass it, and answer a replayed hold as made', async () => {
+    const calls = createCallActivities(db)
+    const member = await createMember(db, { fundedCents: 5_000 })
+    const operator = await createOperator(db, { ratePerMinuteCents: 200 })
+    await setSpendingCaps(db, member.id, { dailyCents: null, monthlyCents: 400, timeZone: 'UTC' })
+    const input = callInput(testConfig(), { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 200 })
+    await calls.openCall({ ...input, startedAtMs: Date.now() })
+    expect(await calls.holdNextPeriod({ callId: input.callId, period: 2 })).toMatchObject({ held: true, heldPeriods: 2 })
+    expect(await calls.holdNextPeriod({ callId: input.callId, period: 3 })).toEqual({ held: false, reason: 'spending_cap' })
+    // The cap lowered below what is held: a replay of a hold already made is still the same hold.
+    await setSpendingCaps(db, member.id, { dailyCents: 100, monthlyCents: 100, timeZone: 'UTC' })
+    expect(await calls.holdNextPeriod({ callId: input.callId, period: 2 })).toMatchObject({ held: true, heldPeriods: 2 })
+    expect(await spentInPeriods(db, member.id, new Date(), 'UTC')).toEqual({ todayCents: 400, thisMonthCents: 400 })
+    await calls.settleCall({ callId: input.callId, endReason: 'spending_cap', endedAtMs: Date.now() })
+  })
+
+  it('bill no time past the cap when settlement catches up periods no worker held', async () => {
+    const calls = createCallActivities(db)
+    const member = await createMember(db, { fundedCents: 5_000 })
+    const operator = await createOperator(db, { ratePerMinuteCents: 100 })
+    await setSpendingCaps(db, member.id, { dailyCents: 250, monthlyCents: null, timeZone: 'UTC' })
+    const config = testConfig()
+    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const startedAtMs = Date.now() - 10 * config.BILLING_PERIOD_MS
+    await calls.openCall({ ...input, startedAtMs })
+    // Ten periods went by with no worker holding them: the cap lets two more be billed, not nine.
+    const settlement = await calls.settleCall({ callId: input.callId, endReason: 'operator_hangup', endedAtMs: Date.now() })
+    expect(settlement).toMatchObject({ billedMinutes: 2, chargedCents: 200 })
+    expect(await spentInPeriods(db, member.id, new Date(), 'UTC')).toMatchObject({ todayCents: 200 })
+  })
+})
+
 describe('setSpendingCaps', () => {
   it('refuses unknown time zones, non-positive caps and a monthly cap below the daily one', async () => {
     const member = await createMember(db)

@@ -42,6 +42,24 @@ describe('sign-up and e-mail verification', () => {
     expect(await client.page(new URL(link).pathname + new URL(link).search)).toContain('invalid, used or expired')
   })
 
+  it('lets a member turn the low-balance e-mail off and on again, only with a CSRF token', async () => {
+    const client = new PortalClient(stack.url)
+    const email = newEmail()
+    await signUp(client, email)
+    const wanted = async () => (await stack.db.user.findUniqueOrThrow({ where: { email } })).lowBalanceMail
+    expect(await wanted()).toBe(true)
+    expect(await client.page('/account')).toMatch(/name="lowBalanceMail"[^>]*checked/)
+    expect((await client.post('/account', { intent: 'low-balance-mail' }, { csrf: false })).status).toBe(403)
+    expect(await wanted()).toBe(true)
+    // An unticked checkbox is absent from the form: off.
+    const off = await client.post('/account', { intent: 'low-balance-mail' })
+    expect(off.status).toBe(200)
+    expect(await off.text()).toContain('No more low-balance e-mails')
+    expect(await wanted()).toBe(false)
+    await client.post('/account', { intent: 'low-balance-mail', lowBalanceMail: 'on' })
+    expect(await wanted()).toBe(true)
+  })
+
   it('sets httpOnly, SameSite=Lax cookies without Secure in local development', async () => {
     const client = new PortalClient(stack.url)
     const response = await signUp(client, newEmail())

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { walletBalance } from '../../activities/ledger/balances.js'
+import { setSpendingCaps } from '../../activities/spending-caps.js'
 import { splitCharge } from '../../workflows/billing.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { call, createMember, eventually, fund, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
@@ -195,6 +196,21 @@ describe('refusals', () => {
     // The operator is not left busy: a call the member can afford starts.
     expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
     expect((await endCall(operator, callId)).status).toBe(200)
+  })
+
+  it('402 spending_cap when the first minute would pass the member’s own cap, and nothing is reserved', async () => {
+    const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: 100 })
+    const member = await createMember(stack.db, { fundedCents: 1_000 })
+    await setSpendingCaps(stack.db, member.id, { dailyCents: null, monthlyCents: 250, timeZone: 'UTC' })
+    // A block of three minutes passes the monthly cap; nothing is held for it.
+    const callId = randomUUID()
+    expectError(await startCall(operator, { callId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 }), 402, 'spending_cap')
+    expect((await walletBalance(stack.db, member.id))?.availableCents).toBe(1_000)
+    expect(await stack.db.call.count({ where: { memberId: member.id } })).toBe(0)
+    // Within the cap, a call starts.
+    const allowed = randomUUID()
+    expect((await startCall(operator, { callId: allowed, memberId: member.id, mode: 'prepaid', prepaidMinutes: 2 })).status).toBe(201)
+    expect((await endCall(operator, allowed)).status).toBe(200)
   })
 
   it('404 for an unknown member, or someone who is not a member', async () => {

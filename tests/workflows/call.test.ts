@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { accountIds } from '../../activities/ledger/accounts.js'
 import { checkLedger } from '../../activities/ledger/check.js'
 import { accountBalance } from '../../activities/ledger/balances.js'
+import { setSpendingCaps } from '../../activities/spending-caps.js'
 import type { Db } from '../../prisma/client.js'
 import { endCallWorkflow, forceEndCallWorkflow } from '../../temporal/calls.js'
 import { callWorkflowId, endCall, type Settlement } from '../../workflows/definitions.js'
@@ -105,6 +106,43 @@ describe('the call workflow', () => {
     expect(await available(member.id)).toBe(50)
     const types = (await eventsOf(db, input.callId)).map((e) => e.type)
     expect(types).toEqual(['call.low_balance', 'call.ending', 'call.settled'])
+  })
+
+  it('ends the call at the boundary where the member’s own spending cap would be passed', async () => {
+    // Money for ten minutes, but a daily cap of three: the cap decides, at a period boundary, like an empty wallet.
+    const { member, input } = await setUpCall(1_000)
+    await setSpendingCaps(db, member.id, { dailyCents: 300, monthlyCents: null, timeZone: 'UTC' })
+    await startCall(harness, input)
+    const call = await settledCall(db, input.callId)
+    expect(call.endReason).toBe('spending_cap')
+    expect(call.billedMinutes).toBe(3)
+    expect(Number(call.chargedCents)).toBe(300)
+    expect(call.endedAt!.getTime() - call.startedAt.getTime()).toBe(3 * PERIOD)
+    expect(await available(member.id)).toBe(700)
+    const ending = (await eventsOf(db, input.callId)).find((e) => e.type === 'call.ending')
+    expect(ending?.payload).toMatchObject({ reason: 'spending_cap' })
+  })
+
+  it('refuses a start whose first minute would pass the member’s spending cap, reserving nothing', async () => {
+    const { member, input } = await setUpCall(1_000)
+    await setSpendingCaps(db, member.id, { dailyCents: 99, monthlyCents: null, timeZone: 'UTC' })
+    expect(await startCall(harness, input)).toMatchObject({ status: 'refused', reason: 'spending_cap' })
+    expect(await available(member.id)).toBe(1_000)
+    expect(await db.call.count({ where: { id: input.callId } })).toBe(0)
+  })
+
+  it('mails the low-balance warning once to a member who wants it, and not to one who turned it off', async () => {
+    const wants = await setUpCall(350)
+    const declines = await setUpCall(350)
+    await db.user.update({ where: { id: declines.member.id }, data: { lowBalanceMail: false } })
+    await Promise.all([startCall(harness, wants.input), startCall(harness, declines.input)])
+    // Both calls warn (after the second hold) and then run out: the flag is raised once per call.
+    await Promise.all([settledCall(db, wants.input.callId), settledCall(db, declines.input.callId)])
+    const mails = await db.mailMessage.findMany({ where: { template: 'call_low_balance', toAddress: { in: [wants.member.email, declines.member.email] } } })
+    expect(mails).toHaveLength(1)
+    expect(mails[0]).toMatchObject({ toAddress: wants.member.email, dedupeKey: `call-low-balance:${wants.input.callId}` })
+    expect(mails[0]!.textBody).toContain(`${harness.config.PUBLIC_URL.replace(/\/$/, '')}/calls/${wants.input.callId}`)
+    expect(mails[0]!.textBody).toContain('covers about one minute more')
   })
 
   it('refuses a start the wallet cannot fund, reserving nothing', async () => {

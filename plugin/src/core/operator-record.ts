@@ -17,6 +17,7 @@ const endReason = z.enum([
   'heartbeat_lost',
   'prepaid_exhausted',
   'operator_disabled',
+  'spending_cap',
 ])
 
 const callingLink = z.object({

@@ -17,7 +17,7 @@ export type PresenceStatus = 'online' | 'busy' | 'offline'
 export type CallMode = 'per_minute' | 'prepaid'
 export type PluginEndReason = 'operator_hangup' | 'member_hangup' | 'other'
 /** Why a call ended: the plugin's reasons, and those the platform decides. */
-export type EndReason = PluginEndReason | 'funds_exhausted' | 'heartbeat_lost' | 'prepaid_exhausted' | 'operator_disabled'
+export type EndReason = PluginEndReason | 'funds_exhausted' | 'heartbeat_lost' | 'prepaid_exhausted' | 'operator_disabled' | 'spending_cap'
 export type CallingProvider = 'discord' | 'sip' | 'whatsapp' | 'telegram' | 'zoom' | 'other'
 
 export interface SignedInOperator {
@@ -193,6 +193,7 @@ export type PlatformApiErrorCode =
   | 'member_not_found'
   | 'method_not_allowed'
   | 'insufficient_funds'
+  | 'spending_cap'
   | 'operator_busy'
   | 'operator_unavailable'
   | 'call_id_conflict'

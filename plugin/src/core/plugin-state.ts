@@ -135,6 +135,8 @@ export function describeEndReason(reason: EndReason | null): string {
       return 'the platform lost contact with this plugin'
     case 'operator_disabled':
       return 'your account was disabled'
+    case 'spending_cap':
+      return "the member's own spending cap was reached"
     case null:
       return 'the call was ended elsewhere'
   }
@@ -159,6 +161,8 @@ export function describeStartRefusal(code: string, memberName: string, fallback:
   switch (code) {
     case 'insufficient_funds':
       return `${memberName} does not have enough money for one minute at your price. Ask them to top up first.`
+    case 'spending_cap':
+      return `${memberName} has reached the spending cap they set for today or this month.`
     case 'operator_busy':
       return 'You already have a call that is not finished. End it first.'
     case 'member_not_found':

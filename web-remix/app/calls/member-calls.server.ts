@@ -16,6 +16,7 @@ export const endReasonText: Record<EndReason, string> = {
   heartbeat_lost: 'The platform ended the call: the operator’s app lost its connection. You pay only up to that moment.',
   prepaid_exhausted: 'Your prepaid block is used up.',
   operator_disabled: 'The platform ended the call: the operator’s account was disabled.',
+  spending_cap: 'The platform ended the call: the next minute would pass your spending cap. You can change your caps on your wallet page.',
 }
 
 export async function memberCallPanel(services: PlatformServices, member: SessionUser, callId: string) {

@@ -96,6 +96,7 @@ const callNotFound = () => apiError(404, 'call_not_found', 'no such call')
 
 const refusals: Record<StartRefusal, () => Response> = {
   insufficient_funds: () => apiError(402, 'insufficient_funds', "the member's available balance does not cover the first minute"),
+  spending_cap: () => apiError(402, 'spending_cap', "the member's own daily or monthly spending cap does not allow the first minute"),
   operator_busy: () => apiError(409, 'operator_busy', 'the operator already has a call that is not settled'),
   member_not_found: () => apiError(404, 'member_not_found', 'no such member'),
   operator_unavailable: () => apiError(403, 'operator_unavailable', 'this operator cannot take calls'),

@@ -22,6 +22,7 @@ export type ApiErrorCode =
   | 'member_not_found'
   | 'method_not_allowed'
   | 'insufficient_funds'
+  | 'spending_cap'
   | 'operator_busy'
   | 'operator_unavailable'
   | 'call_id_conflict'

@@ -4,19 +4,27 @@ import { sendVerificationMail } from '../auth/accounts.server.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { requireUser } from '../auth/session.server.js'
+import { servicesFrom } from '../plugin-api/services.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Your account · perminute' }]
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context)
-  return { user }
+  const { lowBalanceMail } = await servicesFrom(context).db.user.findUniqueOrThrow({ where: { id: user.id }, select: { lowBalanceMail: true } })
+  return { user, lowBalanceMail }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(request, context)
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
-  if (formData.get('intent') !== 'resend-verification') return data({ message: 'Unknown request.' }, { status: 400 })
+  const intent = formData.get('intent')
+  if (intent === 'low-balance-mail' && user.role === 'member') {
+    const wanted = formData.get('lowBalanceMail') === 'on'
+    await servicesFrom(context).db.user.update({ where: { id: user.id }, data: { lowBalanceMail: wanted } })
+    return { message: wanted ? 'We will e-mail you when a call’s balance runs low.' : 'No more low-balance e-mails: the warning still shows in the call’s page.' }
+  }
+  if (intent !== 'resend-verification') return data({ message: 'Unknown request.' }, { status: 400 })
   if (user.emailVerified) throw redirect('/account')
   await sendVerificationMail(context, user.id)
   return { message: `A new confirmation link is on its way to ${user.email}.` }
@@ -30,7 +38,7 @@ const notices: Record<string, string> = {
 const roleNames = { member: 'Member', operator: 'Operator', company: 'Company', admin: 'Administrator' } as const
 
 export default function AccountPage() {
-  const { user } = useLoaderData<typeof loader>()
+  const { user, lowBalanceMail } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const [params] = useSearchParams()
   const notice = result?.message ?? notices[params.get('notice') ?? '']
@@ -60,6 +68,17 @@ export default function AccountPage() {
       )}
       {user.role === 'member' && (
         <>
+          <h2>E-mails</h2>
+          <Form method="post" className="stack">
+            <CsrfInput />
+            <label className="inline">
+              <input type="checkbox" name="lowBalanceMail" defaultChecked={lowBalanceMail} /> E-mail me when a call’s balance runs
+              low (the warning shows in the call’s page either way)
+            </label>
+            <button type="submit" name="intent" value="low-balance-mail" className="secondary">
+              Save
+            </button>
+          </Form>
           <h2>What next</h2>
           <ul>
             <li>
