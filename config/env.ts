@@ -91,7 +91,7 @@ const envSchema = z.object({
   PUBLIC_HOSTS: z.string().optional(),
   // TOTP issuer shown in authenticator apps.
   TOTP_ISSUER: z.string().min(1).default('perminute'),
-  // Where uploaded media (operators' video previews) are stored; relative paths are from the working directory.
+  // Where uploaded media (operators' video previews and photos) are stored; relative paths are from the working directory.
   MEDIA_DIR: z.string().min(1).default('.data/media'),
 })
 

@@ -49,6 +49,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'storefront.presence-stream', access: 'public', path: '/storefront/presence-stream' },
   // Operators' uploaded video previews, shown on their public profiles.
   { file: 'media.operator-videos.$file', access: 'public', path: '/media/operator-videos/none.webm' },
+  // Operators' photos, uploaded in the operator portal and shown on their public profiles.
+  { file: 'media.operator-images.$file', access: 'public', path: '/media/operator-images/none.png' },
   { file: 'calls._index', access: 'member', path: '/calls' },
   { file: 'calls.$callId', access: 'member', path: '/calls/:callId' },
   { file: 'calls_.$callId.rate', access: 'member', path: '/calls/:callId/rate' },
