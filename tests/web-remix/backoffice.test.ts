@@ -4,7 +4,7 @@ import { accountIds } from '../../activities/ledger/accounts.js'
 import { accountBalance } from '../../activities/ledger/balances.js'
 import { createTransfer } from '../../activities/ledger/transfers.js'
 import { parseAllowList } from '../../web-remix/app/backoffice/address-allow-list.js'
-import { startCallWorkflow } from '../../temporal/calls.js'
+import { forceEndCallWorkflow, startCallWorkflow } from '../../temporal/calls.js'
 import { getTemporalClient } from '../../temporal/client.js'
 import { callInput, waitFor } from '../support/call-harness.js'
 import { fundMember } from '../support/db.js'
@@ -201,5 +201,46 @@ describe('platform settings', () => {
     const same = await client.post('/admin/settings', fields)
     expect(await same.text()).toContain('Nothing changed.')
     expect(await stack.db.auditLogEntry.count({ where: { actorId: admin.id, action: 'settings.update' } })).toBe(0)
+  })
+})
+
+describe('operators rate members after a call', () => {
+  it('from the call history: once per call, only for a settled call with a billed minute, and shows the rating given', async () => {
+    const operator = await newUser(stack.db, 'operator', { ratePerMinuteCents: 100 })
+    const member = await newUser(stack.db, 'member')
+    await fundMember(stack.db, member.id, 5_000)
+    const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
+    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    const client = await signedIn(stack.url, operator.email)
+
+    // While the call runs there is nothing to rate.
+    expect(await client.page('/operator/calls')).not.toContain(`value="${input.callId}"`)
+    expect((await client.post('/operator/calls', { callId: input.callId, stars: '4' })).status).toBe(409)
+
+    await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).heldPeriods >= 2 ? true : undefined), 20_000, 'two periods held')
+    await forceEndCallWorkflow(temporal, input.callId, 'operator_disabled')
+    const settled = await waitFor(async () => (await stack.db.call.findFirst({ where: { id: input.callId, status: 'settled' } })) ?? undefined, 20_000, 'call settled')
+    expect(settled.billedMinutes).toBeGreaterThanOrEqual(1)
+    const page = await client.page('/operator/calls')
+    expect(page).toContain(`name="callId" value="${input.callId}"`)
+
+    expect((await client.post('/operator/calls', { callId: input.callId, stars: '4' }, { csrf: false })).status).toBe(403)
+    const outOfRange = await client.post('/operator/calls', { callId: input.callId, stars: '6' })
+    expect(outOfRange.status).toBe(422)
+    expect(await outOfRange.text()).toContain('Please choose from 1 to 5 stars.')
+    // Another operator cannot rate this call: it answers as a call that does not exist.
+    const other = await signedIn(stack.url, (await newUser(stack.db, 'operator')).email)
+    expect((await other.post('/operator/calls', { callId: input.callId, stars: '1' })).status).toBe(404)
+
+    const rated = await client.post('/operator/calls', { callId: input.callId, stars: '4', comment: '  Polite and on time  ' })
+    expect(rated.status).toBe(200)
+    expect(await rated.text()).toContain('you rated the member 4 out of 5')
+    expect(await stack.db.memberRating.findUniqueOrThrow({ where: { callId: input.callId } })).toMatchObject({ operatorId: operator.id, memberId: member.id, stars: 4, comment: 'Polite and on time' })
+    expect((await client.post('/operator/calls', { callId: input.callId, stars: '5' })).status).toBe(409)
+    const after = await client.page('/operator/calls')
+    expect(after).toContain('You rated 4 out of 5')
+    expect(after).toContain('Polite and on time')
+    expect(after).not.toContain(`name="callId" value="${input.callId}"`)
   })
 })

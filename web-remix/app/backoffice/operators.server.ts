@@ -41,6 +41,7 @@ export async function operatorCalls(context: AppLoadContext | undefined, where: 
       endReason: true,
       member: { select: { displayName: true } },
       operator: { select: { user: { select: { displayName: true } } } },
+      memberRating: { select: { stars: true, comment: true } },
     },
   })
   return calls.map((c) => ({
@@ -56,6 +57,10 @@ export async function operatorCalls(context: AppLoadContext | undefined, where: 
     endReason: c.endReason,
     memberName: c.member.displayName,
     operatorName: c.operator.user.displayName,
+    // What the operator said of the member after the call (activities/ratings.ts); only calls with a billed minute
+    // can be rated.
+    memberRating: c.memberRating,
+    canRateMember: c.memberRating === null && c.status === 'settled' && (c.billedMinutes ?? 0) >= 1,
   }))
 }
 
