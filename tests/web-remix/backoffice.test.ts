@@ -86,6 +86,32 @@ describe("the admins' second factor", () => {
   })
 })
 
+describe('wrong second-factor codes', () => {
+  it('are limited to 5 per admin in 15 minutes; then even a right code waits, with Retry-After', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { recoveryCodes } = await signedInAdmin(stack.url, stack.db, admin)
+    const session = await signedIn(stack.url, admin.email)
+    // From an allowed address of its own, so these failures count against no other test's address.
+    const from = { 'x-forwarded-for': '127.0.0.77' }
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect((await session.post('/admin/second-factor', { code: '000000' }, { headers: from })).status, `attempt ${attempt}`).toBe(400)
+    }
+    const refused = await session.post('/admin/second-factor', { code: await totpCode(stack.db, admin.id, 1) }, { headers: from })
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(14 * 60)
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60)
+    expect(await refused.text()).toContain('Too many wrong codes. For your account&#x27;s safety, try again in 15 minutes.')
+    expect((await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! }, { headers: from })).status).toBe(429)
+    expect((await session.get('/admin', from)).status).toBe(302)
+    // The refused attempts spent nothing: the recovery code still works once the window has passed.
+    await stack.db.loginAttempt.updateMany({ where: { email: `second-factor:${admin.id}` }, data: { createdAt: new Date(Date.now() - 16 * 60_000) } })
+    expect((await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! }, { headers: from })).status).toBe(302)
+    // Another admin was never limited by it.
+    const other = await newUser(stack.db, 'admin')
+    await signedInAdmin(stack.url, stack.db, other)
+  })
+})
+
 describe('payouts through the portals', () => {
   it('an operator requests, an admin approves, the money leaves through payout clearing once', async () => {
     const operator = await newUser(stack.db, 'operator')
