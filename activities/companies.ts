@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto'
+import type { PlatformConfig } from '../config/env.js'
 import type { Prisma } from '../prisma/client.js'
 import type { Db } from '../prisma/client.js'
 import { isValidTimeZone, validateWindows, type WeeklyWindow } from '../workflows/availability.js'
 import { recordAuditEntry, type AuditContext } from './admin/audit.js'
+import type { Tx } from './ledger/tx.js'
+import { readPlatformSettings } from './settings.js'
 
 /**
  * Account changes of the back office: disabling and re-enabling users (a company its operators, an admin anyone) and
@@ -28,6 +31,15 @@ export class ProfileInputError extends Error {
 /** The longest bio (Markdown source) a profile keeps; the storefront renders no more than this. */
 export const MAX_BIO_LENGTH = 10_000
 export const MAX_CAPTIONS_URL_LENGTH = 500
+
+/**
+ * The share of its operators' earnings a new company takes: the one agreed with it, or, when none was given, the
+ * platform's default company share as an admin last set it (settings), never a constant of the code.
+ */
+export async function shareForNewCompany(tx: Tx, config: PlatformConfig, agreedBps?: number): Promise<number> {
+  if (agreedBps !== undefined) return agreedBps
+  return (await readPlatformSettings(tx, config)).defaultCompanyShareBps
+}
 
 export interface StatusChange {
   userId: string
