@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountIds } from '../../activities/ledger/accounts.js'
 import { accountBalance } from '../../activities/ledger/balances.js'
@@ -16,10 +19,15 @@ import { call } from './plugin-client.js'
 // loopback (TRUST_PROXY), so a request can come "from" an address off the admin allow-list.
 
 let stack: WebStack
+let pluginArtifacts: string
 beforeAll(async () => {
-  stack = await startWebStack({ env: { TRUST_PROXY: 'loopback', PAYOUT_MINIMUM_CENTS: '1000', EARNINGS_CLEARING_HOURS: '0' } })
+  pluginArtifacts = await mkdtemp(join(tmpdir(), 'perminute-plugin-out-'))
+  stack = await startWebStack({ env: { TRUST_PROXY: 'loopback', PAYOUT_MINIMUM_CENTS: '1000', EARNINGS_CLEARING_HOURS: '0', PLUGIN_ARTIFACTS_DIR: pluginArtifacts } })
 })
-afterAll(() => stopAfterLedgerCheck(stack))
+afterAll(async () => {
+  await stopAfterLedgerCheck(stack)
+  await rm(pluginArtifacts, { recursive: true, force: true })
+})
 
 const OUTSIDE = { 'x-forwarded-for': '203.0.113.9' }
 
@@ -268,5 +276,30 @@ describe('operators rate members after a call', () => {
     expect(after).toContain('You rated 4 out of 5')
     expect(after).toContain('Polite and on time')
     expect(after).not.toContain(`name="callId" value="${input.callId}"`)
+  })
+})
+
+describe("the plugin's download", () => {
+  it('is linked from the operator portal and served from the packaged installers, or explains how to build them', async () => {
+    const operator = await newUser(stack.db, 'operator')
+    const client = await signedIn(stack.url, operator.email)
+    expect(await client.page('/operator/plugin')).toContain(`href="${stack.url}/downloads/plugin"`)
+
+    const empty = await (await fetch(`${stack.url}/downloads/plugin`)).text()
+    expect(empty).toContain('data-testid="plugin-not-built"')
+    expect(empty).toContain('npm run plugin:build')
+
+    const installer = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3, 4])
+    await writeFile(join(pluginArtifacts, 'perminute-plugin-linux-x86_64.AppImage'), installer)
+    await writeFile(join(pluginArtifacts, 'notes.txt'), 'not an installer')
+    const listed = await (await fetch(`${stack.url}/downloads/plugin`)).text()
+    expect(listed).toContain('href="/downloads/plugin/perminute-plugin-linux-x86_64.AppImage"')
+    expect(listed).not.toContain('notes.txt')
+    const served = await fetch(`${stack.url}/downloads/plugin/perminute-plugin-linux-x86_64.AppImage`)
+    expect(served.status).toBe(200)
+    expect(served.headers.get('content-disposition')).toBe('attachment; filename="perminute-plugin-linux-x86_64.AppImage"')
+    expect(new Uint8Array(await served.arrayBuffer())).toEqual(installer)
+    expect((await fetch(`${stack.url}/downloads/plugin/notes.txt`)).status).toBe(404)
+    expect((await fetch(`${stack.url}/downloads/plugin/..%2F..%2Fpackage.json`)).status).toBe(404)
   })
 })

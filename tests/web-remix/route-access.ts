@@ -89,6 +89,10 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'api.plugin.v1.sessions', access: 'plugin-token', path: '/api/plugin/v1/sessions' },
   { file: 'api.plugin.v1.sessions.current', access: 'plugin-token', path: '/api/plugin/v1/sessions/current' },
 
+  // The plugin's installers (PLUGIN_DOWNLOAD_URL points here by default): public, as any download page.
+  { file: 'downloads.plugin._index', access: 'public', path: '/downloads/plugin' },
+  { file: 'downloads.plugin.$file', access: 'public', path: '/downloads/plugin/perminute-plugin-linux-x86_64.AppImage' },
+
   // The operator portal.
   { file: 'operator._index', access: 'operator', path: '/operator' },
   { file: 'operator.profile', access: 'operator', path: '/operator/profile' },
