@@ -110,6 +110,7 @@ describe("the operator's profile editor", () => {
     ])
     const page = decoded(await client.page('/operator/profile'))
     expect(page).toContain('value="09:00–12:00, 13:00–17:30"')
+    expect(page).toContain('<option value="America/New_York" selected="">')
     expect(await stack.db.auditLogEntry.count({ where: { actorId: operator.id, action: 'operator.availability.update' } })).toBe(1)
     // The public profile shows Monday's hours converted to the viewer's zone (New York is UTC−4 or −5).
     const publicProfile = await (await fetch(`${stack.url}/operators/${operator.id}?tz=UTC`)).text()

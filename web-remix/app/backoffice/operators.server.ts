@@ -214,7 +214,9 @@ export async function handleProfileForm(
         if (!isValidTimeZone(values.timeZone!)) problems.timeZone = 'choose your time zone from the list'
         if (Object.keys(problems).length > 0) return refused(intent, problems, values)
         await replaceOperatorAvailability(db, operatorId, { timeZone: values.timeZone!, windows }, audit)
-        return { ok: true, intent, message: `Your hours are saved, in ${values.timeZone}.` }
+        // The saved hours, as the page shows them: the answer may render before the page's data is reloaded.
+        const saved = Object.fromEntries(WEEKDAYS.map(({ weekday }) => [dayField(weekday), formatDayWindows(windows, weekday)]))
+        return { ok: true, intent, message: `Your hours are saved, in ${values.timeZone}.`, values: { timeZone: values.timeZone!, ...saved } }
       }
       case 'add-image': {
         const file = formData.get('image')

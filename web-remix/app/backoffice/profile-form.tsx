@@ -58,7 +58,8 @@ export function ProfileEditor({ profile, result }: { profile: ProfileEditorData;
   const imageResult = mine(IMAGE_INTENTS)
   const videoResult = mine(VIDEO_INTENTS)
   const error = (r: ProfileEditorResult | null, name: string) => (r && !r.ok ? (r.errors?.[name] ?? null) : null)
-  // What was sent comes back on a refusal or a preview, so nothing typed is lost.
+  // What was sent comes back on a refusal or a preview, so nothing typed is lost; saved hours come back too, as the
+  // action's answer may render before the page's data is reloaded.
   const sent = (r: ProfileEditorResult | null, name: string, saved: string) => r?.values?.[name] ?? saved
   const previewHtml = profileResult?.previewHtml ?? profile.bioHtml
 
@@ -130,6 +131,8 @@ export function ProfileEditor({ profile, result }: { profile: ProfileEditorData;
         <Form method="post" className="stack" key={`hours-${hoursResult?.ok ?? ''}`}>
           <CsrfInput />
           <SelectField
+            // A select does not follow a changed defaultValue: a new default makes a new select.
+            key={sent(hoursResult, 'timeZone', profile.timeZone)}
             label="Your time zone"
             name="timeZone"
             options={profile.timeZones.includes(profile.timeZone) ? profile.timeZones : [profile.timeZone, ...profile.timeZones]}
