@@ -1,18 +1,44 @@
+import { randomUUID } from 'node:crypto'
+import type { PlatformConfig } from '../config/env.js'
 import type { Prisma } from '../prisma/client.js'
 import type { Db } from '../prisma/client.js'
+import { isValidTimeZone, validateWindows, type WeeklyWindow } from '../workflows/availability.js'
 import { recordAuditEntry, type AuditContext } from './admin/audit.js'
+import type { Tx } from './ledger/tx.js'
+import { readPlatformSettings } from './settings.js'
 
 /**
  * Account changes of the back office: disabling and re-enabling users (a company its operators, an admin anyone) and
- * editing an operator's profile and price. No money moves here; an operator's call in progress is ended by the caller,
+ * editing an operator's profile, price and weekly availability. No money moves here; an operator's call in progress is ended by the caller,
  * through the call's workflow, with the ids returned.
  */
 
 export class ProfileInputError extends Error {
   override name = 'ProfileInputError'
-  constructor(readonly field: string, message: string) {
+  /** Every field that is wrong, with its problem; `field` and the message are the first of them. */
+  readonly problems: Readonly<Record<string, string>>
+  constructor(readonly field: string, message: string, problems?: Record<string, string>) {
     super(message)
+    this.problems = problems ?? { [field]: message }
   }
+
+  static of(problems: Record<string, string>): ProfileInputError {
+    const [field, message] = Object.entries(problems)[0]!
+    return new ProfileInputError(field, message, problems)
+  }
+}
+
+/** The longest bio (Markdown source) a profile keeps; the storefront renders no more than this. */
+export const MAX_BIO_LENGTH = 10_000
+export const MAX_CAPTIONS_URL_LENGTH = 500
+
+/**
+ * The share of its operators' earnings a new company takes: the one agreed with it, or, when none was given, the
+ * platform's default company share as an admin last set it (settings), never a constant of the code.
+ */
+export async function shareForNewCompany(tx: Tx, config: PlatformConfig, agreedBps?: number): Promise<number> {
+  if (agreedBps !== undefined) return agreedBps
+  return (await readPlatformSettings(tx, config)).defaultCompanyShareBps
 }
 
 export interface StatusChange {
@@ -68,6 +94,10 @@ export interface ProfileChange {
   headline?: string
   tags?: string[]
   ratePerMinuteCents?: number
+  /** Markdown; rendered and sanitised by the storefront (web-remix/app/storefront/markdown.server.ts). */
+  bioMarkdown?: string
+  /** A WebVTT file for the video preview, at an https address; null takes the captions off. */
+  videoCaptionsUrl?: string | null
 }
 
 /** Tags as typed ("calm, tarot ,Tarot") → a clean list: lower-case, unique, at most 10 of at most 30 characters. */
@@ -79,9 +109,36 @@ export function parseTags(input: string): string[] {
   return tags
 }
 
+/** Every problem of a profile change, by field (empty when there is none). */
+export function profileChangeProblems(change: ProfileChange, bounds: { priceMinCents: number; priceMaxCents: number }): Record<string, string> {
+  const problems: Record<string, string> = {}
+  if (change.headline !== undefined && change.headline.trim().length > 140) problems.headline = 'the headline may have at most 140 characters'
+  if (change.ratePerMinuteCents !== undefined) {
+    const rate = change.ratePerMinuteCents
+    if (!Number.isSafeInteger(rate) || rate < bounds.priceMinCents || rate > bounds.priceMaxCents) {
+      problems.ratePerMinuteCents = `the price must be between ${(bounds.priceMinCents / 100).toFixed(2)} and ${(bounds.priceMaxCents / 100).toFixed(2)} per minute`
+    }
+  }
+  const bioLength = change.bioMarkdown?.replace(/\r\n/g, '\n').length ?? 0
+  if (bioLength > MAX_BIO_LENGTH) problems.bioMarkdown = `the bio may have at most ${MAX_BIO_LENGTH} characters (it has ${bioLength})`
+  const captions = change.videoCaptionsUrl
+  if (captions) {
+    let url: URL | null = null
+    try {
+      url = new URL(captions)
+    } catch {
+      url = null
+    }
+    if (!url || url.protocol !== 'https:' || captions.length > MAX_CAPTIONS_URL_LENGTH) {
+      problems.videoCaptionsUrl = 'the captions address must be an https:// address of a WebVTT (.vtt) file'
+    }
+  }
+  return problems
+}
+
 /**
- * Changes an operator's headline, tags and price (within the platform's price bounds). A new price applies to calls
- * that start after it: a call freezes its rate at its start.
+ * Changes an operator's headline, tags, price (within the platform's price bounds), bio and video captions. A new
+ * price applies to calls that start after it: a call freezes its rate at its start.
  */
 export async function updateOperatorProfile(
   db: Db,
@@ -90,31 +147,69 @@ export async function updateOperatorProfile(
   bounds: { priceMinCents: number; priceMaxCents: number },
   audit: AuditContext,
 ): Promise<void> {
-  if (change.headline !== undefined && change.headline.length > 140) throw new ProfileInputError('headline', 'the headline may have at most 140 characters')
-  if (change.ratePerMinuteCents !== undefined) {
-    const rate = change.ratePerMinuteCents
-    if (!Number.isSafeInteger(rate) || rate < bounds.priceMinCents || rate > bounds.priceMaxCents) {
-      throw new ProfileInputError(
-        'ratePerMinuteCents',
-        `the price must be between ${(bounds.priceMinCents / 100).toFixed(2)} and ${(bounds.priceMaxCents / 100).toFixed(2)} per minute`,
-      )
-    }
-  }
+  const problems = profileChangeProblems(change, bounds)
+  if (Object.keys(problems).length > 0) throw ProfileInputError.of(problems)
   await db.$transaction(async (tx) => {
-    const before = await tx.operator.findUnique({ where: { userId: operatorId }, select: { headline: true, tags: true, ratePerMinuteCents: true } })
+    const before = await tx.operator.findUnique({
+      where: { userId: operatorId },
+      select: { headline: true, tags: true, ratePerMinuteCents: true, bioMarkdown: true, videoUrl: true, videoCaptionsUrl: true },
+    })
     if (!before) throw new ProfileInputError('operatorId', 'no such operator')
+    const captions = change.videoCaptionsUrl === undefined ? undefined : change.videoCaptionsUrl?.trim() || null
+    if (captions && !before.videoUrl) throw new ProfileInputError('videoCaptionsUrl', 'captions need a video preview: record one in the plugin first')
     const data = {
       ...(change.headline !== undefined ? { headline: change.headline.trim() } : {}),
       ...(change.tags !== undefined ? { tags: change.tags } : {}),
       ...(change.ratePerMinuteCents !== undefined ? { ratePerMinuteCents: change.ratePerMinuteCents } : {}),
+      ...(change.bioMarkdown !== undefined ? { bioMarkdown: change.bioMarkdown.replace(/\r\n/g, '\n').trimEnd() } : {}),
+      ...(captions !== undefined ? { videoCaptionsUrl: captions } : {}),
     }
     await tx.operator.update({ where: { userId: operatorId }, data })
+    const { videoUrl: _videoUrl, ...shown } = before
     await recordAuditEntry(tx, {
       channel: audit.channel,
       actorId: audit.actorId,
       action: 'operator.profile.update',
       subject: `user:${operatorId}`,
-      details: { before, after: data, ...(audit.origin ? { origin: audit.origin } : {}) } as Prisma.InputJsonObject,
+      details: { before: shown, after: data, ...(audit.origin ? { origin: audit.origin } : {}) } as Prisma.InputJsonObject,
+    })
+  })
+}
+
+/**
+ * Replaces an operator's weekly availability and the time zone it is kept in, at once: the windows mean wall-clock
+ * times in that zone (workflows/availability.ts), so the two never change apart.
+ */
+export async function replaceOperatorAvailability(
+  db: Db,
+  operatorId: string,
+  input: { timeZone: string; windows: readonly WeeklyWindow[] },
+  audit: AuditContext,
+): Promise<void> {
+  if (!isValidTimeZone(input.timeZone)) throw new ProfileInputError('timeZone', `“${input.timeZone}” is not a time zone: choose one from the list, such as Europe/Paris`)
+  const problem = validateWindows(input.windows)
+  if (problem) throw new ProfileInputError('windows', problem)
+  await db.$transaction(async (tx) => {
+    const before = await tx.operator.findUnique({ where: { userId: operatorId }, select: { timeZone: true } })
+    if (!before) throw new ProfileInputError('operatorId', 'no such operator')
+    // The operator row is the lock: two saves at once end with one of them, not a mix.
+    await tx.$executeRaw`SELECT 1 FROM operators WHERE user_id = ${operatorId}::uuid FOR UPDATE`
+    const previous = await tx.operatorAvailability.findMany({ where: { operatorId }, select: { weekday: true, startMinute: true, endMinute: true }, orderBy: [{ weekday: 'asc' }, { startMinute: 'asc' }] })
+    await tx.operatorAvailability.deleteMany({ where: { operatorId } })
+    await tx.operatorAvailability.createMany({
+      data: input.windows.map((w) => ({ id: randomUUID(), operatorId, weekday: w.weekday, startMinute: w.startMinute, endMinute: w.endMinute })),
+    })
+    await tx.operator.update({ where: { userId: operatorId }, data: { timeZone: input.timeZone } })
+    await recordAuditEntry(tx, {
+      channel: audit.channel,
+      actorId: audit.actorId,
+      action: 'operator.availability.update',
+      subject: `user:${operatorId}`,
+      details: {
+        before: { timeZone: before.timeZone, windows: previous },
+        after: { timeZone: input.timeZone, windows: input.windows.map((w) => ({ weekday: w.weekday, startMinute: w.startMinute, endMinute: w.endMinute })) },
+        ...(audit.origin ? { origin: audit.origin } : {}),
+      } as Prisma.InputJsonObject,
     })
   })
 }

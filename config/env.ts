@@ -91,8 +91,12 @@ const envSchema = z.object({
   PUBLIC_HOSTS: z.string().optional(),
   // TOTP issuer shown in authenticator apps.
   TOTP_ISSUER: z.string().min(1).default('perminute'),
-  // Where uploaded media (operators' video previews) are stored; relative paths are from the working directory.
+  // Where uploaded media (operators' video previews and photos) are stored; relative paths are from the working directory.
   MEDIA_DIR: z.string().min(1).default('.data/media'),
+  // Where operators download the plugin: the base URL its installers are published under (plugin/README.md). Unset,
+  // this site serves what `npm run dist` in plugin/ packaged into PLUGIN_ARTIFACTS_DIR, at /downloads/plugin.
+  PLUGIN_DOWNLOAD_URL: z.string().url().optional(),
+  PLUGIN_ARTIFACTS_DIR: z.string().min(1).default('plugin/out'),
 })
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
@@ -127,6 +131,7 @@ const checkedSchema = envSchema
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
     COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',
   }))
+  .transform((env) => ({ ...env, PLUGIN_DOWNLOAD_URL: (env.PLUGIN_DOWNLOAD_URL ?? `${env.PUBLIC_URL}/downloads/plugin`).replace(/\/$/, '') }))
 
 export type PlatformConfig = Readonly<z.infer<typeof checkedSchema>>
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { shareForNewCompany } from '../../activities/companies.js'
 import { createUser } from '../../activities/identity/users.js'
 import { defaultSettings, readPlatformSettings, SettingsInputError, updatePlatformSettings } from '../../activities/settings.js'
 import { parseConfig } from '../../config/env.js'
@@ -49,6 +50,13 @@ describe('platform settings', () => {
     })
     await expect(updatePlatformSettings(db, config, { commissionBps: 9000, defaultCompanyShareBps: 2000 }, { channel: 'web', actorId: adminId })).rejects.toBeInstanceOf(SettingsInputError)
     expect(await readPlatformSettings(db, config)).toEqual(before)
+  })
+
+  it("is the share a new company gets when none is agreed, as an admin last set it", async () => {
+    expect(await shareForNewCompany(db, config)).toBe(config.DEFAULT_COMPANY_SHARE_BPS)
+    await updatePlatformSettings(db, config, { defaultCompanyShareBps: 1750 }, { channel: 'web', actorId: adminId })
+    expect(await shareForNewCompany(db, config)).toBe(1750)
+    expect(await shareForNewCompany(db, config, 900)).toBe(900)
   })
 
   it('keeps the audit log append-only', async () => {

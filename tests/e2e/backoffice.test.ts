@@ -52,25 +52,58 @@ describe('the back office in a real browser', () => {
     await page.getByRole('heading', { level: 1, name: 'Administration' }).waitFor()
   }
 
-  it('an operator edits the profile and price, and the listing shows them', { timeout: 180_000 }, async () => {
+  it('an operator edits bio, tags, price and weekly hours at phone width, and the listing and profile show them', { timeout: 180_000 }, async () => {
     const operator = await newUser(stack.db, 'operator')
-    const context = await newContext(browser, { viewport: PHONE })
+    const context = await newContext(browser, { viewport: PHONE, timezoneId: 'Europe/Paris' })
     const page = await context.newPage()
     await logInThroughForm(page, stack.url, operator.email, PASSWORD)
     await page.getByRole('heading', { level: 1, name: `Hello, ${operator.displayName}` }).waitFor()
     await page.getByRole('link', { name: 'Profile and price' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Your profile and price' }).waitFor()
     await page.getByLabel('Headline').fill('Night owl, patient listener')
     await page.getByLabel('Tags').fill('listening, night')
     await page.getByLabel('Price per minute').fill('3.40')
-    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByLabel('About you').fill('I **listen** without hurry.\n\n- evenings\n- weekends')
+
+    // The preview renders the bio as the storefront will, before anything is saved.
+    await page.getByRole('button', { name: 'Preview the bio', exact: true }).click()
+    await page.getByRole('heading', { name: 'Preview (not saved yet)' }).waitFor()
+    await page.getByRole('region', { name: 'Preview (not saved yet)' }).locator('strong', { hasText: 'listen' }).waitFor()
+    expect((await stack.db.operator.findUniqueOrThrow({ where: { userId: operator.id } })).bioMarkdown).toBe('')
+    await page.getByRole('button', { name: 'Save profile', exact: true }).click()
     await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor()
+
+    // Hours in the operator's own zone; a wrong day is named with its problem, by the field.
+    await page.getByLabel('Your time zone').selectOption('America/New_York')
+    await page.getByLabel('Monday').fill('09:00–12:00, 14:00–18:00')
+    await page.getByLabel('Saturday').fill('22:00–02:00')
+    await page.getByRole('button', { name: 'Save hours', exact: true }).click()
+    await page.getByText('ends before it starts').waitFor()
+    expect(await page.getByLabel('Saturday').getAttribute('aria-invalid')).toBe('true')
+    await page.getByLabel('Saturday').fill('22:00–24:00')
+    await page.getByRole('button', { name: 'Save hours', exact: true }).click()
+    await page.getByRole('status').filter({ hasText: 'Your hours are saved, in America/New_York.' }).waitFor()
+    expect(await page.getByLabel('Your time zone').inputValue()).toBe('America/New_York')
     await expectAccessible(page)
     await expectNoHorizontalScroll(page)
+    await screenshot(page, 'operator-profile-editor')
+    expect(await stack.db.operatorAvailability.count({ where: { operatorId: operator.id } })).toBe(3)
+
     // Searched by name: the listing pages through every operator the other test files made too.
     await page.goto(`${stack.url}/?q=${encodeURIComponent(operator.displayName)}`)
     const card = page.locator(`[data-operator-id="${operator.id}"]`)
     await card.getByText('Night owl, patient listener').waitFor()
     expect(await card.textContent()).toContain('3.40')
+    await card.getByRole('link', { name: operator.displayName }).first().click()
+    await page.getByRole('heading', { level: 1, name: operator.displayName }).waitFor()
+    await page.locator('.bio strong', { hasText: 'listen' }).waitFor()
+    await page.getByRole('list', { name: 'Tags' }).getByText('night').waitFor()
+    // Monday 09:00 in New York is 15:00 in Paris (both on summer or both on winter time, but for a week or two).
+    const hours = await page.locator('.availability-table tbody').textContent()
+    expect(hours).toMatch(/1[45]:00–1[78]:00/)
+    await expectAccessible(page)
+    await expectNoHorizontalScroll(page)
+    await screenshot(page, 'operator-public-profile')
     await context.close()
   })
 

@@ -78,6 +78,19 @@ export class PortalClient {
     return response
   }
 
+  /** Posts a multipart form (a file upload), as a browser does; includes the CSRF token unless one is given. */
+  async postMultipart(path: string, form: FormData, options: { headers?: Record<string, string> } = {}): Promise<Response> {
+    if (!form.has('csrf')) form.set('csrf', await this.csrfToken())
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method: 'POST',
+      body: form,
+      headers: { cookie: this.cookieHeader(), origin: new URL(this.baseUrl).origin, ...options.headers },
+      redirect: 'manual',
+    })
+    this.remember(response)
+    return response
+  }
+
   async logIn(email: string, password: string): Promise<Response> {
     const response = await this.post('/login', { email, password })
     expect(response.status, `log-in of ${email}`).toBe(302)

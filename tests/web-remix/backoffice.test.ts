@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountIds } from '../../activities/ledger/accounts.js'
 import { accountBalance } from '../../activities/ledger/balances.js'
 import { createTransfer } from '../../activities/ledger/transfers.js'
 import { parseAllowList } from '../../web-remix/app/backoffice/address-allow-list.js'
-import { startCallWorkflow } from '../../temporal/calls.js'
+import { forceEndCallWorkflow, startCallWorkflow } from '../../temporal/calls.js'
 import { getTemporalClient } from '../../temporal/client.js'
 import { callInput, waitFor } from '../support/call-harness.js'
 import { fundMember } from '../support/db.js'
@@ -16,10 +19,15 @@ import { call } from './plugin-client.js'
 // loopback (TRUST_PROXY), so a request can come "from" an address off the admin allow-list.
 
 let stack: WebStack
+let pluginArtifacts: string
 beforeAll(async () => {
-  stack = await startWebStack({ env: { TRUST_PROXY: 'loopback', PAYOUT_MINIMUM_CENTS: '1000', EARNINGS_CLEARING_HOURS: '0' } })
+  pluginArtifacts = await mkdtemp(join(tmpdir(), 'perminute-plugin-out-'))
+  stack = await startWebStack({ env: { TRUST_PROXY: 'loopback', PAYOUT_MINIMUM_CENTS: '1000', EARNINGS_CLEARING_HOURS: '0', PLUGIN_ARTIFACTS_DIR: pluginArtifacts } })
 })
-afterAll(() => stopAfterLedgerCheck(stack))
+afterAll(async () => {
+  await stopAfterLedgerCheck(stack)
+  await rm(pluginArtifacts, { recursive: true, force: true })
+})
 
 const OUTSIDE = { 'x-forwarded-for': '203.0.113.9' }
 
@@ -83,6 +91,32 @@ describe("the admins' second factor", () => {
     expect((await third.get('/admin')).status).toBe(200)
     const fourth = await signedIn(stack.url, admin.email)
     expect((await fourth.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! })).status).toBe(400)
+  })
+})
+
+describe('wrong second-factor codes', () => {
+  it('are limited to 5 per admin in 15 minutes; then even a right code waits, with Retry-After', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { recoveryCodes } = await signedInAdmin(stack.url, stack.db, admin)
+    const session = await signedIn(stack.url, admin.email)
+    // From an allowed address of its own, so these failures count against no other test's address.
+    const from = { 'x-forwarded-for': '127.0.0.77' }
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect((await session.post('/admin/second-factor', { code: '000000' }, { headers: from })).status, `attempt ${attempt}`).toBe(400)
+    }
+    const refused = await session.post('/admin/second-factor', { code: await totpCode(stack.db, admin.id, 1) }, { headers: from })
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(14 * 60)
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60)
+    expect(await refused.text()).toContain('Too many wrong codes. For your account&#x27;s safety, try again in 15 minutes.')
+    expect((await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! }, { headers: from })).status).toBe(429)
+    expect((await session.get('/admin', from)).status).toBe(302)
+    // The refused attempts spent nothing: the recovery code still works once the window has passed.
+    await stack.db.loginAttempt.updateMany({ where: { email: `second-factor:${admin.id}` }, data: { createdAt: new Date(Date.now() - 16 * 60_000) } })
+    expect((await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[0]! }, { headers: from })).status).toBe(302)
+    // Another admin was never limited by it.
+    const other = await newUser(stack.db, 'admin')
+    await signedInAdmin(stack.url, stack.db, other)
   })
 })
 
@@ -201,5 +235,71 @@ describe('platform settings', () => {
     const same = await client.post('/admin/settings', fields)
     expect(await same.text()).toContain('Nothing changed.')
     expect(await stack.db.auditLogEntry.count({ where: { actorId: admin.id, action: 'settings.update' } })).toBe(0)
+  })
+})
+
+describe('operators rate members after a call', () => {
+  it('from the call history: once per call, only for a settled call with a billed minute, and shows the rating given', async () => {
+    const operator = await newUser(stack.db, 'operator', { ratePerMinuteCents: 100 })
+    const member = await newUser(stack.db, 'member')
+    await fundMember(stack.db, member.id, 5_000)
+    const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
+    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    const client = await signedIn(stack.url, operator.email)
+
+    // While the call runs there is nothing to rate.
+    expect(await client.page('/operator/calls')).not.toContain(`value="${input.callId}"`)
+    expect((await client.post('/operator/calls', { callId: input.callId, stars: '4' })).status).toBe(409)
+
+    await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).heldPeriods >= 2 ? true : undefined), 20_000, 'two periods held')
+    await forceEndCallWorkflow(temporal, input.callId, 'operator_disabled')
+    const settled = await waitFor(async () => (await stack.db.call.findFirst({ where: { id: input.callId, status: 'settled' } })) ?? undefined, 20_000, 'call settled')
+    expect(settled.billedMinutes).toBeGreaterThanOrEqual(1)
+    const page = await client.page('/operator/calls')
+    expect(page).toContain(`name="callId" value="${input.callId}"`)
+
+    expect((await client.post('/operator/calls', { callId: input.callId, stars: '4' }, { csrf: false })).status).toBe(403)
+    const outOfRange = await client.post('/operator/calls', { callId: input.callId, stars: '6' })
+    expect(outOfRange.status).toBe(422)
+    expect(await outOfRange.text()).toContain('Please choose from 1 to 5 stars.')
+    // Another operator cannot rate this call: it answers as a call that does not exist.
+    const other = await signedIn(stack.url, (await newUser(stack.db, 'operator')).email)
+    expect((await other.post('/operator/calls', { callId: input.callId, stars: '1' })).status).toBe(404)
+
+    const rated = await client.post('/operator/calls', { callId: input.callId, stars: '4', comment: '  Polite and on time  ' })
+    expect(rated.status).toBe(200)
+    expect(await rated.text()).toContain('you rated the member 4 out of 5')
+    expect(await stack.db.memberRating.findUniqueOrThrow({ where: { callId: input.callId } })).toMatchObject({ operatorId: operator.id, memberId: member.id, stars: 4, comment: 'Polite and on time' })
+    expect((await client.post('/operator/calls', { callId: input.callId, stars: '5' })).status).toBe(409)
+    const after = await client.page('/operator/calls')
+    expect(after).toContain('You rated 4 out of 5')
+    expect(after).toContain('Polite and on time')
+    expect(after).not.toContain(`name="callId" value="${input.callId}"`)
+  })
+})
+
+describe("the plugin's download", () => {
+  it('is linked from the operator portal and served from the packaged installers, or explains how to build them', async () => {
+    const operator = await newUser(stack.db, 'operator')
+    const client = await signedIn(stack.url, operator.email)
+    expect(await client.page('/operator/plugin')).toContain(`href="${stack.url}/downloads/plugin"`)
+
+    const empty = await (await fetch(`${stack.url}/downloads/plugin`)).text()
+    expect(empty).toContain('data-testid="plugin-not-built"')
+    expect(empty).toContain('npm run plugin:build')
+
+    const installer = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3, 4])
+    await writeFile(join(pluginArtifacts, 'perminute-plugin-linux-x86_64.AppImage'), installer)
+    await writeFile(join(pluginArtifacts, 'notes.txt'), 'not an installer')
+    const listed = await (await fetch(`${stack.url}/downloads/plugin`)).text()
+    expect(listed).toContain('href="/downloads/plugin/perminute-plugin-linux-x86_64.AppImage"')
+    expect(listed).not.toContain('notes.txt')
+    const served = await fetch(`${stack.url}/downloads/plugin/perminute-plugin-linux-x86_64.AppImage`)
+    expect(served.status).toBe(200)
+    expect(served.headers.get('content-disposition')).toBe('attachment; filename="perminute-plugin-linux-x86_64.AppImage"')
+    expect(new Uint8Array(await served.arrayBuffer())).toEqual(installer)
+    expect((await fetch(`${stack.url}/downloads/plugin/notes.txt`)).status).toBe(404)
+    expect((await fetch(`${stack.url}/downloads/plugin/..%2F..%2Fpackage.json`)).status).toBe(404)
   })
 })

@@ -49,6 +49,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'storefront.presence-stream', access: 'public', path: '/storefront/presence-stream' },
   // Operators' uploaded video previews, shown on their public profiles.
   { file: 'media.operator-videos.$file', access: 'public', path: '/media/operator-videos/none.webm' },
+  // Operators' photos, uploaded in the operator portal and shown on their public profiles.
+  { file: 'media.operator-images.$file', access: 'public', path: '/media/operator-images/none.png' },
   { file: 'calls._index', access: 'member', path: '/calls' },
   { file: 'calls.$callId', access: 'member', path: '/calls/:callId' },
   { file: 'calls_.$callId.rate', access: 'member', path: '/calls/:callId/rate' },
@@ -86,6 +88,10 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'api.plugin.v1.profile.video', access: 'plugin-token', path: '/api/plugin/v1/profile/video' },
   { file: 'api.plugin.v1.sessions', access: 'plugin-token', path: '/api/plugin/v1/sessions' },
   { file: 'api.plugin.v1.sessions.current', access: 'plugin-token', path: '/api/plugin/v1/sessions/current' },
+
+  // The plugin's installers (PLUGIN_DOWNLOAD_URL points here by default): public, as any download page.
+  { file: 'downloads.plugin._index', access: 'public', path: '/downloads/plugin' },
+  { file: 'downloads.plugin.$file', access: 'public', path: '/downloads/plugin/perminute-plugin-linux-x86_64.AppImage' },
 
   // The operator portal.
   { file: 'operator._index', access: 'operator', path: '/operator' },

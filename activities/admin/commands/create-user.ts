@@ -1,4 +1,5 @@
 import type { Db } from '../../../prisma/client.js'
+import { shareForNewCompany } from '../../companies.js'
 import type { NewUser, Role } from '../../identity/users.js'
 import { CommandFailure, requiredString, stringOption, UsageError, wholeNumberOption, type Command } from '../args.js'
 import { isUuid } from '../members.js'
@@ -39,7 +40,8 @@ export const createUserCommand: Command = {
   summary: 'Create a user of any role, with a password; audited.',
   description: [
     'Members and operators may get a calling handle (--handle with --provider). Operators need --rate and may',
-    "belong to a company (--company); companies need --share, their cut of their operators' earnings.",
+    "belong to a company (--company); a company's --share is its cut of their earnings (the platform's default",
+    'company share from the settings when not given).',
     'The password is set as given: hand it over securely and ask the user to change it.',
   ].join('\n'),
   options: {
@@ -70,7 +72,7 @@ export const createUserCommand: Command = {
     share: {
       type: 'string',
       value: 'BPS',
-      description: "company: share of its operators' earnings in basis points (1500 = 15%)",
+      description: "company: share of its operators' earnings in basis points (1500 = 15%); default: the platform's setting",
     },
   },
   examples: [
@@ -101,8 +103,6 @@ export const createUserCommand: Command = {
     if (role === 'operator' && rateText === undefined)
       throw new UsageError('an operator needs --rate (cents per minute)', NAME)
     const shareText = stringOption(values, 'share', NAME)
-    if (role === 'company' && shareText === undefined)
-      throw new UsageError('a company needs --share (basis points)', NAME)
 
     const user: NewUser = {
       role,
@@ -142,8 +142,10 @@ export const createUserCommand: Command = {
       )
     }
 
-    return async ({ db, origin }) => {
+    return async ({ db, config, origin }) => {
       if (companyRef !== undefined) user.companyId = await resolveCompanyId(db, companyRef)
+      const defaultShare = role === 'company' && user.companyShareBps === undefined
+      if (role === 'company') user.companyShareBps = await shareForNewCompany(db, config, user.companyShareBps)
       const created = await createUserAudited(db, user, { channel: 'cli', actorId: null, origin })
       const json = {
         user: {
@@ -170,9 +172,9 @@ export const createUserCommand: Command = {
       }
       if (role === 'company') {
         lines.push(
-          `  company id: ${created.companyId} (share ${
-            user.companyShareBps! / 100
-          }%); pass it as --company for its operators`,
+          `  company id: ${created.companyId} (share ${user.companyShareBps! / 100}%${
+            defaultShare ? ", the platform's default" : ''
+          }); pass it as --company for its operators`,
         )
       }
       lines.push(`  audit entry ${created.auditEntryId}`)

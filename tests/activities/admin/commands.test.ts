@@ -7,6 +7,7 @@ import { MemberNotFoundError } from '../../../activities/admin/members.js'
 import { formatCents } from '../../../activities/admin/money-format.js'
 import { UserInputError } from '../../../activities/identity/users.js'
 import { walletBalance } from '../../../activities/ledger/balances.js'
+import { readPlatformSettings } from '../../../activities/settings.js'
 import { parseConfig } from '../../../config/env.js'
 import type { Db } from '../../../prisma/client.js'
 import { connectTestDb, createMember, createOperator, testDatabaseUrl } from '../../support/db.js'
@@ -96,7 +97,6 @@ describe('admin command arguments', () => {
       newUser('member', '--rate', '100'),
       /--rate is for operator accounts, not member/,
     ],
-    ['a company without a share', createUserCommand, newUser('company'), /a company needs --share/],
     [
       'a share above 100%',
       createUserCommand,
@@ -173,6 +173,21 @@ describe('admin commands refused by the data', () => {
       newUser('operator', '--rate', '100', '--company', 'no-such-company@example.test'),
     )
     await expect(byEmail).rejects.toMatchObject({ code: 'company_not_found' })
+  })
+
+  it("give a company without --share the platform's default company share, from the settings in force", async () => {
+    const config = parseConfig({ DATABASE_URL: testDatabaseUrl(), DEFAULT_COMPANY_SHARE_BPS: '1234' })
+    // The settings in force: the configuration's default unless an admin changed it in this database.
+    const expected = (await readPlatformSettings(db, config)).defaultCompanyShareBps
+    const created = await prepare(createUserCommand, newUser('company', '--json'))({ db, config, origin: { test: true } })
+    const user = (created.json as { user: { id: string; companyShareBps: number } }).user
+    expect(user.companyShareBps).toBe(expected)
+    expect((await db.company.findUniqueOrThrow({ where: { ownerUserId: user.id } })).shareBps).toBe(expected)
+    const text = await prepare(createUserCommand, newUser('company'))({ db, config, origin: { test: true } })
+    expect(text.text).toContain(`share ${expected / 100}%, the platform's default`)
+    // An agreed share stands.
+    const agreed = await run(createUserCommand, newUser('company', '--share', '2500', '--json'))
+    expect(agreed.json).toMatchObject({ user: { companyShareBps: 2500 } })
   })
 
   it('accept a company by its account e-mail', async () => {

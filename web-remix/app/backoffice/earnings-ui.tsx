@@ -2,6 +2,7 @@ import { Form, useNavigation } from '@remix-run/react'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { Field, FormError } from '../components/field.js'
 import { formatCents, formatWhen } from './format.js'
+import { MemberRatingText, RateMemberForm, type RateMemberResult } from './rate-member-form.js'
 
 /** The pieces the operator and company portals share: earnings, call and payout tables, the payout form. */
 
@@ -49,9 +50,26 @@ export interface CallRow {
   endReason: string | null
   memberName: string
   operatorName: string
+  memberRating?: { stars: number; comment: string | null } | null
+  canRateMember?: boolean
 }
 
-export function CallTable({ calls, caption, showOperator = false, showCompanyShare = false }: { calls: CallRow[]; caption: string; showOperator?: boolean; showCompanyShare?: boolean }) {
+export function CallTable({
+  calls,
+  caption,
+  showOperator = false,
+  showCompanyShare = false,
+  rateMembers = false,
+  rateResult,
+}: {
+  calls: CallRow[]
+  caption: string
+  showOperator?: boolean
+  showCompanyShare?: boolean
+  /** The operator's own history: a column with the rating they gave each member, or the form to give it. */
+  rateMembers?: boolean
+  rateResult?: RateMemberResult | null
+}) {
   if (calls.length === 0) return <p>No calls yet.</p>
   return (
     <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
@@ -66,11 +84,12 @@ export function CallTable({ calls, caption, showOperator = false, showCompanySha
             <th scope="col" className="amount">Minutes</th>
             <th scope="col" className="amount">Charged</th>
             <th scope="col" className="amount">{showCompanyShare ? 'Company share' : 'Earnings'}</th>
+            {rateMembers && <th scope="col">Your rating of the member</th>}
           </tr>
         </thead>
         <tbody>
           {calls.map((c) => (
-            <tr key={c.id}>
+            <tr key={c.id} data-call-id={c.id}>
               <td>{formatWhen(c.startedAt)}</td>
               {showOperator && <td>{c.operatorName}</td>}
               <td>{c.memberName}</td>
@@ -81,6 +100,17 @@ export function CallTable({ calls, caption, showOperator = false, showCompanySha
               <td className="amount">{c.billedMinutes ?? '—'}</td>
               <td className="amount">{formatCents(c.chargedCents)}</td>
               <td className="amount">{formatCents(showCompanyShare ? c.companyShareCents : c.operatorEarningsCents)}</td>
+              {rateMembers && (
+                <td>
+                  {c.memberRating ? (
+                    <MemberRatingText rating={c.memberRating} />
+                  ) : c.canRateMember ? (
+                    <RateMemberForm callId={c.id} memberName={c.memberName} result={rateResult} />
+                  ) : (
+                    '—'
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>

@@ -1,9 +1,10 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { recordAuditEntry } from '../../../activities/admin/audit.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { text } from '../auth/form.server.js'
+import { checkSecondFactorThrottle, describeSecondFactorThrottle, recordSecondFactorAttempt, retryAfterSeconds } from '../auth/throttle.server.js'
 import { safeRedirectPath } from '../auth/session.server.js'
 import { requireAdminFirstFactor, sessionIdHash, sessionPassedSecondFactor } from '../backoffice/admin-access.server.js'
 import { issueRecoveryCodes, secondFactorOf, totpFor, useRecoveryCode, verifyTotpCode } from '../backoffice/second-factor.server.js'
@@ -11,6 +12,12 @@ import { Field, FormError } from '../components/field.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Second factor · Admin · perminute' }]
+
+// Too many wrong codes: the answer says when to come back (Retry-After, in seconds).
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get('Retry-After')
+  return retryAfter ? { 'Retry-After': retryAfter } : new Headers()
+}
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireAdminFirstFactor(request, context)
@@ -41,6 +48,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const wasEnrolled = factor.enrolledAt !== null
   const code = text(formData, 'code', 20)
   const recovery = text(formData, 'recoveryCode', 40)
+  // Checked before the code is: past the limit, not even a right code passes, so guessing gains nothing.
+  const verdict = await checkSecondFactorThrottle(db, user.id)
+  if (!verdict.allowed) {
+    return data({ error: describeSecondFactorThrottle(verdict), codes: null, next: null }, { status: 429, headers: { 'Retry-After': retryAfterSeconds(verdict) } })
+  }
   let passed = false
   let how: 'totp' | 'recovery_code' = 'totp'
   if (recovery && wasEnrolled) {
@@ -49,6 +61,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   } else if (code) {
     passed = await verifyTotpCode(db, user.id, code, config.TOTP_ISSUER)
   }
+  await recordSecondFactorAttempt(db, user.id, context.clientAddress ?? 'unknown', passed)
   if (!passed) return data({ error: 'That code is not valid. Enter the current 6-digit code from your authenticator app.', codes: null, next: null }, { status: 400 })
   await db.sessionSecondFactor.createMany({ data: [{ sessionIdHash: idHash }], skipDuplicates: true })
   await recordAuditEntry(db, {

@@ -6,9 +6,9 @@ import { requireCsrf } from '../auth/csrf.server.js'
 import { requireRole } from '../auth/session.server.js'
 import { companyOf, requireOwnOperator } from '../backoffice/company.server.js'
 import { CallTable, EarningsCards } from '../backoffice/earnings-ui.js'
-import { changeAccountStatus, operatorCalls, operatorProfile, saveOperatorProfile } from '../backoffice/operators.server.js'
+import { changeAccountStatus, handleProfileForm, imageTooLarge, operatorCalls, operatorProfile, readProfileForm } from '../backoffice/operators.server.js'
 import { earningsPage } from '../backoffice/payouts.server.js'
-import { ProfileForm } from '../backoffice/profile-form.js'
+import { ProfileEditor } from '../backoffice/profile-form.js'
 
 export const meta: MetaFunction = () => [{ title: 'Operator · Company · perminute' }]
 
@@ -26,7 +26,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const user = await requireRole(request, 'company', context)
-  const formData = await request.formData()
+  const formData = await readProfileForm(request)
+  if (!formData) return data(imageTooLarge(), { status: 413 })
   await requireCsrf(request, formData, context)
   const company = await companyOf(context, user)
   const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
@@ -42,9 +43,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       intent === 'disable'
         ? `The operator is disabled${endedCalls ? ` and their call in progress was ended` : ''}.`
         : 'The operator is enabled again.'
-    return data({ ok: true as const, message }, { status: 200 })
+    return data({ ok: true, intent, message }, { status: 200 })
   }
-  const result = await saveOperatorProfile(context, operatorId, user.id, formData)
+  const result = await handleProfileForm(context, operatorId, user.id, formData)
   return data(result, { status: result.ok ? 200 : 400 })
 }
 
@@ -61,6 +62,11 @@ export default function CompanyOperatorPage() {
       <p>
         Status: <strong className={`status-${profile.status}`}>{profile.status}</strong>
       </p>
+      {result && (result.intent === 'disable' || result.intent === 'enable') && (
+        <p className="notice" role="status">
+          {result.message}
+        </p>
+      )}
       <Form method="post">
         <CsrfInput />
         {disabled ? (
@@ -73,11 +79,10 @@ export default function CompanyOperatorPage() {
           </button>
         )}
       </Form>
-      <h2>Profile and price</h2>
-      <Form method="post" className="stack">
-        <CsrfInput />
-        <ProfileForm profile={profile} result={result} />
-      </Form>
+      <p>
+        <Link to={`/operators/${profile.id}`}>Their public profile</Link>
+      </p>
+      <ProfileEditor profile={profile} result={result} />
       <h2>Earnings</h2>
       <EarningsCards earnings={earnings} />
       <h2>Calls</h2>

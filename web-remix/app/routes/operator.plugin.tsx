@@ -13,11 +13,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     db.user.findUniqueOrThrow({ where: { id: user.id }, select: { callingProvider: true, callingHandle: true } }),
     db.pluginToken.count({ where: { userId: user.id, revokedAt: null } }),
   ])
-  return { platformUrl: config.PUBLIC_URL, email: user.email, linked: account.callingHandle ? `${account.callingProvider}: ${account.callingHandle}` : null, signedInPlugins: tokens }
+  return { platformUrl: config.PUBLIC_URL, downloadUrl: config.PLUGIN_DOWNLOAD_URL, email: user.email, linked: account.callingHandle ? `${account.callingProvider}: ${account.callingHandle}` : null, signedInPlugins: tokens }
 }
 
 export default function PluginPage() {
-  const { platformUrl, email, linked, signedInPlugins } = useLoaderData<typeof loader>()
+  const { platformUrl, downloadUrl, email, linked, signedInPlugins } = useLoaderData<typeof loader>()
   return (
     <>
       <OperatorNav />
@@ -28,9 +28,11 @@ export default function PluginPage() {
       </p>
       <h2>1. Download</h2>
       <p>
-        Get the plugin for your system from the releases of the perminute plugin (Windows, macOS and Linux builds), or build it from the
-        <code> plugin/</code> folder of the source.
+        <a className="button" href={downloadUrl}>
+          Download the plugin
+        </a>
       </p>
+      <p>Installers for Windows, macOS and Linux. Or build it yourself from the <code>plugin/</code> folder of the source.</p>
       <h2>2. Sign in and link your calling account</h2>
       <ol>
         <li>

@@ -1,12 +1,11 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Form, useActionData, useLoaderData } from '@remix-run/react'
-import { CsrfInput } from '../auth/csrf-input.js'
+import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { requireRole } from '../auth/session.server.js'
-import { ProfileForm } from '../backoffice/profile-form.js'
-import { operatorProfile, saveOperatorProfile } from '../backoffice/operators.server.js'
+import { handleProfileForm, imageTooLarge, operatorProfile, readProfileForm } from '../backoffice/operators.server.js'
 import { OperatorNav } from '../backoffice/portal-nav.js'
+import { ProfileEditor } from '../backoffice/profile-form.js'
 
 export const meta: MetaFunction = () => [{ title: 'Profile and price · Operator · perminute' }]
 
@@ -17,9 +16,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireRole(request, 'operator', context)
-  const formData = await request.formData()
+  const formData = await readProfileForm(request)
+  if (!formData) return data(imageTooLarge(), { status: 413 })
   await requireCsrf(request, formData, context)
-  const result = await saveOperatorProfile(context, user.id, user.id, formData)
+  const result = await handleProfileForm(context, user.id, user.id, formData)
   return data(result, { status: result.ok ? 200 : 400 })
 }
 
@@ -30,10 +30,10 @@ export default function OperatorProfilePage() {
     <>
       <OperatorNav />
       <h1>Your profile and price</h1>
-      <Form method="post" className="stack">
-        <CsrfInput />
-        <ProfileForm profile={profile} result={result} />
-      </Form>
+      <p>
+        <Link to={`/operators/${profile.id}`}>See your public profile</Link>
+      </p>
+      <ProfileEditor profile={profile} result={result} />
     </>
   )
 }

@@ -1,5 +1,6 @@
 import MarkdownIt from 'markdown-it'
 import sanitizeHtml from 'sanitize-html'
+import { MAX_BIO_LENGTH } from '../../../activities/companies.js'
 
 /**
  * Operators write their bio in Markdown; it is rendered to HTML on the server and sanitised before any browser sees
@@ -31,7 +32,7 @@ const SANITIZE: sanitizeHtml.IOptions = {
   },
 }
 
-export const MAX_BIO_LENGTH = 10_000
+export { MAX_BIO_LENGTH }
 
 /** The bio as HTML that is safe to put in the page as it is. */
 export function renderBio(source: string): string {
