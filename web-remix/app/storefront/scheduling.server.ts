@@ -13,6 +13,7 @@ import {
   type ScheduledCallState,
   type ScheduledCallStatus,
 } from '../../../workflows/scheduled-call-definitions.js'
+import { readPlatformSettings } from '../../../activities/settings.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
 import { operatorWindows, UUID } from './profile.server.js'
 
@@ -58,6 +59,8 @@ export async function proposeScheduledCall(services: PlatformServices, proposal:
     return { ok: false, message: 'The operator is not available for the whole of that time. Pick a time inside the hours shown.' }
   }
 
+  // The split is frozen at booking with the platform settings in force, as a call starting now would be.
+  const settings = await readPlatformSettings(db, config)
   const scheduledCallId = randomUUID()
   const workflowId = scheduledCallWorkflowId(scheduledCallId)
   const input: ScheduledCallInput = {
@@ -68,8 +71,8 @@ export async function proposeScheduledCall(services: PlatformServices, proposal:
     minutes: proposal.minutes,
     ratePerMinuteCents: operator.rate_per_minute_cents,
     companyId: operator.company_id,
-    commissionBps: config.PLATFORM_COMMISSION_BPS,
-    companyShareBps: operator.company_id ? (operator.share_bps ?? config.DEFAULT_COMPANY_SHARE_BPS) : 0,
+    commissionBps: settings.commissionBps,
+    companyShareBps: operator.company_id ? (operator.share_bps ?? settings.defaultCompanyShareBps) : 0,
     timings: {
       reminderLeadsMs: [...config.SCHEDULE_REMINDER_LEADS_MS],
       memberNoShowAfterMs: config.SCHEDULE_MEMBER_NO_SHOW_AFTER_MS,
