@@ -35,13 +35,13 @@ export interface OutboxNotification {
   operatorId: string | null
 }
 
+/**
+ * Writes the event and its NOTIFY (an OutboxNotification on OUTBOX_CHANNEL) in one statement, through the database's
+ * emit_outbox_event (migration 20261123170000_outbox_event_function), so a transaction spends one round trip on it.
+ */
 export async function emitEvent(tx: Tx, event: OutboxEventInput): Promise<bigint> {
   const rows = await tx.$queryRaw<{ id: bigint }[]>`
-    INSERT INTO outbox_events (type, member_id, operator_id, call_id, payload)
-    VALUES (${event.type}, ${event.memberId}::uuid, ${event.operatorId}::uuid, ${event.callId}::uuid, ${JSON.stringify(event.payload)}::jsonb)
-    RETURNING id`
-  const id = rows[0]!.id
-  const notification: OutboxNotification = { id: id.toString(), memberId: event.memberId, operatorId: event.operatorId }
-  await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, ${JSON.stringify(notification)})`
-  return id
+    SELECT emit_outbox_event(${event.type}, ${event.memberId}::uuid, ${event.operatorId}::uuid, ${event.callId}::uuid,
+      ${JSON.stringify(event.payload)}::jsonb) AS id`
+  return rows[0]!.id
 }

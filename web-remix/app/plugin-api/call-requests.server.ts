@@ -19,32 +19,28 @@ export async function requireOpenCallRequest(db: Db, operatorId: string, memberI
 
 /**
  * After a call started: marks the request it answers (the one named, else the member's latest open request to this
- * operator) accepted, and tells the member's pages that the call is on, in one transaction.
+ * operator) accepted, and tells the member's pages that the call is on (call.started), in one statement: it runs on
+ * every call start, where an open transaction waiting for its next round trip holds a pooled connection.
  */
 export async function recordCallAnswered(
   db: Db,
   call: { operatorId: string; memberId: string; callId: string; requestId: string | null },
 ): Promise<void> {
-  await db.$transaction(async (tx) => {
-    const now = new Date()
-    const request = call.requestId
-      ? await tx.callRequest.findFirst({ where: { id: call.requestId, status: 'pending' }, select: { id: true } })
-      : await tx.callRequest.findFirst({
-          where: { operatorId: call.operatorId, memberId: call.memberId, status: 'pending', expiresAt: { gt: now } },
-          orderBy: { createdAt: 'desc' },
-          select: { id: true },
-        })
-    if (request) {
-      await tx.callRequest.update({ where: { id: request.id }, data: { status: 'accepted', callId: call.callId, answeredAt: now } })
-    }
-    await emitEvent(tx, {
-      type: 'call.started',
-      memberId: call.memberId,
-      operatorId: null,
-      callId: call.callId,
-      payload: { callId: call.callId, requestId: request?.id ?? null, operatorId: call.operatorId },
-    })
-  })
+  await db.$queryRaw`
+    WITH answered AS (
+      SELECT id FROM call_requests
+      WHERE status = 'pending' AND CASE WHEN ${call.requestId}::uuid IS NULL
+        THEN operator_id = ${call.operatorId}::uuid AND member_id = ${call.memberId}::uuid AND expires_at > now()
+        ELSE id = ${call.requestId}::uuid END
+      ORDER BY created_at DESC LIMIT 1
+      FOR UPDATE
+    ), accepted AS (
+      UPDATE call_requests r SET status = 'accepted', call_id = ${call.callId}::uuid, answered_at = now()
+      FROM answered WHERE r.id = answered.id
+      RETURNING r.id
+    )
+    SELECT emit_outbox_event('call.started', ${call.memberId}::uuid, NULL, ${call.callId}::uuid,
+      jsonb_build_object('callId', ${call.callId}::text, 'requestId', (SELECT id FROM accepted), 'operatorId', ${call.operatorId}::text)) AS id`
 }
 
 export async function declineCallRequest(db: Db, operatorId: string, requestId: string): Promise<void> {
