@@ -175,6 +175,32 @@ describe('a per-minute call from start to settlement', () => {
   })
 })
 
+describe('heartbeats', () => {
+  it('never wait for the worker: answered while the call’s row is locked, recorded by the next one', async () => {
+    const operator = await signedInOperator(stack.db, stack.url)
+    const member = await createMember(stack.db, { fundedCents: 1_000 })
+    const callId = randomUUID()
+    expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
+    const lastBeat = async () => (await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).lastHeartbeatAt.getTime()
+    const before = await lastBeat()
+
+    // The worker's way of holding a call (a hold, a settlement): the row locked in an open transaction. The heartbeat
+    // is answered before the lock is let go; had it waited, this transaction would never end.
+    const answered = await stack.db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM calls WHERE id = ${callId}::uuid FOR UPDATE`
+      return heartbeat(operator, callId)
+    }, { timeout: 20_000 })
+    expect(answered.status).toBe(204)
+    expect(await lastBeat()).toBe(before)
+
+    await sleep(20)
+    expect((await heartbeat(operator, callId)).status).toBe(204)
+    expect(await lastBeat()).toBeGreaterThan(before)
+    expect((await endCall(operator, callId)).status).toBe(200)
+    expectError(await heartbeat(operator, callId), 410, 'call_ended')
+  })
+})
+
 describe('refusals', () => {
   it('402 when the wallet does not cover the first minute, and nothing is reserved', async () => {
     const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: 100 })

@@ -268,14 +268,25 @@ export async function endCallAs(
   return { status: 202, body: { status: 'ending' } }
 }
 
-/** Records a heartbeat: one row update, never a workflow signal (see DESIGN.md, "Signals, not polling"). */
+/**
+ * Records a heartbeat: one row update, never a workflow signal (see DESIGN.md, "Signals, not polling").
+ *
+ * A heartbeat never queues behind the money path: while the worker holds the call's row (a period's hold, a
+ * settlement), the update skips it instead of waiting with a pooled connection, which under load starved every other
+ * request of the web process. The heartbeat is still answered 204 while the call is active: its next one, a few
+ * seconds later, records it, well inside the timeout (HEARTBEAT_TIMEOUT_MS spans several heartbeats), and a hold
+ * checks the heartbeat under the same lock, so a skipped update never counts against a plugin it could not see.
+ */
 export async function recordHeartbeat(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<void> {
   const updated = await services.db.$executeRaw`
     UPDATE calls SET last_heartbeat_at = now()
-    WHERE id = ${callId}::uuid AND operator_id = ${operator.id}::uuid AND status = 'active'`
+    WHERE id = (SELECT id FROM calls WHERE id = ${callId}::uuid AND operator_id = ${operator.id}::uuid AND status = 'active'
+                FOR NO KEY UPDATE SKIP LOCKED)`
   if (updated === 1) return
+  // A plain read never waits on a row lock: it sees the call as last committed.
   const row = await services.db.call.findFirst({ where: { id: callId, operatorId: operator.id }, select: { status: true } })
   if (!row) throw callNotFound()
+  if (row.status === 'active') return
   throw apiError(410, 'call_ended', 'this call has ended; hang up')
 }
 
