@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { OUTBOX_CHANNEL, type OutboxNotification } from '../../../activities/outbox.js'
 import type { Db } from '../../../prisma/client.js'
+import { serverSentEvents } from '../sse.server.js'
 
 /**
  * The outbox, streamed. Workflows write what users must see to outbox_events and NOTIFY OUTBOX_CHANNEL in the same
@@ -192,7 +193,6 @@ function payloadFor(audience: Audience, payload: unknown): unknown {
   return Object.fromEntries(Object.entries(payload).filter(([key]) => !OPERATOR_ONLY_FIELDS.has(key)))
 }
 
-const PING_INTERVAL_MS = 15_000
 const REPLAY_PAGE = 500
 /** How many delivered ids a stream remembers, to drop an event it already sent (a replay overlapping live ones). */
 const REMEMBERED_IDS = 1_000
@@ -209,26 +209,17 @@ export function outboxEventStream(options: {
   /** Any of them aborting (the client went away) ends the stream. */
   signals: AbortSignal[]
 }): Response {
-  const { listener, audience, signals } = options
-  const encoder = new TextEncoder()
-  let stop: () => void = () => undefined
-
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let open = true
+  const { listener, audience } = options
+  return serverSentEvents({
+    signals: options.signals,
+    retryMs: 2_000,
+    start({ write, stop }) {
       let cursor = options.afterId ?? 0n
+      let open = true
       const delivered = new Set<bigint>()
       // Everything is written from one promise chain, so events go out in the order they were queued.
       let queue: Promise<void> = Promise.resolve()
 
-      const write = (text: string) => {
-        if (!open) return
-        try {
-          controller.enqueue(encoder.encode(text))
-        } catch {
-          stop()
-        }
-      }
       const send = (event: OutboxEvent) => {
         const id = BigInt(event.id)
         if (delivered.has(id)) return
@@ -257,41 +248,11 @@ export function outboxEventStream(options: {
         resync: () => enqueue(replayAfterCursor),
         end: () => stop(),
       })
-      const ping = setInterval(() => write(': ping\n\n'), PING_INTERVAL_MS)
-      ping.unref()
-
-      stop = () => {
-        if (!open) return
-        open = false
-        clearInterval(ping)
-        unsubscribe()
-        for (const signal of signals) signal.removeEventListener('abort', stop)
-        try {
-          controller.close()
-        } catch {
-          // Already closed or errored by the consumer going away.
-        }
-      }
-      for (const signal of signals) signal.addEventListener('abort', stop)
-      if (signals.some((signal) => signal.aborted)) return stop()
-
-      // Tell EventSource clients how soon to come back, and flush the headers with a first comment.
-      write('retry: 2000\n: connected\n\n')
       if (options.afterId !== null) enqueue(replayAfterCursor)
-    },
-    cancel() {
-      stop()
-    },
-  })
-
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      // Proxies such as nginx buffer responses unless told not to; an event must arrive when it happens.
-      'X-Accel-Buffering': 'no',
+      return () => {
+        open = false
+        unsubscribe()
+      }
     },
   })
 }

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { Db } from '../../../prisma/client.js'
 import { shownPresenceOf, type ShownPresence } from './operators.server.js'
+import { serverSentEvents } from '../sse.server.js'
 
 /**
  * Live presence for the storefront (docs/decisions/011-presence-stream.md). Triggers NOTIFY `operator_presence` with
@@ -169,7 +170,6 @@ export function presenceHub(databaseUrl: string, db: Db): PresenceHub {
   return hub
 }
 
-const PING_INTERVAL_MS = 15_000
 export const MAX_WATCHED_OPERATORS = 100
 
 /**
@@ -177,44 +177,17 @@ export const MAX_WATCHED_OPERATORS = 100
  * of them, as `event: presence` with `{operatorId, presence}`.
  */
 export function presenceStream(options: { hub: PresenceHub; db: Db; operatorIds: string[]; signals: AbortSignal[] }): Response {
-  const { hub, db, signals } = options
+  const { hub, db } = options
   const watched = new Set(options.operatorIds.slice(0, MAX_WATCHED_OPERATORS))
-  const encoder = new TextEncoder()
-  let stop: () => void = () => undefined
-
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let open = true
-      const write = (text: string) => {
-        if (!open) return
-        try {
-          controller.enqueue(encoder.encode(text))
-        } catch {
-          stop()
-        }
-      }
+  return serverSentEvents({
+    signals: options.signals,
+    retryMs: 3_000,
+    start({ write, stop }) {
       const send = (change: PresenceChange) => write(`event: presence\ndata: ${JSON.stringify(change)}\n\n`)
       // Subscribed before the snapshot is read, so a change in between is sent (perhaps twice, never lost).
       const unsubscribe = hub.subscribe((change) => {
         if (watched.has(change.operatorId)) send(change)
       })
-      const ping = setInterval(() => write(': ping\n\n'), PING_INTERVAL_MS)
-      ping.unref()
-      stop = () => {
-        if (!open) return
-        open = false
-        clearInterval(ping)
-        unsubscribe()
-        for (const signal of signals) signal.removeEventListener('abort', stop)
-        try {
-          controller.close()
-        } catch {
-          // Already closed by the consumer going away.
-        }
-      }
-      for (const signal of signals) signal.addEventListener('abort', stop)
-      if (signals.some((signal) => signal.aborted)) return stop()
-      write('retry: 3000\n: connected\n\n')
       shownPresenceOf(db, [...watched]).then(
         (shown) => {
           for (const [operatorId, presence] of shown) send({ operatorId, presence })
@@ -224,19 +197,7 @@ export function presenceStream(options: { hub: PresenceHub; db: Db; operatorIds:
           stop()
         },
       )
-    },
-    cancel() {
-      stop()
-    },
-  })
-
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
+      return unsubscribe
     },
   })
 }
