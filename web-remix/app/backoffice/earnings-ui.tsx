@@ -3,6 +3,7 @@ import { CsrfInput } from '../auth/csrf-input.js'
 import { Field, FormError } from '../components/field.js'
 import { formatCents, formatWhen } from './format.js'
 import { MemberRatingText, RateMemberForm, type RateMemberResult } from './rate-member-form.js'
+import { DataTable } from '../components/data-table.js'
 
 /** The pieces the operator and company portals share: earnings, call and payout tables, the payout form. */
 
@@ -72,50 +73,47 @@ export function CallTable({
 }) {
   if (calls.length === 0) return <p>No calls yet.</p>
   return (
-    <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-      <table>
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            {showOperator && <th scope="col">Operator</th>}
-            <th scope="col">Member</th>
-            <th scope="col">Status</th>
-            <th scope="col" className="amount">Minutes</th>
-            <th scope="col" className="amount">Charged</th>
-            <th scope="col" className="amount">{showCompanyShare ? 'Company share' : 'Earnings'}</th>
-            {rateMembers && <th scope="col">Your rating of the member</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {calls.map((c) => (
-            <tr key={c.id} data-call-id={c.id}>
-              <td>{formatWhen(c.startedAt)}</td>
-              {showOperator && <td>{c.operatorName}</td>}
-              <td>{c.memberName}</td>
+    <DataTable caption={caption}>
+      <thead>
+        <tr>
+          <th scope="col">Started</th>
+          {showOperator && <th scope="col">Operator</th>}
+          <th scope="col">Member</th>
+          <th scope="col">Status</th>
+          <th scope="col" className="amount">Minutes</th>
+          <th scope="col" className="amount">Charged</th>
+          <th scope="col" className="amount">{showCompanyShare ? 'Company share' : 'Earnings'}</th>
+          {rateMembers && <th scope="col">Your rating of the member</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {calls.map((c) => (
+          <tr key={c.id} data-call-id={c.id}>
+            <td>{formatWhen(c.startedAt)}</td>
+            {showOperator && <td>{c.operatorName}</td>}
+            <td>{c.memberName}</td>
+            <td>
+              {c.status}
+              {c.endReason ? ` (${c.endReason.replace(/_/g, ' ')})` : ''}
+            </td>
+            <td className="amount">{c.billedMinutes ?? '—'}</td>
+            <td className="amount">{formatCents(c.chargedCents)}</td>
+            <td className="amount">{formatCents(showCompanyShare ? c.companyShareCents : c.operatorEarningsCents)}</td>
+            {rateMembers && (
               <td>
-                {c.status}
-                {c.endReason ? ` (${c.endReason.replace(/_/g, ' ')})` : ''}
+                {c.memberRating ? (
+                  <MemberRatingText rating={c.memberRating} />
+                ) : c.canRateMember ? (
+                  <RateMemberForm callId={c.id} memberName={c.memberName} result={rateResult} />
+                ) : (
+                  '—'
+                )}
               </td>
-              <td className="amount">{c.billedMinutes ?? '—'}</td>
-              <td className="amount">{formatCents(c.chargedCents)}</td>
-              <td className="amount">{formatCents(showCompanyShare ? c.companyShareCents : c.operatorEarningsCents)}</td>
-              {rateMembers && (
-                <td>
-                  {c.memberRating ? (
-                    <MemberRatingText rating={c.memberRating} />
-                  ) : c.canRateMember ? (
-                    <RateMemberForm callId={c.id} memberName={c.memberName} result={rateResult} />
-                  ) : (
-                    '—'
-                  )}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+            )}
+          </tr>
+        ))}
+      </tbody>
+    </DataTable>
   )
 }
 
@@ -131,32 +129,29 @@ export interface PayoutRow {
 export function PayoutTable({ payouts }: { payouts: PayoutRow[] }) {
   if (payouts.length === 0) return <p>No payouts yet.</p>
   return (
-    <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-      <table>
-        <caption className="visually-hidden">Payouts</caption>
-        <thead>
-          <tr>
-            <th scope="col">Requested</th>
-            <th scope="col" className="amount">Amount</th>
-            <th scope="col">Status</th>
-            <th scope="col">Paid</th>
+    <DataTable caption="Payouts">
+      <thead>
+        <tr>
+          <th scope="col">Requested</th>
+          <th scope="col" className="amount">Amount</th>
+          <th scope="col">Status</th>
+          <th scope="col">Paid</th>
+        </tr>
+      </thead>
+      <tbody>
+        {payouts.map((p) => (
+          <tr key={p.id} data-payout-id={p.id}>
+            <td>{formatWhen(p.requestedAt)}</td>
+            <td className="amount">{formatCents(p.amountCents)}</td>
+            <td className={`status-${p.status}`}>
+              {p.status}
+              {p.decisionReason ? `: ${p.decisionReason}` : ''}
+            </td>
+            <td>{formatWhen(p.paidAt)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {payouts.map((p) => (
-            <tr key={p.id} data-payout-id={p.id}>
-              <td>{formatWhen(p.requestedAt)}</td>
-              <td className="amount">{formatCents(p.amountCents)}</td>
-              <td className={`status-${p.status}`}>
-                {p.status}
-                {p.decisionReason ? `: ${p.decisionReason}` : ''}
-              </td>
-              <td>{formatWhen(p.paidAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </DataTable>
   )
 }
 

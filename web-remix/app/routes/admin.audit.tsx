@@ -4,6 +4,7 @@ import { requireAdmin } from '../backoffice/admin-access.server.js'
 import { auditLog } from '../backoffice/admin.server.js'
 import { formatWhen } from '../backoffice/format.js'
 import { AdminNav } from '../backoffice/portal-nav.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · Admin · perminute' }]
 
@@ -29,33 +30,30 @@ export default function AdminAudit() {
         </div>
         <button type="submit">Filter</button>
       </Form>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-        <table>
-          <caption className="visually-hidden">Audit entries</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Details</th>
+      <DataTable caption="Audit entries">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">Action</th>
+            <th scope="col">Subject</th>
+            <th scope="col">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.id}>
+              <td>{formatWhen(e.createdAt)}</td>
+              <td className="wrap">{e.actorEmail ?? e.channel}</td>
+              <td>{e.action}</td>
+              <td className="wrap">{e.subject}</td>
+              <td className="wrap">
+                <code>{e.details}</code>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr key={e.id}>
-                <td>{formatWhen(e.createdAt)}</td>
-                <td className="wrap">{e.actorEmail ?? e.channel}</td>
-                <td>{e.action}</td>
-                <td className="wrap">{e.subject}</td>
-                <td className="wrap">
-                  <code>{e.details}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </DataTable>
       {last && entries.length === 100 && (
         <p>
           <Link to={`?before=${last.id}${action ? `&action=${encodeURIComponent(action)}` : ''}`}>Older entries</Link>

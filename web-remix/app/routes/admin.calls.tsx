@@ -5,6 +5,7 @@ import { callsForAdmin } from '../backoffice/admin.server.js'
 import { formatCents, formatWhen } from '../backoffice/format.js'
 import { AdminNav, TemporalLink } from '../backoffice/portal-nav.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Calls · Admin · perminute' }]
 
@@ -19,38 +20,35 @@ type CallView = Awaited<ReturnType<typeof callsForAdmin>>['active'][number]
 function CallsTable({ calls, caption, temporalUi, namespace }: { calls: CallView[]; caption: string; temporalUi: string; namespace: string }) {
   if (calls.length === 0) return <p>None.</p>
   return (
-    <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-      <table>
-        <caption className="visually-hidden">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">Member → operator</th>
-            <th scope="col">Status</th>
-            <th scope="col" className="amount">Charged</th>
-            <th scope="col">Workflow</th>
+    <DataTable caption={caption}>
+      <thead>
+        <tr>
+          <th scope="col">Started</th>
+          <th scope="col">Member → operator</th>
+          <th scope="col">Status</th>
+          <th scope="col" className="amount">Charged</th>
+          <th scope="col">Workflow</th>
+        </tr>
+      </thead>
+      <tbody>
+        {calls.map((c) => (
+          <tr key={c.id} data-call-id={c.id}>
+            <td>{formatWhen(c.startedAt)}</td>
+            <td>
+              {c.memberName} → {c.operatorName} ({formatCents(c.ratePerMinuteCents)}/min)
+            </td>
+            <td>
+              {c.status}
+              {c.endReason ? ` (${c.endReason.replace(/_/g, ' ')})` : ''}
+            </td>
+            <td className="amount">{formatCents(c.chargedCents)}</td>
+            <td>
+              <TemporalLink uiUrl={temporalUi} namespace={namespace} workflowId={c.workflowId} />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {calls.map((c) => (
-            <tr key={c.id} data-call-id={c.id}>
-              <td>{formatWhen(c.startedAt)}</td>
-              <td>
-                {c.memberName} → {c.operatorName} ({formatCents(c.ratePerMinuteCents)}/min)
-              </td>
-              <td>
-                {c.status}
-                {c.endReason ? ` (${c.endReason.replace(/_/g, ' ')})` : ''}
-              </td>
-              <td className="amount">{formatCents(c.chargedCents)}</td>
-              <td>
-                <TemporalLink uiUrl={temporalUi} namespace={namespace} workflowId={c.workflowId} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </DataTable>
   )
 }
 

@@ -4,6 +4,7 @@ import { requireAdmin } from '../backoffice/admin-access.server.js'
 import { mailOutbox } from '../backoffice/admin.server.js'
 import { formatWhen } from '../backoffice/format.js'
 import { AdminNav } from '../backoffice/portal-nav.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Mail outbox · Admin · perminute' }]
 
@@ -19,34 +20,31 @@ export default function AdminMail() {
       <AdminNav />
       <h1>Mail outbox</h1>
       <p>The latest 100 messages and their delivery. Bodies are not shown here: they may carry sign-in links.</p>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-        <table>
-          <caption className="visually-hidden">Mail messages</caption>
-          <thead>
-            <tr>
-              <th scope="col">Created</th>
-              <th scope="col">To</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
+      <DataTable caption="Mail messages">
+        <thead>
+          <tr>
+            <th scope="col">Created</th>
+            <th scope="col">To</th>
+            <th scope="col">Subject</th>
+            <th scope="col">Status</th>
+            <th scope="col">Attempts</th>
+          </tr>
+        </thead>
+        <tbody>
+          {mails.map((m) => (
+            <tr key={m.id}>
+              <td>{formatWhen(m.createdAt)}</td>
+              <td className="wrap">{m.toAddress}</td>
+              <td>{m.subject}</td>
+              <td>
+                {m.status}
+                {m.lastError ? ` (${m.lastError})` : ''}
+              </td>
+              <td>{m.attempts}</td>
             </tr>
-          </thead>
-          <tbody>
-            {mails.map((m) => (
-              <tr key={m.id}>
-                <td>{formatWhen(m.createdAt)}</td>
-                <td className="wrap">{m.toAddress}</td>
-                <td>{m.subject}</td>
-                <td>
-                  {m.status}
-                  {m.lastError ? ` (${m.lastError})` : ''}
-                </td>
-                <td>{m.attempts}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </DataTable>
     </>
   )
 }

@@ -11,6 +11,7 @@ import { formatCents, formatWhen } from '../backoffice/format.js'
 import { AdminNav, TemporalLink } from '../backoffice/portal-nav.js'
 import { FormError } from '../components/field.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Payouts · Admin · perminute' }]
 
@@ -95,37 +96,34 @@ export default function AdminPayouts() {
         </ul>
       )}
       <h2>Recently decided</h2>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-        <table>
-          <caption className="visually-hidden">Recently decided payouts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Requested</th>
-              <th scope="col">For</th>
-              <th scope="col" className="amount">Amount</th>
-              <th scope="col">Status</th>
-              <th scope="col">Workflow</th>
+      <DataTable caption="Recently decided payouts">
+        <thead>
+          <tr>
+            <th scope="col">Requested</th>
+            <th scope="col">For</th>
+            <th scope="col" className="amount">Amount</th>
+            <th scope="col">Status</th>
+            <th scope="col">Workflow</th>
+          </tr>
+        </thead>
+        <tbody>
+          {recent.map((p) => (
+            <tr key={p.id} data-payout-id={p.id}>
+              <td>{formatWhen(p.requestedAt)}</td>
+              <td>{p.requester.displayName}</td>
+              <td className="amount">{formatCents(p.amountCents)}</td>
+              <td className={`status-${p.status}`}>
+                {p.status}
+                {p.providerReference ? ` (${p.providerReference})` : ''}
+                {p.decisionReason ? `: ${p.decisionReason}` : ''}
+              </td>
+              <td>
+                <TemporalLink uiUrl={temporalUi} namespace={namespace} workflowId={p.workflowId} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {recent.map((p) => (
-              <tr key={p.id} data-payout-id={p.id}>
-                <td>{formatWhen(p.requestedAt)}</td>
-                <td>{p.requester.displayName}</td>
-                <td className="amount">{formatCents(p.amountCents)}</td>
-                <td className={`status-${p.status}`}>
-                  {p.status}
-                  {p.providerReference ? ` (${p.providerReference})` : ''}
-                  {p.decisionReason ? `: ${p.decisionReason}` : ''}
-                </td>
-                <td>
-                  <TemporalLink uiUrl={temporalUi} namespace={namespace} workflowId={p.workflowId} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </DataTable>
     </>
   )
 }

@@ -5,6 +5,7 @@ import { revenueStatistics } from '../backoffice/admin.server.js'
 import { BarChart } from '../backoffice/bar-chart.js'
 import { formatCents } from '../backoffice/format.js'
 import { AdminNav } from '../backoffice/portal-nav.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Revenue · Admin · perminute' }]
 
@@ -49,29 +50,26 @@ export default function AdminRevenue() {
       {top.length === 0 ? (
         <p>No calls in this period.</p>
       ) : (
-        <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-          <table>
-            <caption className="visually-hidden">Top operators by amount charged</caption>
-            <thead>
-              <tr>
-                <th scope="col">Operator</th>
-                <th scope="col" className="amount">Calls</th>
-                <th scope="col" className="amount">Minutes</th>
-                <th scope="col" className="amount">Charged</th>
+        <DataTable caption="Top operators by amount charged">
+          <thead>
+            <tr>
+              <th scope="col">Operator</th>
+              <th scope="col" className="amount">Calls</th>
+              <th scope="col" className="amount">Minutes</th>
+              <th scope="col" className="amount">Charged</th>
+            </tr>
+          </thead>
+          <tbody>
+            {top.map((t) => (
+              <tr key={t.id}>
+                <td>{t.displayName}</td>
+                <td className="amount">{count(t.calls)}</td>
+                <td className="amount">{count(t.minutes)}</td>
+                <td className="amount">{formatCents(t.chargedCents)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {top.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.displayName}</td>
-                  <td className="amount">{count(t.calls)}</td>
-                  <td className="amount">{count(t.minutes)}</td>
-                  <td className="amount">{formatCents(t.chargedCents)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
     </>
   )

@@ -12,6 +12,7 @@ import { changeAccountStatus } from '../backoffice/operators.server.js'
 import { AdminNav } from '../backoffice/portal-nav.js'
 import { Field, FormError } from '../components/field.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'User · Admin · perminute' }]
 
@@ -102,27 +103,24 @@ export default function AdminUser() {
         )}
       </dl>
       <h2>Accounts</h2>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-        <table>
-          <caption className="visually-hidden">Ledger accounts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col" className="amount">Balance</th>
-              <th scope="col" className="amount">Available</th>
+      <DataTable caption="Ledger accounts">
+        <thead>
+          <tr>
+            <th scope="col">Account</th>
+            <th scope="col" className="amount">Balance</th>
+            <th scope="col" className="amount">Available</th>
+          </tr>
+        </thead>
+        <tbody>
+          {accounts.map((a) => (
+            <tr key={a.id}>
+              <td>{a.kind.replace(/_/g, ' ')}</td>
+              <td className="amount">{formatCents(a.postedCents)}</td>
+              <td className="amount">{formatCents(a.availableCents)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {accounts.map((a) => (
-              <tr key={a.id}>
-                <td>{a.kind.replace(/_/g, ' ')}</td>
-                <td className="amount">{formatCents(a.postedCents)}</td>
-                <td className="amount">{formatCents(a.availableCents)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </DataTable>
       <h2>{user.status === 'active' ? 'Suspend' : 'Reinstate'}</h2>
       <Form method="post" className="stack">
         <CsrfInput />

@@ -4,6 +4,7 @@ import { requireAdmin } from '../backoffice/admin-access.server.js'
 import { searchUsers } from '../backoffice/admin.server.js'
 import { formatWhen } from '../backoffice/format.js'
 import { AdminNav } from '../backoffice/portal-nav.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Users · Admin · perminute' }]
 
@@ -38,33 +39,30 @@ export default function AdminUsers() {
         </div>
         <button type="submit">Search</button>
       </Form>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-        <table>
-          <caption className="visually-hidden">Users found</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">E-mail</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Since</th>
+      <DataTable caption="Users found">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">E-mail</th>
+            <th scope="col">Role</th>
+            <th scope="col">Status</th>
+            <th scope="col">Since</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <tr key={u.id}>
+              <td>
+                <Link to={`/admin/users/${u.id}`}>{u.displayName}</Link>
+              </td>
+              <td className="wrap">{u.email}</td>
+              <td>{u.role}</td>
+              <td className={`status-${u.status}`}>{u.status}</td>
+              <td>{formatWhen(u.createdAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id}>
-                <td>
-                  <Link to={`/admin/users/${u.id}`}>{u.displayName}</Link>
-                </td>
-                <td className="wrap">{u.email}</td>
-                <td>{u.role}</td>
-                <td className={`status-${u.status}`}>{u.status}</td>
-                <td>{formatWhen(u.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </DataTable>
     </>
   )
 }

@@ -5,6 +5,7 @@ import { formatDuration } from '../calls/format.js'
 import { memberCallHistory } from '../calls/member-calls.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatCents } from '../storefront/money.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Your calls · perminute' }]
 
@@ -30,37 +31,34 @@ export default function CallHistory() {
           No calls yet. <Link to="/">Find an operator</Link>.
         </p>
       ) : (
-        <div className="table-scroll">
-          <table>
-            <caption className="visually-hidden">Your calls, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Started (UTC)</th>
-                <th scope="col">Operator</th>
-                <th scope="col">Length</th>
-                <th scope="col" className="amount">Minutes billed</th>
-                <th scope="col" className="amount">Charged</th>
-                <th scope="col">Status</th>
+        <DataTable caption="Your calls, newest first">
+          <thead>
+            <tr>
+              <th scope="col">Started (UTC)</th>
+              <th scope="col">Operator</th>
+              <th scope="col">Length</th>
+              <th scope="col" className="amount">Minutes billed</th>
+              <th scope="col" className="amount">Charged</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id} data-call-id={row.id}>
+                <td>
+                  <Link to={`/calls/${row.id}`}>
+                    <time dateTime={row.startedAt}>{row.startedAt.replace('T', ' ').slice(0, 16)}</time>
+                  </Link>
+                </td>
+                <td>{row.operatorName}</td>
+                <td>{row.durationSeconds === null ? '—' : formatDuration(row.durationSeconds)}</td>
+                <td className="amount">{row.billedMinutes ?? '—'}</td>
+                <td className="amount">{row.chargedCents === null ? '—' : formatCents(row.chargedCents)}</td>
+                <td>{statusText[row.status] ?? row.status}</td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr key={row.id} data-call-id={row.id}>
-                  <td>
-                    <Link to={`/calls/${row.id}`}>
-                      <time dateTime={row.startedAt}>{row.startedAt.replace('T', ' ').slice(0, 16)}</time>
-                    </Link>
-                  </td>
-                  <td>{row.operatorName}</td>
-                  <td>{row.durationSeconds === null ? '—' : formatDuration(row.durationSeconds)}</td>
-                  <td className="amount">{row.billedMinutes ?? '—'}</td>
-                  <td className="amount">{row.chargedCents === null ? '—' : formatCents(row.chargedCents)}</td>
-                  <td>{statusText[row.status] ?? row.status}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       {pages > 1 && (
         <nav aria-label="Pages">

@@ -8,6 +8,7 @@ import { CallTable, EarningsCards, PayoutRequestForm, PayoutTable } from '../bac
 import { formatCents } from '../backoffice/format.js'
 import { operatorCalls } from '../backoffice/operators.server.js'
 import { earningsPage, submitPayoutRequest } from '../backoffice/payouts.server.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Company · perminute' }]
 
@@ -42,29 +43,26 @@ export default function CompanyHome() {
       {operators.length === 0 ? (
         <p>No operators yet.</p>
       ) : (
-        <div className="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-          <table>
-            <caption className="visually-hidden">Your operators</caption>
-            <thead>
-              <tr>
-                <th scope="col">Operator</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="amount">Price per minute</th>
+        <DataTable caption="Your operators">
+          <thead>
+            <tr>
+              <th scope="col">Operator</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="amount">Price per minute</th>
+            </tr>
+          </thead>
+          <tbody>
+            {operators.map((o) => (
+              <tr key={o.id} data-operator-id={o.id}>
+                <td>
+                  <Link to={`/company/operators/${o.id}`}>{o.displayName}</Link>
+                </td>
+                <td className={`status-${o.status}`}>{o.status}</td>
+                <td className="amount">{formatCents(o.ratePerMinuteCents)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {operators.map((o) => (
-                <tr key={o.id} data-operator-id={o.id}>
-                  <td>
-                    <Link to={`/company/operators/${o.id}`}>{o.displayName}</Link>
-                  </td>
-                  <td className={`status-${o.status}`}>{o.status}</td>
-                  <td className="amount">{formatCents(o.ratePerMinuteCents)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       <h2>Company earnings</h2>
       <EarningsCards earnings={earnings} />

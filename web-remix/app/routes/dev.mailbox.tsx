@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { listMail, requireDevelopment } from '../dev/mailbox.server.js'
+import { DataTable } from '../components/data-table.js'
 
 export const meta: MetaFunction = () => [{ title: 'Mailbox (development) · perminute' }]
 
@@ -30,32 +31,30 @@ export default function DevMailbox() {
       {mail.length === 0 ? (
         <p>No mail.</p>
       ) : (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">To</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-                <th scope="col">Written</th>
+        <DataTable caption="Mail in the outbox, newest first">
+          <thead>
+            <tr>
+              <th scope="col">To</th>
+              <th scope="col">Subject</th>
+              <th scope="col">Status</th>
+              <th scope="col">Written</th>
+            </tr>
+          </thead>
+          <tbody>
+            {mail.map((message) => (
+              <tr key={message.id}>
+                <td>{message.toAddress}</td>
+                <td>
+                  <Link to={`/dev/mailbox/${message.id}`}>{message.subject}</Link>
+                </td>
+                <td>{message.status}</td>
+                <td>
+                  <time dateTime={message.createdAt}>{message.createdAt.replace('T', ' ').slice(0, 19)} UTC</time>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {mail.map((message) => (
-                <tr key={message.id}>
-                  <td>{message.toAddress}</td>
-                  <td>
-                    <Link to={`/dev/mailbox/${message.id}`}>{message.subject}</Link>
-                  </td>
-                  <td>{message.status}</td>
-                  <td>
-                    <time dateTime={message.createdAt}>{message.createdAt.replace('T', ' ').slice(0, 19)} UTC</time>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
     </>
   )
