@@ -1,11 +1,14 @@
+import { spawn } from 'node:child_process'
 import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
  * When the web app needs building, and one build at a time: `./platform up`, test files running in parallel and
  * the benchmark all call ensureWebBuild; the first to find the build stale builds it under a lock (an atomic mkdir)
- * while the others wait, then find it fresh. How to build (and where its output goes) is the caller's.
+ * while the others wait, then find it fresh. How to build is the caller's: buildWebApp below for the tests and the
+ * benchmark, which want its output only when it fails; `./platform up` streams it.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -64,4 +67,22 @@ export async function ensureWebBuild(build: () => Promise<void>, log: (line: str
   } finally {
     await release()
   }
+}
+
+/** `remix vite:build` as a child process, its output kept and shown only if it fails. */
+export function buildWebApp(): Promise<void> {
+  const cli = createRequire(import.meta.url).resolve('@remix-run/dev/dist/cli.js')
+  return new Promise((resolve, reject) => {
+    // A production build whatever NODE_ENV says (tests set "test"): React's client bundle depends on it.
+    const child = spawn(process.execPath, [cli, 'vite:build', '--config', WEB_VITE_CONFIG], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`remix vite:build failed (exit ${code}):\n${output.slice(-4000)}`))))
+  })
 }

@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker'
 import { expect } from 'vitest'
 import { checkLedger } from '../../activities/ledger/check.js'
@@ -10,7 +7,7 @@ import { createDb, type Db } from '../../prisma/client.js'
 import { closeTemporalClients } from '../../temporal/client.js'
 import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
 import { freePort } from '../../temporal/setup/dev-server.js'
-import { ensureWebBuild as ensureSharedWebBuild } from '../../temporal/setup/web-build.js'
+import { buildWebApp, ensureWebBuild as ensureSharedWebBuild } from '../../temporal/setup/web-build.js'
 import { startWebServer } from '../../web-remix/server.js'
 
 /**
@@ -30,8 +27,6 @@ export interface WebStack {
   startWorker(): Promise<void>
   stop(): Promise<void>
 }
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 
 // The worker's INFO lines (state changes, the workflow bundle's webpack report) drown test output; warnings stay.
 try {
@@ -118,31 +113,11 @@ export async function startWebStack(options: { env?: Record<string, string>; wor
 // ---------------------------------------------------------------------------------------------------------------
 // Building the web app once per run, under the lock `./platform up` and the benchmark share (temporal/setup/web-build.ts).
 
-function runBuild(): Promise<void> {
-  const cli = join(repoRoot, 'node_modules/@remix-run/dev/dist/cli.js')
-  return new Promise((resolve, reject) => {
-    // A production build whatever the test runner set NODE_ENV to: React's client bundle depends on it.
-    const child = spawn(process.execPath, [cli, 'vite:build', '--config', 'web-remix/vite.config.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      if (code === 0) resolve()
-      else reject(new Error(`remix vite:build failed (exit ${code}):\n${output.slice(-4000)}`))
-    })
-  })
-}
-
 let ensured: Promise<void> | undefined
 
 /** Builds the web app if it is missing or older than its sources; safe to call from many test files at once. */
 export function ensureWebBuild(): Promise<void> {
-  ensured ??= ensureSharedWebBuild(runBuild).then(() => undefined)
+  ensured ??= ensureSharedWebBuild(buildWebApp).then(() => undefined)
   return ensured
 }
 
