@@ -19,6 +19,11 @@ export interface AuthenticatedOperator {
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/
 
+/** The token of an `Authorization: Bearer …` header, or null when there is none of the right shape. */
+export function bearerToken(header: string | null | undefined): string | null {
+  return BEARER.exec(header ?? '')?.[1] ?? null
+}
+
 export function newToken(): string {
   return randomBytes(32).toString('base64url')
 }
@@ -34,9 +39,9 @@ const unauthorized = () =>
 
 /** The operator this request is made for; throws a 401 (or 403 for an operator disabled since) response otherwise. */
 export async function requireOperator(request: Request, services: PlatformServices): Promise<AuthenticatedOperator> {
-  const match = BEARER.exec(request.headers.get('authorization') ?? '')
-  if (!match) throw unauthorized()
-  const tokenHash = hashToken(match[1]!)
+  const token = bearerToken(request.headers.get('authorization'))
+  if (!token) throw unauthorized()
+  const tokenHash = hashToken(token)
   const [row] = await services.db.$queryRaw<
     {
       id: string
