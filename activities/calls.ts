@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity'
+import { ApplicationFailure, Context } from '@temporalio/activity'
 import type { Db } from '../prisma/client.js'
 import { billablePeriods, fundedPeriods, isLowBalance, settleAmounts, transferIds } from '../workflows/billing.js'
 import {
@@ -174,6 +174,17 @@ async function refreshLowBalance(db: Db, callId: string, publicUrl: string | und
   })
 }
 
+/** Sleeps, ending early (rejecting) if the worker cancels the activity; a plain timer outside an activity (tests). */
+function sleepUnlessCancelled(ms: number): Promise<void> {
+  let context: Context | undefined
+  try {
+    context = Context.current()
+  } catch {
+    context = undefined
+  }
+  return context ? context.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms))
+}
+
 function unexpectedHold(callId: string, period: number, answer: PeriodHold): never {
   throw ApplicationFailure.create({
     type: 'CallStateError',
@@ -253,7 +264,11 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
     }
   }
 
-  async function holdNextPeriod({ callId, period }: { callId: string; period: number }): Promise<HoldResult> {
+  async function holdNextPeriod({ callId, period, notBeforeMs }: { callId: string; period: number; notBeforeMs?: number }): Promise<HoldResult> {
+    // Waiting here, not on a workflow timer: the hold is then made on the boundary itself, not a timer's lateness
+    // after it. Only a hold refused ahead of its period asks again this way (workflows/call.ts), and only until then.
+    const waitMs = notBeforeMs === undefined ? 0 : notBeforeMs - Date.now()
+    if (waitMs > 0) await sleepUnlessCancelled(waitMs)
     // One statement, committed on its own: the hot path of every call, once per period (see holdPeriod).
     const answer = await holdPeriod(db, callId, period, { checkHeartbeat: true })
     switch (answer.outcome) {

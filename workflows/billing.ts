@@ -58,6 +58,23 @@ export function periodStartOffsetMs(k: number, periodMs: number): number {
   return (k - 1) * periodMs
 }
 
+/** The most time ahead of its period that a period's hold is made (see holdAheadMs). */
+export const HOLD_AHEAD_MAX_MS = 5_000
+
+/**
+ * How long before period k begins its hold is made: a tenth of the period, at most HOLD_AHEAD_MAX_MS (5 s of a 60-s
+ * period). Rule 2 asks for the money to be held when the period starts; a hold started on the boundary itself
+ * commits after it, by however late the timer fires and the stack answers (a few hundred milliseconds when quiet,
+ * seconds under load), and for that long the member talks unreserved. Made a little ahead, the hold is in place when
+ * the period starts. Nothing is charged for it: a period is charged only once it has started (rule 3), and a hold
+ * for a period the call never reached is voided at settlement like any unused one. A hold refused ahead is not the
+ * end: the member has paid up to the boundary, may top up meanwhile, and is asked again on the boundary itself
+ * (docs/decisions/045).
+ */
+export function holdAheadMs(periodMs: number): number {
+  return Math.min(HOLD_AHEAD_MAX_MS, Math.floor(periodMs / 10))
+}
+
 /**
  * Rule 3: the number of periods a call of this length is charged for.
  * Each started period is charged in full; a call no longer than the grace time costs nothing;

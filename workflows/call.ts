@@ -2,12 +2,13 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow'
-import { periodStartOffsetMs } from './billing.js'
+import { holdAheadMs, periodStartOffsetMs } from './billing.js'
 import {
   awaitCallStart,
   callState,
@@ -47,6 +48,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
   let startedAtMs = input.resume?.startedAtMs ?? null
   let heldPeriods = input.resume?.heldPeriods ?? 0
   let end: { reason: EndReason; atMs: number } | undefined
+  let nextHoldAtMs: number | null = null
   let settlement: Settlement | undefined = undefined
 
   const requestEnd = (reason: EndReason, atMs: number) => {
@@ -88,6 +90,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
               : 'active',
       startedAtMs,
       heldPeriods,
+      nextHoldAtMs: end || settlement ? null : nextHoldAtMs,
       endReason: end?.reason ?? null,
       settlement: settlement ?? null,
     }),
@@ -116,19 +119,29 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
   }
   const callStart = startedAtMs!
   const periodsAtRunStart = heldPeriods
+  // Holds are made a little ahead of their period (billing.ts holdAheadMs, docs/decisions/045); runs that began
+  // before that change replay as they ran, holding on the boundary.
+  const aheadMs = input.mode === 'per_minute' && patched('hold-ahead') ? holdAheadMs(settings.periodMs) : 0
 
   while (end === undefined) {
-    // The next period begins when the held ones are used up.
+    // The next period begins when the held ones are used up; its hold is made aheadMs before.
     const nextPeriod = heldPeriods + 1
     const boundaryMs = callStart + periodStartOffsetMs(nextPeriod, settings.periodMs)
-    const endedBeforeBoundary = await condition(() => end !== undefined, Math.max(0, boundaryMs - Date.now()))
-    if (endedBeforeBoundary) break
+    nextHoldAtMs = boundaryMs - aheadMs
+    const endedBeforeHold = await condition(() => end !== undefined, Math.max(0, nextHoldAtMs - Date.now()))
+    nextHoldAtMs = null
+    if (endedBeforeHold) break
 
     if (input.mode === 'prepaid') {
       requestEnd('prepaid_exhausted', boundaryMs)
       break
     }
-    const hold = await ledger.holdNextPeriod({ callId, period: nextPeriod })
+    let hold = await ledger.holdNextPeriod({ callId, period: nextPeriod })
+    if (!hold.held && (hold.reason === 'insufficient_funds' || hold.reason === 'spending_cap') && Date.now() < boundaryMs) {
+      // Refused ahead of the period: the member has paid until its boundary and may top up meanwhile. Ask once more
+      // on the boundary itself; the activity waits for it on the worker's clock, so a cut-off is not a timer late.
+      hold = await ledger.holdNextPeriod({ callId, period: nextPeriod, notBeforeMs: boundaryMs })
+    }
     if (!hold.held) {
       if (hold.reason === 'insufficient_funds') requestEnd('funds_exhausted', boundaryMs)
       else if (hold.reason === 'spending_cap') requestEnd('spending_cap', boundaryMs)

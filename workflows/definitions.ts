@@ -89,6 +89,8 @@ export interface CallState {
   phase: 'opening' | 'active' | 'ending' | 'settled' | 'refused'
   startedAtMs: number | null
   heldPeriods: number
+  /** When the workflow will hold the next period (a little before it begins), or null when none is due. */
+  nextHoldAtMs: number | null
   endReason: EndReason | null
   settlement: Settlement | null
 }
@@ -117,8 +119,11 @@ export type HoldResult =
 export interface CallActivities {
   /** Records the call and holds its first period (or its whole prepaid block) in one transaction, or refuses. */
   openCall(input: CallInput & { startedAtMs: number }): Promise<StartOutcome>
-  /** At the start of period k: checks the plugin's heartbeat, then holds one period's price. */
-  holdNextPeriod(input: { callId: string; period: number }): Promise<HoldResult>
+  /**
+   * For period k (a little ahead of it, see holdAheadMs): checks the plugin's heartbeat, then holds one period's
+   * price. With notBeforeMs, waits until then first (the worker's clock is more punctual than a timer's round trip).
+   */
+  holdNextPeriod(input: { callId: string; period: number; notBeforeMs?: number }): Promise<HoldResult>
   /** Posts the used holds, voids the rest, splits the charge, and tells the member and the plugin. */
   settleCall(input: { callId: string; endReason: EndReason; endedAtMs: number }): Promise<Settlement>
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  holdAheadMs,
   billablePeriods,
   canStartCall,
   fundedPeriods,
@@ -16,6 +17,17 @@ const bps = fc.integer({ min: 0, max: 10_000 })
 const periodMs = fc.integer({ min: 100, max: 120_000 })
 
 describe('billing arithmetic', () => {
+  it('holds a period a tenth of it ahead, never more than 5 s', () => {
+    expect(holdAheadMs(60_000)).toBe(5_000)
+    expect(holdAheadMs(10_000)).toBe(1_000)
+    expect(holdAheadMs(1_000)).toBe(100)
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3_600_000 }), (periodMs) => {
+      const ahead = holdAheadMs(periodMs)
+      expect(ahead).toBeGreaterThanOrEqual(0)
+      expect(ahead).toBeLessThanOrEqual(Math.min(5_000, periodMs / 10))
+    }))
+  })
+
   it('splits any charge into parts that add up to it exactly, none negative', () => {
     fc.assert(
       fc.property(cents, bps, bps, (charged, commission, share) => {

@@ -5,7 +5,8 @@ import { accountBalance } from '../../activities/ledger/balances.js'
 import { setSpendingCaps } from '../../activities/spending-caps.js'
 import type { Db } from '../../prisma/client.js'
 import { endCallWorkflow, forceEndCallWorkflow } from '../../temporal/calls.js'
-import { callWorkflowId, endCall, type Settlement } from '../../workflows/definitions.js'
+import { holdAheadMs } from '../../workflows/billing.js'
+import { callState, callWorkflowId, endCall, type Settlement } from '../../workflows/definitions.js'
 import {
   callInput,
   eventsOf,
@@ -151,6 +152,25 @@ describe('the call workflow', () => {
     expect(outcome).toMatchObject({ status: 'refused', reason: 'insufficient_funds' })
     expect(await available(member.id)).toBe(99)
     expect(await db.call.count({ where: { id: input.callId } })).toBe(0)
+  })
+
+  it('sets out to hold each period a little ahead of it, and charges it only once it has begun', async () => {
+    const { member, input } = await setUpCall(1_000)
+    const started = await startCall(harness, input)
+    if (started.status !== 'active') throw new Error(`not started: ${JSON.stringify(started)}`)
+    const handle = harness.client.workflow.getHandle(callWorkflowId(input.callId))
+    const state = await waitFor(async () => {
+      const now = await handle.query(callState)
+      return now.nextHoldAtMs === null ? undefined : now
+    }, 5_000, 'the next hold to be due')
+    expect(state.nextHoldAtMs).toBe(started.startedAtMs + PERIOD - holdAheadMs(PERIOD))
+    expect(holdAheadMs(PERIOD)).toBeGreaterThan(0)
+
+    // Ended after period 2 was held but before it began: period 2 is released, not charged.
+    await waitFor(async () => ((await db.call.findUniqueOrThrow({ where: { id: input.callId } })).heldPeriods === 2 ? true : undefined), 5_000, 'the second hold')
+    const result = await endCallWorkflow(harness.client, input.callId, 'operator_hangup', started.startedAtMs + PERIOD - 1, 10_000)
+    expect(result).toMatchObject({ status: 'settled', settlement: { billedMinutes: 1, chargedCents: 100 } })
+    expect(await available(member.id)).toBe(900)
   })
 
   it('warns when the balance runs low, and a top-up clears the warning and lets the call go on', async () => {
