@@ -1,7 +1,9 @@
 /**
  * Records call-workflow histories for the replay test (tests/workflows/replay.test.ts). Run it against a dev server
  * and a migrated database before changing the workflow in a way that could break runs in flight:
- *   DATABASE_URL=... TEMPORAL_ADDRESS=... npx tsx tests/support/record-histories.ts
+ *   DATABASE_URL=... TEMPORAL_ADDRESS=... npx tsx tests/support/record-histories.ts [label]
+ * With a label (the change it records, say), the files are named <scenario>.<label>.json, beside the older ones:
+ * keep those, they are the runs in flight the change must still replay.
  */
 import { writeFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
@@ -12,6 +14,7 @@ import { closeTemporalClients } from '../../temporal/client.js'
 import { callInput, settledCall, sleep, startCall, startCallHarness, testConfig } from './call-harness.js'
 import { connectTestDb, createMember, createOperator } from './db.js'
 
+const label = process.argv[2] ? `.${process.argv[2].replace(/[^a-z0-9-]/gi, '-')}` : ''
 const db = connectTestDb()
 const config = testConfig()
 const harness = await startCallHarness(db, config)
@@ -47,7 +50,7 @@ for (const scenario of scenarios) {
   const cli = process.env.TEMPORAL_CLI ?? 'temporal'
   const json = execFileSync(cli, ['workflow', 'show', '--address', config.TEMPORAL_ADDRESS, '--namespace', config.TEMPORAL_NAMESPACE,
     '--workflow-id', callWorkflowId(callId), '--output', 'json'])
-  writeFileSync(new URL(`../workflows/histories/${scenario.name}.json`, import.meta.url), json)
+  writeFileSync(new URL(`../workflows/histories/${scenario.name}${label}.json`, import.meta.url), json)
   console.log(`recorded ${scenario.name}`)
 }
 await harness.stop()
