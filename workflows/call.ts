@@ -49,6 +49,9 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
   let heldPeriods = input.resume?.heldPeriods ?? 0
   let end: { reason: EndReason; atMs: number } | undefined
   let nextHoldAtMs: number | null = null
+  // A moment the worker's clock is known to have passed (an activity waited for it), though the workflow's clock,
+  // which moves with workflow tasks, may still read earlier.
+  let reachedMs = 0
   let settlement: Settlement | undefined = undefined
 
   const requestEnd = (reason: EndReason, atMs: number) => {
@@ -141,6 +144,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
       // Refused ahead of the period: the member has paid until its boundary and may top up meanwhile. Ask once more
       // on the boundary itself; the activity waits for it on the worker's clock, so a cut-off is not a timer late.
       hold = await ledger.holdNextPeriod({ callId, period: nextPeriod, notBeforeMs: boundaryMs })
+      reachedMs = boundaryMs
     }
     if (!hold.held) {
       if (hold.reason === 'insufficient_funds') requestEnd('funds_exhausted', boundaryMs)
@@ -163,7 +167,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
 
   const { reason, atMs } = end!
   // Never bill past now or before the start, whatever time a request carried.
-  const endedAtMs = Math.min(Math.max(atMs, callStart), Date.now())
+  const endedAtMs = Math.min(Math.max(atMs, callStart), Math.max(Date.now(), reachedMs))
   settlement = await ledger.settleCall({ callId, endReason: reason, endedAtMs })
   upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['settled'] })
   await condition(allHandlersFinished)

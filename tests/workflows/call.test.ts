@@ -173,6 +173,19 @@ describe('the call workflow', () => {
     expect(await available(member.id)).toBe(900)
   })
 
+  it('asks again on the boundary for a hold refused ahead of it, and cuts the call off on the boundary itself', async () => {
+    // 4-s periods: the hold is made 400 ms ahead, more than the dev server's timer is late, so the second ask runs.
+    const periodMs = 4 * PERIOD
+    const { member, input } = await setUpCall(100)
+    const longer = { ...input, settings: { ...input.settings, periodMs } }
+    expect(await startCall(harness, longer)).toMatchObject({ status: 'active', fundedMinutes: 1 })
+    const call = await settledCall(db, input.callId, 15_000)
+    expect(call.endReason).toBe('funds_exhausted')
+    expect(call.endedAt!.getTime() - call.startedAt.getTime()).toBe(periodMs)
+    expect(Number(call.chargedCents)).toBe(100)
+    expect(await available(member.id)).toBe(0)
+  })
+
   it('warns when the balance runs low, and a top-up clears the warning and lets the call go on', async () => {
     const { member, input } = await setUpCall(350)
     await startCall(harness, input)
