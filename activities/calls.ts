@@ -193,6 +193,81 @@ function unexpectedHold(callId: string, period: number, answer: PeriodHold): nev
   })
 }
 
+/** How often the one-statement settlement is tried on a call that keeps moving, before taking its lock instead. */
+const SETTLE_ATTEMPTS = 3
+
+/** The call as it is, without a lock: what the one-statement settlement computes from. */
+async function readCall(db: Db, callId: string): Promise<CallRow | null> {
+  const rows = await db.$queryRaw<CallRow[]>`
+    SELECT *, (now() - last_heartbeat_at) > make_interval(secs => heartbeat_timeout_ms / 1000.0) AS heartbeat_stale
+    FROM calls WHERE id = ${callId}::uuid`
+  return rows[0] ?? null
+}
+
+function elapsedAt(call: CallRow, endedAtMs: number): number {
+  return Math.max(0, endedAtMs - call.started_at.getTime())
+}
+
+/** Whether periods started that no worker held (a crash, a deploy): settlement's catch-up holds them first. */
+function needsCatchUp(call: CallRow, endedAtMs: number): boolean {
+  if (call.mode === 'prepaid') return false
+  const settings = { periodMs: call.period_ms, graceMs: call.grace_ms }
+  return call.held_periods < billablePeriods(elapsedAt(call, endedAtMs), settings, Number.MAX_SAFE_INTEGER)
+}
+
+function amountsOf(call: CallRow, heldPeriods: number, elapsedMs: number): ReturnType<typeof settleAmounts> {
+  return settleAmounts({
+    elapsedMs,
+    heldPeriods,
+    ratePerMinuteCents: call.rate_per_minute_cents,
+    settings: {
+      periodMs: call.period_ms,
+      graceMs: call.grace_ms,
+      commissionBps: call.commission_bps,
+      companyShareBps: call.company_id ? call.company_share_bps : 0,
+    },
+  })
+}
+
+/**
+ * Settles a call that needs no catch-up in one statement (settle_call, migration 20261123180000): the amounts are
+ * computed here from the row as read, and applied only if the row still says what they were computed from. Answers
+ * the call's row afterwards: settled (by this statement or an earlier one), or as it is now if it moved on.
+ */
+async function applySettlement(db: Db, call: CallRow, endReason: EndReason, endedAtMs: number): Promise<CallRow> {
+  const callId = call.id
+  const prepaid = call.mode === 'prepaid'
+  const held = prepaid ? call.prepaid_minutes! : call.held_periods
+  const amounts = amountsOf(call, held, elapsedAt(call, endedAtMs))
+  const periods = prepaid ? [] : Array.from({ length: held }, (_, i) => transferIds.periodHold(callId, i + 1))
+  const endedAt = new Date(endedAtMs)
+  // The event reports the row as the statement leaves it, read the way every settlement is read back.
+  const settlement = settlementOf({
+    ...call,
+    status: 'settled',
+    ended_at: endedAt,
+    end_reason: endReason,
+    billed_minutes: amounts.billedPeriods,
+    charged_cents: BigInt(amounts.chargedCents),
+    commission_cents: BigInt(amounts.commissionCents),
+    company_share_cents: BigInt(amounts.companyShareCents),
+    operator_earnings_cents: BigInt(amounts.operatorEarningsCents),
+  })
+  const ending = PLATFORM_END_REASONS.includes(endReason) ? JSON.stringify({ callId, reason: endReason, endedAtMs }) : null
+  const [answer] = await db.$queryRaw<Array<CallRow & { outcome: string }>>`
+    SELECT settled.answer ->> 'outcome' AS outcome, c.*, false AS heartbeat_stale
+    FROM settle_call(${callId}::uuid, ${call.mode}::"CallMode", ${call.prepaid_minutes}::int, ${call.held_periods}::int,
+      ${endedAt}::timestamptz, ${endReason}, ${amounts.billedPeriods}::int, ${amounts.chargedCents}::bigint,
+      ${amounts.commissionCents}::bigint, ${amounts.companyShareCents}::bigint, ${amounts.operatorEarningsCents}::bigint,
+      ${periods.slice(0, amounts.billedPeriods)}::text[], ${periods.slice(amounts.billedPeriods)}::text[],
+      ${prepaid ? transferIds.prepaidHold(callId) : null}, ${ending}::jsonb, ${JSON.stringify(settlement)}::jsonb,
+      ${accountIds.operatorEarnings(call.operator_id)}, ${accountIds.platformRevenue}, ${transferIds.commission(callId)},
+      ${call.company_id ? accountIds.companyEarnings(call.company_id) : null}, ${transferIds.companyShare(callId)}
+    ) AS settled(answer), jsonb_populate_record(NULL::calls, settled.answer -> 'call') AS c`
+  if (answer!.outcome === 'call_not_found') callNotFound(callId)
+  return answer!
+}
+
 class Refusal extends Error {
   constructor(readonly reason: StartRefusal) {
     super(reason)
@@ -295,13 +370,26 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
   }
 
   async function settleCall({ callId, endReason, endedAtMs }: { callId: string; endReason: EndReason; endedAtMs: number }): Promise<Settlement> {
+    // The common case in two autocommit statements: a read without a lock, the arithmetic in TypeScript, then one
+    // statement that applies it if the row still says what it was computed from (docs/decisions/030).
+    let call = await readCall(db, callId)
+    for (let attempt = 1; ; attempt++) {
+      if (!call) callNotFound(callId)
+      if (call.status === 'settled') return settlementOf(call)
+      // Rarely: periods no worker held need catching up, or the call kept moving under every attempt.
+      if (attempt > SETTLE_ATTEMPTS || needsCatchUp(call, endedAtMs)) return settleInTransaction(callId, endReason, endedAtMs)
+      call = await applySettlement(db, call, endReason, endedAtMs)
+    }
+  }
+
+  /** The settlement as one interactive transaction under the call's lock, catching up periods no worker held. */
+  async function settleInTransaction(callId: string, endReason: EndReason, endedAtMs: number): Promise<Settlement> {
     return db.$transaction(async (tx) => {
       const call = await lockCall(tx, callId)
       if (!call) callNotFound(callId)
       if (call.status === 'settled') return settlementOf(call)
 
-      const startedAtMs = call.started_at.getTime()
-      const elapsedMs = Math.max(0, endedAtMs - startedAtMs)
+      const elapsedMs = elapsedAt(call, endedAtMs)
       const prepaid = call.mode === 'prepaid'
       let held = prepaid ? call.prepaid_minutes! : call.held_periods
       if (!prepaid) {
@@ -316,17 +404,7 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
           held = caughtUp.heldPeriods
         }
       }
-      const amounts = settleAmounts({
-        elapsedMs,
-        heldPeriods: held,
-        ratePerMinuteCents: call.rate_per_minute_cents,
-        settings: {
-          periodMs: call.period_ms,
-          graceMs: call.grace_ms,
-          commissionBps: call.commission_bps,
-          companyShareBps: call.company_id ? call.company_share_bps : 0,
-        },
-      })
+      const amounts = amountsOf(call, held, elapsedMs)
 
       if (prepaid) {
         await postPendingTransfer(tx, transferIds.prepaidHold(callId), amounts.chargedCents)
