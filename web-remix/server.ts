@@ -5,7 +5,7 @@ import { createRequestHandler } from '@remix-run/express'
 import type { ServerBuild } from '@remix-run/node'
 import express, { type ErrorRequestHandler } from 'express'
 import { ConfigError, loadConfig, type PlatformConfig } from '../config/env.js'
-import { recordHeartbeatFast } from './app/plugin-api/heartbeat.server.js'
+import { createHeartbeatRecorder } from './app/plugin-api/heartbeat.server.js'
 import { createPlatformServices } from './app/plugin-api/services.server.js'
 import { hostServes, parsePublicHosts } from './app/backoffice/portal-hosts.js'
 
@@ -59,6 +59,7 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
   }
   const build = (await import(pathToFileURL(serverBuildPath).href)) as ServerBuild
   const services = createPlatformServices(config)
+  const heartbeats = createHeartbeatRecorder(config.DATABASE_URL)
 
   const app = express()
   app.disable('x-powered-by')
@@ -80,7 +81,7 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
   // The plugin's heartbeat, nine requests in ten under load, answered in one statement when all is in order; anything
   // else goes on to its route, which answers it precisely (app/plugin-api/heartbeat.server.ts, docs/decisions/030).
   app.post('/api/plugin/v1/calls/:callId/heartbeat', (request, response, next) => {
-    recordHeartbeatFast(services.db, request.headers.authorization, request.params.callId!).then((recorded) => {
+    heartbeats.record(request.headers.authorization, request.params.callId!).then((recorded) => {
       if (!recorded) return next()
       response.status(204).set('Cache-Control', 'no-store').end()
     }, next)
@@ -137,7 +138,7 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
       server.once('error', reject)
     })
   } catch (error) {
-    await services.close()
+    await Promise.allSettled([services.close(), heartbeats.close()])
     throw error
   }
   const { port } = server.address() as AddressInfo
@@ -168,7 +169,7 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
         await stopped
         clearInterval(sweep)
         clearTimeout(force)
-        await services.close()
+        await Promise.allSettled([services.close(), heartbeats.close()])
       })()
       return closing
     },

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { walletBalance } from '../../activities/ledger/balances.js'
 import { setSpendingCaps } from '../../activities/spending-caps.js'
 import { splitCharge } from '../../workflows/billing.js'
 import { hashToken } from '../../web-remix/app/plugin-api/auth.server.js'
-import { recordHeartbeatFast } from '../../web-remix/app/plugin-api/heartbeat.server.js'
+import { createHeartbeatRecorder } from '../../web-remix/app/plugin-api/heartbeat.server.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { call, createMember, eventually, fund, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
 
@@ -209,6 +209,8 @@ describe('the heartbeat in front of Remix', () => {
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
     expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
+    const recorder = createHeartbeatRecorder(stack.config.DATABASE_URL, { maxConnections: 1 })
+    onTestFinished(() => recorder.close())
     const bearer = `Bearer ${operator.token}`
     const tokenHash = hashToken(operator.token)
     const lastBeat = async () => (await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).lastHeartbeatAt.getTime()
@@ -216,7 +218,7 @@ describe('the heartbeat in front of Remix', () => {
 
     // A token unused for a minute: the fast path declines, the route answers 204 and records the token's use.
     await setTokenUsedAt(new Date(Date.now() - 120_000))
-    expect(await recordHeartbeatFast(stack.db, bearer, callId)).toBe(false)
+    expect(await recorder.record(bearer, callId)).toBe(false)
     expect((await heartbeat(operator, callId)).status).toBe(204)
     const used = await stack.db.$queryRaw<{ fresh: boolean }[]>`
       SELECT last_used_at > now() - interval '10 seconds' AS fresh FROM plugin_tokens WHERE token_hash = ${tokenHash}`
@@ -225,25 +227,25 @@ describe('the heartbeat in front of Remix', () => {
     // The ordinary case: recorded here.
     const before = await lastBeat()
     await sleep(20)
-    expect(await recordHeartbeatFast(stack.db, bearer, callId)).toBe(true)
+    expect(await recorder.record(bearer, callId)).toBe(true)
     expect(await lastBeat()).toBeGreaterThan(before)
 
     // Malformed ids and tokens, another operator's token, a disabled operator: declined here, answered by the route.
-    expect(await recordHeartbeatFast(stack.db, bearer, 'not-a-uuid')).toBe(false)
-    expect(await recordHeartbeatFast(stack.db, 'Bearer short', callId)).toBe(false)
-    expect(await recordHeartbeatFast(stack.db, undefined, callId)).toBe(false)
+    expect(await recorder.record(bearer, 'not-a-uuid')).toBe(false)
+    expect(await recorder.record('Bearer short', callId)).toBe(false)
+    expect(await recorder.record(undefined, callId)).toBe(false)
     const intruder = await signedInOperator(stack.db, stack.url)
     await heartbeat(intruder, randomUUID()) // records the intruder's token use, so only the call's owner differs
-    expect(await recordHeartbeatFast(stack.db, `Bearer ${intruder.token}`, callId)).toBe(false)
+    expect(await recorder.record(`Bearer ${intruder.token}`, callId)).toBe(false)
     expectError(await heartbeat(intruder, callId), 404, 'call_not_found')
     await stack.db.user.update({ where: { id: operator.id }, data: { status: 'disabled' } })
-    expect(await recordHeartbeatFast(stack.db, bearer, callId)).toBe(false)
+    expect(await recorder.record(bearer, callId)).toBe(false)
     expectError(await heartbeat(operator, callId), 403, 'account_disabled')
     await stack.db.user.update({ where: { id: operator.id }, data: { status: 'active' } })
 
     // A revoked token and an ended call.
     expect((await endCall(operator, callId)).status).toBe(200)
-    expect(await recordHeartbeatFast(stack.db, bearer, callId)).toBe(false)
+    expect(await recorder.record(bearer, callId)).toBe(false)
     expectError(await heartbeat(operator, callId), 410, 'call_ended')
     await stack.db.$executeRaw`UPDATE plugin_tokens SET revoked_at = now() WHERE token_hash = ${tokenHash}`
     expectError(await heartbeat(operator, callId), 401, 'unauthorized')
