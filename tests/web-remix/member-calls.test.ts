@@ -4,7 +4,8 @@ import { createUser } from '../../activities/identity/users.js'
 import { setSpendingCaps } from '../../activities/spending-caps.js'
 import { PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { call, fund, openEvents, PASSWORD, signedInOperator } from './plugin-client.js'
+import { billablePeriods } from '../../workflows/billing.js'
+import { call, fund, openEvents, PASSWORD, signedInOperator, sleep } from './plugin-client.js'
 
 // The member's side of a call over HTTP, against the real web server, worker, Temporal and database: asking for a
 // call, the operator's plugin seeing and answering it, the live panel's figures, hanging up, history and CSV.
@@ -63,9 +64,25 @@ describe('asking an operator for a call', () => {
       expect(waiting.status).toBe(302)
       expect(waiting.headers.get('location')).toBe(`/calls/${callId}`)
 
+      // The panel charges by the same rule as settlement: nothing within the grace time, then each started minute
+      // that is held. Read past the grace time, its figure lies between the rule's before and after the page load.
+      const opened = await stack.db.call.findUniqueOrThrow({ where: { id: callId } })
+      const startedAtMs = opened.startedAt.getTime()
+      await sleep(Math.max(0, startedAtMs + opened.graceMs + 50 - Date.now()))
+      const chargedNow = async () => {
+        const { heldPeriods } = await stack.db.call.findUniqueOrThrow({ where: { id: callId } })
+        return 100 * billablePeriods(Date.now() - startedAtMs, { periodMs: opened.periodMs, graceMs: opened.graceMs }, heldPeriods)
+      }
+      const least = await chargedNow()
       const live = await member.client.page(`/calls/${callId}`)
+      const most = await chargedNow()
       expect(live).toContain(`<h1>On a call with ${operator.displayName}</h1>`)
-      expect(live).toMatch(/data-testid="charged">\$1\.00</)
+      const shown = /data-testid="charged">\$(\d+)\.(\d\d)</.exec(live)
+      expect(shown, 'the charge so far').not.toBeNull()
+      const shownCents = Number(shown![1]) * 100 + Number(shown![2])
+      expect(least).toBeGreaterThanOrEqual(100)
+      expect(shownCents).toBeGreaterThanOrEqual(least)
+      expect(shownCents).toBeLessThanOrEqual(most)
 
       const hungUp = await member.client.post(`/calls/${callId}`, {})
       expect(hungUp.status).toBe(200)
