@@ -60,7 +60,7 @@ describe('the call activities', () => {
     // Ahead of period 2 the wallet is empty.
     expect(await activities.holdNextPeriod({ callId: input.callId, period: 2 })).toEqual({ held: false, reason: 'insufficient_funds' })
 
-    const boundaryMs = Date.now() + 400
+    const boundaryMs = Date.now() + 1_000
     const again = activities.holdNextPeriod({ callId: input.callId, period: 2, notBeforeMs: boundaryMs })
     await fundMember(db, member.id, 500)
     expect(await again).toMatchObject({ held: true, heldPeriods: 2 })
