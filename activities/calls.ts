@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity'
 import type { Db } from '../prisma/client.js'
 import { billablePeriods, fundedPeriods, isLowBalance, settleAmounts, transferIds } from '../workflows/billing.js'
 import {
+  CONSENT_REFUSALS,
   PLATFORM_END_REASONS,
   type CallActivities,
   type CallInput,
@@ -268,6 +269,19 @@ async function applySettlement(db: Db, call: CallRow, endReason: EndReason, ende
   return answer!
 }
 
+const START_REFUSALS: readonly string[] = [
+  'member_not_found',
+  'operator_unavailable',
+  'operator_busy',
+  'insufficient_funds',
+  'spending_cap',
+  ...CONSENT_REFUSALS,
+] satisfies readonly StartRefusal[]
+
+function isStartRefusal(outcome: string): outcome is StartRefusal {
+  return START_REFUSALS.includes(outcome)
+}
+
 class Refusal extends Error {
   constructor(readonly reason: StartRefusal) {
     super(reason)
@@ -298,28 +312,24 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
         // A scheduled call's reservation between these two is released first, so this call's hold can use it
         // (docs/decisions/014); a refused opening rolls the release back with everything else.
         const reservation = await releaseReservationForCall(tx, { memberId: input.memberId, operatorId: input.operatorId })
-        // One statement opens the call and holds its first period (or block), or says why not (see open_call).
+        // Runs started before consent was recorded in the input have none: open_call refuses them (call_request_required).
+        const consent = input.consent ?? { requestId: null, scheduledCallId: null, answeredAtMs: input.startedAtMs }
+        // One statement checks the member's consent, opens the call and holds its first period (or block), or says
+        // why not (see open_call, prisma/migrations/20261203010000_call_answers_the_member).
         const [opened] = await tx.$queryRaw<{ answer: { outcome: string; availableAfterCents?: number } }[]>`
           SELECT open_call(${callId}::uuid, ${input.memberId}::uuid, ${input.operatorId}::uuid, ${input.companyId}::uuid,
             ${input.mode}::"CallMode", ${input.prepaidMinutes}::int, ${rate}::int, ${settings.periodMs}::int, ${settings.graceMs}::int,
             ${settings.lowBalancePeriods}::int, ${settings.heartbeatTimeoutMs}::int, ${settings.commissionBps}::int,
             ${settings.companyShareBps}::int, ${input.requestHash}, ${`call-${callId}`}, ${new Date(input.startedAtMs)}::timestamptz,
             ${prepaid ? transferIds.prepaidHold(callId) : transferIds.periodHold(callId, 1)}, ${rate * held}::bigint,
-            ${accountIds.operatorEarnings(input.operatorId)}) AS answer`
+            ${accountIds.operatorEarnings(input.operatorId)}, ${consent.requestId}::uuid, ${consent.scheduledCallId}::uuid,
+            ${new Date(consent.answeredAtMs)}::timestamptz) AS answer`
         const { outcome, availableAfterCents } = opened!.answer
         if (outcome === 'exists') {
           // A replayed start: answer as the first one did.
           return activeOutcome((await lockCall(tx, callId))!)
         }
-        if (
-          outcome === 'member_not_found' ||
-          outcome === 'operator_unavailable' ||
-          outcome === 'operator_busy' ||
-          outcome === 'insufficient_funds' ||
-          outcome === 'spending_cap'
-        ) {
-          throw new Refusal(outcome)
-        }
+        if (isStartRefusal(outcome)) throw new Refusal(outcome)
         if (outcome !== 'opened' || availableAfterCents === undefined) {
           throw ApplicationFailure.create({ type: 'CallStateError', message: `cannot open call ${callId}: ${outcome}`, nonRetryable: true })
         }

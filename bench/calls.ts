@@ -39,6 +39,7 @@ import { measureLedgerCeiling, type LedgerCeiling } from './ceilings/ledger.js'
 import { measureTemporalCeiling, type TemporalCeiling } from './ceilings/temporal.js'
 import { mapLimit, sleep } from './support/concurrency.js'
 import { historyCost, type HistoryCost } from './support/histories.js'
+import { createCallRequestBatcher, type CallRequestBatcher } from './support/call-requests.js'
 import { insertUsers } from './support/participants.js'
 import { summarizeProfiles, type ProfileSummary } from './support/profile.js'
 import { lagOverTimeSvg } from './support/plot.js'
@@ -494,16 +495,30 @@ function periodsText(options: Options): string {
 // ---------------------------------------------------------------------------------------------------------------
 // One call, as a plugin drives it
 
-async function driveCall(call: CallRecord, options: Options, run: Run, phaseStartedAt: number): Promise<void> {
+async function driveCall(call: CallRecord, options: Options, run: Run, phaseStartedAt: number, members: CallRequestBatcher): Promise<void> {
   const api = call.operator.api
-  // The ramp: each call picks up at its own moment.
+  // The ramp: each call picks up at its own moment, answering the request its member made just before.
   await sleep(phaseStartedAt + call.startOffsetMs - Date.now())
+  let requestId: string
+  try {
+    requestId = await members.ask({
+      memberId: call.memberId,
+      operatorId: call.operator.id,
+      mode: 'per_minute',
+      prepaidMinutes: null,
+      ratePerMinuteCents: call.operator.ratePerMinuteCents,
+    })
+  } catch (error) {
+    run.error('call request (recordCallRequests)', error)
+    call.failure = `request: ${(error as Error).message}`
+    return
+  }
   run.starting += 1
   call.startSentAt = Date.now()
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await api.startCall({ callId: call.callId, memberId: call.memberId, mode: 'per_minute' })
+        await api.startCall({ callId: call.callId, requestId })
         break
       } catch (error) {
         run.error('POST /calls', error)
@@ -1189,9 +1204,10 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
     const callsStartedAt = Date.now()
     const apiBefore = countRequests(run)
     // Each operator takes its calls in turn; with as many operators as calls, every call runs at once.
+    const members = createCallRequestBatcher(db)
     await Promise.all(
       operators.map(async (operator) => {
-        for (const call of calls.filter((c) => c.operator === operator)) await driveCall(call, options, run, callsStartedAt)
+        for (const call of calls.filter((c) => c.operator === operator)) await driveCall(call, options, run, callsStartedAt, members)
       }),
     )
     await Promise.all(topUps)

@@ -2,6 +2,7 @@
 // web-remix/public/media/operators/), weekly hours, and a few past calls with the ratings their members gave.
 // Additive and idempotent: a profile someone edited is left alone, and a second run creates and charges nothing.
 import { createHash } from 'node:crypto'
+import { recordCallRequests } from '../activities/call-requests.js'
 import { createCallActivities } from '../activities/calls.js'
 import type { BillingSettings } from '../workflows/billing.js'
 import type { Db } from './client.js'
@@ -161,6 +162,9 @@ export async function seedStorefront(db: Db, settings: BillingSettings = DEMO_CA
     const existing = await db.call.findUnique({ where: { id: demo.id }, select: { status: true } })
     if (!existing) {
       const startedAtMs = Date.now() - demo.daysAgo * 24 * 3_600_000
+      // Each demo call answers the member's request, made at the operator's price the moment before it began.
+      const rate = operator.ratePerMinuteCents
+      const [asked] = await recordCallRequests(db, [{ memberId, operatorId, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: rate }], new Date(startedAtMs))
       const opened = await calls.openCall({
         callId: demo.id,
         memberId,
@@ -168,9 +172,10 @@ export async function seedStorefront(db: Db, settings: BillingSettings = DEMO_CA
         companyId: operator.companyId,
         mode: 'per_minute',
         prepaidMinutes: null,
-        ratePerMinuteCents: operator.ratePerMinuteCents,
+        ratePerMinuteCents: rate,
         settings: { ...settings, companyShareBps: operator.company?.shareBps ?? 0 },
         requestHash: `seed:${demo.id}`,
+        consent: { requestId: asked!.id, scheduledCallId: null, answeredAtMs: startedAtMs },
         startedAtMs,
       })
       if (opened.status !== 'active') continue

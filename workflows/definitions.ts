@@ -49,13 +49,37 @@ export interface CallInput {
   settings: BillingSettings
   /** SHA-256 of the canonical start request; a reused callId with another body is refused by the API. */
   requestHash: string
+  /** What the call answers: the member's own request or booking (docs/decisions/046). Opening checks it again. */
+  consent: CallConsent
   /** Periods per workflow run before continue-as-new (default 240); tests lower it to exercise the hand-over. */
   periodsPerRun?: number
   /** Set when the workflow continues as new: the call is already open and this much is held. */
   resume?: { startedAtMs: number; heldPeriods: number }
 }
 
-export type StartRefusal = 'insufficient_funds' | 'spending_cap' | 'operator_busy' | 'member_not_found' | 'operator_unavailable'
+/**
+ * The member's consent a call answers: their open call request to this operator, or their scheduled call whose money
+ * is reserved. The call takes its terms (mode, prepaid minutes, price) from it. answeredAtMs is when the platform
+ * received the operator's answer: a request must still have been open then.
+ */
+export interface CallConsent {
+  requestId: string | null
+  scheduledCallId: string | null
+  answeredAtMs: number
+}
+
+/** Why a start that names the member's consent cannot answer it (the opening decides; the API answers the same). */
+export const CONSENT_REFUSALS = [
+  'call_request_required',
+  'call_request_not_found',
+  'call_request_closed',
+  'scheduled_call_not_found',
+  'scheduled_call_not_reserved',
+  'call_terms_mismatch',
+] as const
+export type ConsentRefusal = (typeof CONSENT_REFUSALS)[number]
+
+export type StartRefusal = 'insufficient_funds' | 'spending_cap' | 'operator_busy' | 'member_not_found' | 'operator_unavailable' | ConsentRefusal
 
 export type StartOutcome =
   | {

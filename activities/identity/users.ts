@@ -25,6 +25,8 @@ export interface NewUser {
   companyName?: string
   companyShareBps?: number
   id?: string
+  /** The address is known to be the user's (created by an admin, or the demo): no confirmation mail is needed. */
+  emailVerified?: boolean
 }
 
 export class UserInputError extends Error {
@@ -99,6 +101,7 @@ export async function createUser(
         displayName: user.displayName.trim(),
         callingProvider: user.callingProvider ?? null,
         callingHandle: user.callingHandle ?? null,
+        emailVerifiedAt: user.emailVerified ? new Date() : null,
       },
     })
     let companyId: string | null = null

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { recordCallRequests } from '../../activities/call-requests.js'
 import { checkLedger } from '../../activities/ledger/check.js'
 import { createUser } from '../../activities/identity/users.js'
 import { creditMemberWallet } from '../../activities/wallets.js'
@@ -27,6 +28,8 @@ export interface DrillCall {
   callId: string
   party: DrillParty
   memberId: string
+  /** The member's request this call answers (docs/decisions/046). */
+  requestId: string
   /** How long the plugin keeps the call, from the start's answer. */
   lengthMs: number
   startSentAt?: number
@@ -84,7 +87,7 @@ export async function prepareCalls(options: {
   })
   const calls = await mapLimit(Array.from({ length: options.calls }, (_, i) => i), 4, async (index): Promise<DrillCall> => {
     const email = `drill-${tag}-op-${index}@drill.test`
-    const operator = await createUser(db, { role: 'operator', email, password: PASSWORD, displayName: `Drill operator ${index}`, ratePerMinuteCents: options.rateCents })
+    const operator = await createUser(db, { role: 'operator', emailVerified: true, email, password: PASSWORD, displayName: `Drill operator ${index}`, ratePerMinuteCents: options.rateCents })
     // Signing in is not part of the fault: it goes straight to the web.
     const session = await new PlatformApi({ baseUrl: options.webUrl }).login(email, PASSWORD)
     // The client's default timeout (30 s) outlasts the platform's own wait for a start (15 s): a slow start is answered.
@@ -94,11 +97,18 @@ export async function prepareCalls(options: {
       callId: randomUUID(),
       party: { operatorId: operator.id, email, api, ratePerMinuteCents: options.rateCents },
       memberId: members[options.sharedMember ? 0 : index]!.id,
+      requestId: '',
       lengthMs: options.lengthMs(index),
       heartbeats: [],
       endedByPlatform: false,
     }
   })
+  // Each member asks their operator for the call, the way the website records it, in one statement.
+  const requests = await recordCallRequests(
+    db,
+    calls.map((call) => ({ memberId: call.memberId, operatorId: call.party.operatorId, mode: 'per_minute' as const, prepaidMinutes: null, ratePerMinuteCents: options.rateCents })),
+  )
+  calls.forEach((call, i) => (call.requestId = requests[i]!.id))
   return { calls, members }
 }
 
@@ -115,7 +125,7 @@ export async function driveCalls(calls: DrillCall[], options: { heartbeatMs: num
       // Start: the same request until it is answered; a refusal is final.
       while (call.start === undefined) {
         const answers = await Promise.allSettled(
-          Array.from({ length: copies }, () => api.startCall({ callId: call.callId, memberId: call.memberId, mode: 'per_minute' })),
+          Array.from({ length: copies }, () => api.startCall({ callId: call.callId, requestId: call.requestId })),
         )
         if (answers.some((a) => a.status === 'fulfilled')) call.start = 'started'
         else {

@@ -30,8 +30,8 @@ export async function insertUsers(db: Db, password: string, users: Array<Omit<Bu
     const operators = batch.filter((u) => u.role === 'operator')
     await db.$transaction(async (tx) => {
       await tx.$executeRaw`
-        INSERT INTO users (id, email, password_hash, role, display_name, calling_provider, calling_handle)
-        SELECT u.id, u.email, ${passwordHash}, u.role::"Role", u.display_name, u.provider, u.handle
+        INSERT INTO users (id, email, password_hash, role, display_name, calling_provider, calling_handle, email_verified_at)
+        SELECT u.id, u.email, ${passwordHash}, u.role::"Role", u.display_name, u.provider, u.handle, now()
         FROM unnest(${batch.map((u) => u.id)}::uuid[], ${batch.map((u) => u.email)}::text[], ${batch.map((u) => u.role)}::text[],
                     ${batch.map((u) => u.displayName)}::text[], ${batch.map((u) => u.callingProvider ?? null)}::text[],
                     ${batch.map((u) => u.callingHandle ?? null)}::text[])

@@ -21,7 +21,7 @@ describe('the call activities', () => {
     const config = testConfig()
     const member = await createMember(db, { fundedCents: 1_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     const startedAtMs = Date.now() - 1_500
     expect(await activities.openCall({ ...input, startedAtMs })).toMatchObject({ status: 'active' })
     const settlement = await activities.settleCall({ callId: input.callId, endReason: 'operator_hangup', endedAtMs: startedAtMs + 1_500 })
@@ -39,7 +39,7 @@ describe('the call activities', () => {
     const config = testConfig()
     const member = await createMember(db, { fundedCents: 1_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     const startedAtMs = Date.now()
     const opened = await activities.openCall({ ...input, startedAtMs })
     expect(await activities.openCall({ ...input, startedAtMs })).toEqual(opened)
@@ -55,7 +55,7 @@ describe('the call activities', () => {
     const config = testConfig()
     const member = await createMember(db, { fundedCents: 100 })
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     await activities.openCall({ ...input, startedAtMs: Date.now() })
     // Ahead of period 2 the wallet is empty.
     expect(await activities.holdNextPeriod({ callId: input.callId, period: 2 })).toEqual({ held: false, reason: 'insufficient_funds' })

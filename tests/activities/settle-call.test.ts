@@ -77,7 +77,7 @@ async function openScenario(scenario: Scenario, startedAtMs = Date.now() - scena
   const operator = await createOperator(db, { ratePerMinuteCents: rate, companyId })
   const prepaid = scenario.mode === 'prepaid'
   const parties = { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: rate, companyId, companyShareBps }
-  const input = callInput(testConfig(), parties, prepaid ? { mode: 'prepaid', prepaidMinutes: scenario.held } : {})
+  const input = await callInput(db, testConfig(), parties, prepaid ? { mode: 'prepaid', prepaidMinutes: scenario.held } : {})
   const activities = createCallActivities(db)
   expect(await activities.openCall({ ...input, startedAtMs })).toMatchObject({ status: 'active' })
   for (let k = 2; !prepaid && k <= scenario.held; k++) {
@@ -109,7 +109,8 @@ async function outcomeOf(callId: string, ids: string[]): Promise<Outcome> {
     FROM calls WHERE id = ${callId}::uuid`
   const byId = { orderBy: { id: 'asc' } } as const
   const transfers = await db.transfer.findMany({ where: { callId }, ...byId, omit: { createdAt: true, resolvedAt: true } })
-  const events = await db.outboxEvent.findMany({ where: { callId }, ...byId, omit: { id: true, createdAt: true } })
+  // call.started is the opening's (it names the member's request, which differs between two runs), not the settlement's.
+  const events = await db.outboxEvent.findMany({ where: { callId, type: { not: 'call.started' } }, ...byId, omit: { id: true, createdAt: true } })
   const accounts = await db.account.findMany({ where: { ownerId: { in: ids } }, ...byId, omit: { createdAt: true } })
   let text = JSON.stringify({ call, transfers, events, accounts }, (_key, value: unknown) =>
     typeof value === 'bigint' ? value.toString() : value,

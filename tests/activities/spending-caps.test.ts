@@ -59,7 +59,7 @@ describe('what a period counts', () => {
     const config = testConfig()
     const member = await createMember(db, { fundedCents: 5_000 }) // an adjustment: not spending
     const operator = await createOperator(db, { ratePerMinuteCents: 150 })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 150 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 150 })
     const startedAtMs = Date.now()
     await calls.openCall({ ...input, startedAtMs })
     await calls.holdNextPeriod({ callId: input.callId, period: 2 })
@@ -114,7 +114,7 @@ describe('spendingCapAllows', () => {
     const member = await createMember(db, { fundedCents: 5_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 200 })
     await setSpendingCaps(db, member.id, { dailyCents: 500, monthlyCents: 20_000, timeZone: 'Europe/Paris' })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 200 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 200 })
     await calls.openCall({ ...input, startedAtMs: Date.now() })
     await calls.holdNextPeriod({ callId: input.callId, period: 2 })
     // 400 spent: another 100 reaches the cap exactly; another 200 would pass it.
@@ -163,7 +163,7 @@ describe('the call’s own holds', () => {
     const member = await createMember(db, { fundedCents: 5_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 200 })
     await setSpendingCaps(db, member.id, { dailyCents: null, monthlyCents: 400, timeZone: 'UTC' })
-    const input = callInput(testConfig(), { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 200 })
+    const input = await callInput(db, testConfig(), { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 200 })
     await calls.openCall({ ...input, startedAtMs: Date.now() })
     expect(await calls.holdNextPeriod({ callId: input.callId, period: 2 })).toMatchObject({ held: true, heldPeriods: 2 })
     expect(await calls.holdNextPeriod({ callId: input.callId, period: 3 })).toEqual({ held: false, reason: 'spending_cap' })
@@ -180,7 +180,7 @@ describe('the call’s own holds', () => {
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
     await setSpendingCaps(db, member.id, { dailyCents: 250, monthlyCents: null, timeZone: 'UTC' })
     const config = testConfig()
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     const startedAtMs = Date.now() - 10 * config.BILLING_PERIOD_MS
     await calls.openCall({ ...input, startedAtMs })
     // Ten periods went by with no worker holding them: the cap lets two more be billed, not nine.

@@ -172,7 +172,7 @@ describe('the back office in a real browser', () => {
     const member = await newUser(stack.db, 'member')
     await fundMember(stack.db, member.id, 5_000)
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
-    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
+    const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
     expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
 
     const context = await newContext(browser, { viewport: PHONE })
@@ -196,7 +196,7 @@ describe('the back office in a real browser', () => {
     const member = await newUser(stack.db, 'member')
     await fundMember(stack.db, member.id, 5_000)
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
-    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
 
     const admin = await newUser(stack.db, 'admin')

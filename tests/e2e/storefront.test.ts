@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memberAsks } from '../support/call-harness.js'
 import { createCallActivities } from '../../activities/calls.js'
 import { billingSettingsFrom } from '../../temporal/calls.js'
 import { defaultSettings } from '../../activities/settings.js'
@@ -76,6 +77,7 @@ beforeAll(async () => {
     ratePerMinuteCents: 425,
     settings: billingSettingsFrom(defaultSettings(stack.config), null),
     requestHash: `test:${callId}`,
+    consent: await memberAsks(stack.db, { memberId: member.id, operatorId: featured.id, ratePerMinuteCents: 425 }),
     startedAtMs,
   })
   await activities.settleCall({ callId, endReason: 'member_hangup', endedAtMs: startedAtMs + 90_000 })

@@ -281,7 +281,7 @@ beforeAll(async () => {
     expect(response.status).toBe(201)
     return ((await response.json()) as { token: string }).token
   }
-  const operator = (name: string) => createUser(db, { role: 'operator', email: `${name}-${randomUUID().slice(0, 8)}@fuzz.test`, password, displayName: name, ratePerMinuteCents: 150 })
+  const operator = (name: string) => createUser(db, { role: 'operator', emailVerified: true, email: `${name}-${randomUUID().slice(0, 8)}@fuzz.test`, password, displayName: name, ratePerMinuteCents: 150 })
   const [a, b, c] = await Promise.all([operator('a'), operator('b'), operator('c')])
   const member = await createUser(db, { role: 'member', email: `m-${randomUUID().slice(0, 8)}@fuzz.test`, password, displayName: 'm', callingProvider: 'discord', callingHandle: `fuzz-member-${randomUUID()}` })
   tokens.valid = await signIn(a.email)

@@ -91,7 +91,13 @@ export const PLUGIN_API_HINTS: Record<string, PluginRouteHints> = {
   'api.plugin.v1.presence.ts': { validBody: { status: 'online' } },
   'api.plugin.v1.members.lookup.ts': { query: ['handle'] },
   'api.plugin.v1.calls.ts': {
-    validBody: { callId: '00000000-0000-4000-8000-000000000001', memberId: '00000000-0000-4000-8000-000000000002', mode: 'prepaid', prepaidMinutes: 3 },
+    validBody: {
+      callId: '00000000-0000-4000-8000-000000000001',
+      requestId: '00000000-0000-4000-8000-000000000003',
+      memberId: '00000000-0000-4000-8000-000000000002',
+      mode: 'prepaid',
+      prepaidMinutes: 3,
+    },
   },
   'api.plugin.v1.calls.$callId.end.ts': { validBody: { reason: 'operator_hangup' } },
   'api.plugin.v1.events.ts': { succeedsWithoutBody: ['GET'], hostileHeader: 'Last-Event-ID' },

@@ -7,7 +7,8 @@ import { getTemporalClient } from '../../temporal/client.js'
 import { defaultSettings } from '../../activities/settings.js'
 import { billingSettingsFrom, startCallWorkflow } from '../../temporal/calls.js'
 import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
-import type { CallInput, CallMode, StartOutcome } from '../../workflows/definitions.js'
+import type { CallConsent, CallInput, CallMode, StartOutcome } from '../../workflows/definitions.js'
+import { recordCallRequests } from '../../activities/call-requests.js'
 
 /** A call worker on its own task queue, with billing settings shortened for tests (the rules stay the same). */
 
@@ -52,24 +53,49 @@ export async function startCallHarness(db: Db, config: PlatformConfig, options: 
   return { config, client, taskQueue: config.TEMPORAL_TASK_QUEUE, stop: stopWorker }
 }
 
-export function callInput(
+/**
+ * A call's input as the API builds it, answering a request the member made at these terms (recorded here the way the
+ * website records one, activities/call-requests.ts), unless `consent` names another (a booking, or none at all).
+ */
+export async function callInput(
+  db: Db,
   config: PlatformConfig,
   parties: { memberId: string; operatorId: string; ratePerMinuteCents: number; companyId?: string | null; companyShareBps?: number },
-  options: { mode?: CallMode; prepaidMinutes?: number; periodsPerRun?: number; callId?: string } = {},
-): CallInput {
+  options: { mode?: CallMode; prepaidMinutes?: number; periodsPerRun?: number; callId?: string; consent?: CallConsent } = {},
+): Promise<CallInput> {
   const callId = options.callId ?? randomUUID()
+  const mode = options.mode ?? 'per_minute'
+  const prepaidMinutes = options.prepaidMinutes ?? null
   return {
     callId,
     memberId: parties.memberId,
     operatorId: parties.operatorId,
     companyId: parties.companyId ?? null,
-    mode: options.mode ?? 'per_minute',
-    prepaidMinutes: options.prepaidMinutes ?? null,
+    mode,
+    prepaidMinutes,
     ratePerMinuteCents: parties.ratePerMinuteCents,
     settings: billingSettingsFrom(defaultSettings(config), parties.companyId ? (parties.companyShareBps ?? 0) : null),
     requestHash: `test:${callId}`,
+    consent: options.consent ?? (await memberAsks(db, { ...parties, mode, prepaidMinutes })),
     ...(options.periodsPerRun ? { periodsPerRun: options.periodsPerRun } : {}),
   }
+}
+
+/** The member asks the operator for a call at these terms: the consent a call may answer. */
+export async function memberAsks(
+  db: Db,
+  request: { memberId: string; operatorId: string; ratePerMinuteCents: number; mode?: CallMode; prepaidMinutes?: number | null },
+): Promise<CallConsent> {
+  const [recorded] = await recordCallRequests(db, [
+    {
+      memberId: request.memberId,
+      operatorId: request.operatorId,
+      mode: request.mode ?? 'per_minute',
+      prepaidMinutes: request.prepaidMinutes ?? null,
+      ratePerMinuteCents: request.ratePerMinuteCents,
+    },
+  ])
+  return { requestId: recorded!.id, scheduledCallId: null, answeredAtMs: Date.now() }
 }
 
 export function startCall(harness: CallHarness, input: CallInput): Promise<StartOutcome> {

@@ -44,6 +44,7 @@ export async function createOperator(db: Db, options: { ratePerMinuteCents?: num
   const tag = unique()
   return createUser(db, {
     role: 'operator',
+    emailVerified: true,
     email: `operator-${tag}@example.test`,
     password: 'correct-horse',
     displayName: `Operator ${tag}`,

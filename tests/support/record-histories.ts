@@ -24,7 +24,7 @@ const scenarios: Array<{ name: string; run: () => Promise<string> }> = [
     run: async () => {
       const member = await createMember(db, { fundedCents: 10_000 })
       const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-      const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { callId: randomUUID() })
+      const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { callId: randomUUID() })
       await startCall(harness, input)
       await sleep(2_500)
       await endCallWorkflow(harness.client, input.callId, 'operator_hangup', Date.now(), 10_000)
@@ -36,7 +36,7 @@ const scenarios: Array<{ name: string; run: () => Promise<string> }> = [
     run: async () => {
       const member = await createMember(db, { fundedCents: 250 })
       const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-      const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+      const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
       await startCall(harness, input)
       await settledCall(db, input.callId)
       return input.callId

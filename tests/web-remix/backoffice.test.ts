@@ -191,7 +191,7 @@ describe('a company and its operators', () => {
     const token = signIn.body.token as string
 
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
-    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
+    const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
     expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
     // Let it run into its second period, so there is something to settle.
     await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).heldPeriods >= 2 ? true : undefined), 20_000, 'two periods held')
@@ -244,7 +244,7 @@ describe('operators rate members after a call', () => {
     const member = await newUser(stack.db, 'member')
     await fundMember(stack.db, member.id, 5_000)
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
-    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
     const client = await signedIn(stack.url, operator.email)
 

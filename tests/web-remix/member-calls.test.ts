@@ -59,7 +59,7 @@ describe('asking an operator for a call', () => {
       const started = await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, memberId: member.id, mode: 'per_minute', requestId } })
       expect(started.status).toBe(201)
       const startedEvent = await memberEvents.next((event) => event.event === 'call.started')
-      expect(JSON.parse(startedEvent.data)).toEqual({ callId, requestId, operatorId: operator.id })
+      expect(JSON.parse(startedEvent.data)).toEqual({ callId, requestId, scheduledCallId: null, operatorId: operator.id })
       const waiting = await member.client.get(`/calls/requests/${requestId}`)
       expect(waiting.status).toBe(302)
       expect(waiting.headers.get('location')).toBe(`/calls/${callId}`)
@@ -174,8 +174,7 @@ describe('asking an operator for a call', () => {
     const owner = await verifiedMember(1_000)
     const requestId = requestIdFrom(await owner.client.post('/calls/request', { operatorId: operator.id }))
     const callId = randomUUID()
-    expect((await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, memberId: owner.id, mode: 'per_minute' } })).status).toBe(201)
-    // The start without a request id still answers the member's open request.
+    expect((await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, requestId } })).status).toBe(201)
     expect((await stack.db.callRequest.findUniqueOrThrow({ where: { id: requestId } })).callId).toBe(callId)
 
     const stranger = await verifiedMember(0)

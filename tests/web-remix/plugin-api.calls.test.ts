@@ -6,7 +6,7 @@ import { splitCharge } from '../../workflows/billing.js'
 import { hashToken } from '../../web-remix/app/plugin-api/auth.server.js'
 import { createHeartbeatRecorder } from '../../web-remix/app/plugin-api/heartbeat.server.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { call, createMember, eventually, fund, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
+import { askForCall, call, createMember, eventually, fund, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
 
 // The call endpoints over real HTTP, with a real worker and 1-second billing periods.
 
@@ -27,6 +27,9 @@ function expectError(response: ApiResponse, status: number, error: string) {
   expect(response.body).toEqual({ error, message: expect.any(String) })
 }
 
+/** The member's request to this operator (the consent a start answers), at these terms. */
+const ask = (operator: Operator, member: { id: string }, terms: { mode?: 'per_minute' | 'prepaid'; prepaidMinutes?: number } = {}) =>
+  askForCall(stack.db, member, operator, terms)
 const startCall = (operator: Operator, json: unknown) => call(stack.url, '/api/plugin/v1/calls', { json, token: operator.token })
 const endCall = (operator: Operator, callId: string, reason = 'operator_hangup') =>
   call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { json: { reason }, token: operator.token })
@@ -46,7 +49,7 @@ describe('a per-minute call from start to settlement', () => {
     const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: 100 })
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    const request = { callId, memberId: member.id, mode: 'per_minute' }
+    const request = { callId, requestId: await ask(operator, member), memberId: member.id, mode: 'per_minute' }
 
     const started = await startCall(operator, request)
     expect(started.status, started.text).toBe(201)
@@ -57,7 +60,7 @@ describe('a per-minute call from start to settlement', () => {
     expect(replay.status).toBe(200)
     expect(replay.body).toEqual(started.body)
     // Upper-case spelling of the same ids is the same request.
-    const shouted = await startCall(operator, { ...request, callId: callId.toUpperCase(), memberId: member.id.toUpperCase() })
+    const shouted = await startCall(operator, { ...request, callId: callId.toUpperCase(), requestId: request.requestId.toUpperCase(), memberId: member.id.toUpperCase() })
     expect(shouted.status).toBe(200)
     expect(shouted.body).toEqual(started.body)
 
@@ -65,7 +68,7 @@ describe('a per-minute call from start to settlement', () => {
     const otherMember = await createMember(stack.db, { fundedCents: 1_000 })
     expectError(await startCall(operator, { ...request, memberId: otherMember.id }), 409, 'call_id_conflict')
     // One call at a time.
-    expectError(await startCall(operator, { callId: randomUUID(), memberId: otherMember.id, mode: 'per_minute' }), 409, 'operator_busy')
+    expectError(await startCall(operator, { callId: randomUUID(), requestId: await ask(operator, otherMember) }), 409, 'operator_busy')
 
     const beat = await heartbeat(operator, callId)
     expect(beat.status).toBe(204)
@@ -130,7 +133,7 @@ describe('a per-minute call from start to settlement', () => {
     expect((await walletBalance(stack.db, member.id))!.availableCents).toBe(1_000 - billed * 100)
 
     // The operator is free again.
-    const next = await startCall(operator, { callId: randomUUID(), memberId: otherMember.id, mode: 'per_minute' })
+    const next = await startCall(operator, { callId: randomUUID(), requestId: await ask(operator, otherMember) })
     expect(next.status).toBe(201)
     expect((await endCall(operator, next.body.callId)).status).toBe(200)
   })
@@ -139,7 +142,8 @@ describe('a per-minute call from start to settlement', () => {
     const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: 120 })
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    const started = await startCall(operator, { callId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 })
+    const requestId = await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 3 })
+    const started = await startCall(operator, { callId, requestId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 })
     expect(started.status, started.text).toBe(201)
     expect(started.body).toMatchObject({ status: 'active', ratePerMinuteCents: 120, fundedMinutes: 3 })
     const live = await getCall(operator, callId)
@@ -159,7 +163,7 @@ describe('a per-minute call from start to settlement', () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
+    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
 
     await stack.stopWorker()
     try {
@@ -182,7 +186,7 @@ describe('heartbeats', () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
+    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
     const lastBeat = async () => (await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).lastHeartbeatAt.getTime()
     const before = await lastBeat()
 
@@ -208,7 +212,7 @@ describe('the heartbeat in front of Remix', () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
+    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
     const recorder = createHeartbeatRecorder(stack.config.DATABASE_URL, { maxConnections: 1 })
     onTestFinished(() => recorder.close())
     const bearer = `Bearer ${operator.token}`
@@ -258,11 +262,11 @@ describe('refusals', () => {
     const member = await createMember(stack.db, { fundedCents: 99 })
     const before = await walletBalance(stack.db, member.id)
     const callId = randomUUID()
-    expectError(await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' }), 402, 'insufficient_funds')
+    expectError(await startCall(operator, { callId, requestId: await ask(operator, member) }), 402, 'insufficient_funds')
     // A prepaid block must be covered in full.
     await fund(stack.db, member.id, 200)
     expectError(
-      await startCall(operator, { callId: randomUUID(), memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 }),
+      await startCall(operator, { callId: randomUUID(), requestId: await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 3 }) }),
       402,
       'insufficient_funds',
     )
@@ -271,7 +275,7 @@ describe('refusals', () => {
     expect(await stack.db.call.count({ where: { memberId: member.id } })).toBe(0)
     expect(await stack.db.transfer.count({ where: { callId } })).toBe(0)
     // The operator is not left busy: a call the member can afford starts.
-    expect((await startCall(operator, { callId, memberId: member.id, mode: 'per_minute' })).status).toBe(201)
+    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
     expect((await endCall(operator, callId)).status).toBe(200)
   })
 
@@ -281,26 +285,27 @@ describe('refusals', () => {
     await setSpendingCaps(stack.db, member.id, { dailyCents: null, monthlyCents: 250, timeZone: 'UTC' })
     // A block of three minutes passes the monthly cap; nothing is held for it.
     const callId = randomUUID()
-    expectError(await startCall(operator, { callId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 }), 402, 'spending_cap')
+    expectError(await startCall(operator, { callId, requestId: await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 3 }) }), 402, 'spending_cap')
     expect((await walletBalance(stack.db, member.id))?.availableCents).toBe(1_000)
     expect(await stack.db.call.count({ where: { memberId: member.id } })).toBe(0)
     // Within the cap, a call starts.
     const allowed = randomUUID()
-    expect((await startCall(operator, { callId: allowed, memberId: member.id, mode: 'prepaid', prepaidMinutes: 2 })).status).toBe(201)
+    expect((await startCall(operator, { callId: allowed, requestId: await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 2 }) })).status).toBe(201)
     expect((await endCall(operator, allowed)).status).toBe(200)
   })
 
-  it('404 for an unknown member, or someone who is not a member', async () => {
+  it('404 for a member who is no longer active', async () => {
     const operator = await signedInOperator(stack.db, stack.url)
-    const other = await signedInOperator(stack.db, stack.url)
-    expectError(await startCall(operator, { callId: randomUUID(), memberId: randomUUID(), mode: 'per_minute' }), 404, 'member_not_found')
-    expectError(await startCall(operator, { callId: randomUUID(), memberId: other.id, mode: 'per_minute' }), 404, 'member_not_found')
+    const member = await createMember(stack.db, { fundedCents: 1_000 })
+    const requestId = await ask(operator, member)
+    await stack.db.user.update({ where: { id: member.id }, data: { status: 'disabled' } })
+    expectError(await startCall(operator, { callId: randomUUID(), requestId }), 404, 'member_not_found')
   })
 
   it('422 for malformed bodies', async () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
-    const valid = { callId: randomUUID(), memberId: member.id, mode: 'per_minute' }
+    const valid = { callId: randomUUID(), requestId: await ask(operator, member), memberId: member.id, mode: 'per_minute' }
     const bodies: unknown[] = [
       {},
       null,
@@ -318,6 +323,10 @@ describe('refusals', () => {
       { ...valid, mode: 'prepaid', prepaidMinutes: '3' },
       { ...valid, mode: 'prepaid', prepaidMinutes: 1e9 },
       { ...valid, prepaidMinutes: 3 },
+      { ...valid, requestId: 'not-a-uuid' },
+      { ...valid, scheduledCallId: randomUUID() },
+      { ...valid, ratePerMinuteCents: 0 },
+      { ...valid, ratePerMinuteCents: 1.5 },
     ]
     for (const json of bodies) expectError(await startCall(operator, json), 422, 'invalid_body')
     for (const raw of ['{"callId":', '', 'undefined', '\u0000']) {
@@ -333,7 +342,7 @@ describe('authorization: an operator never sees another operator’s call', () =
     const intruder = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    const request = { callId, memberId: member.id, mode: 'per_minute' }
+    const request = { callId, requestId: await ask(owner, member), memberId: member.id, mode: 'per_minute' }
     expect((await startCall(owner, request)).status).toBe(201)
 
     const unknown = await getCall(intruder, randomUUID())

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { call, createMember, fund, openEvents, signedInOperator, sleep, type EventStream, type ServerSentEvent } from './plugin-client.js'
+import { askForCall, call, createMember, fund, openEvents, signedInOperator, sleep, type EventStream, type ServerSentEvent } from './plugin-client.js'
 
 // GET /api/plugin/v1/events: the outbox, streamed to the operator's plugin over Server-Sent Events.
 
@@ -38,7 +38,7 @@ describe('GET /api/plugin/v1/events', () => {
 
     const callId = randomUUID()
     const started = await call(stack.url, '/api/plugin/v1/calls', {
-      json: { callId, memberId: member.id, mode: 'per_minute' },
+      json: { callId, requestId: await askForCall(stack.db, member, operator) },
       token: operator.token,
     })
     expect(started.status, started.text).toBe(201)
@@ -104,7 +104,7 @@ describe('GET /api/plugin/v1/events', () => {
     const member = await createMember(stack.db, { fundedCents: 150 })
     const stream = await open(operator.token)
     const callId = randomUUID()
-    expect((await call(stack.url, '/api/plugin/v1/calls', { json: { callId, memberId: member.id, mode: 'per_minute' }, token: operator.token })).status).toBe(201)
+    expect((await call(stack.url, '/api/plugin/v1/calls', { json: { callId, requestId: await askForCall(stack.db, member, operator) }, token: operator.token })).status).toBe(201)
     await stream.next(ofCall(callId, 'call.low_balance'))
     const lowView = await call(stack.url, `/api/plugin/v1/calls/${callId}`, { token: operator.token })
     expect(lowView.body.lowBalance).toBe(true)

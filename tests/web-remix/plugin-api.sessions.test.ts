@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { call, createMember, createOperator, PASSWORD, signedInOperator, signIn, sleep, type ApiResponse } from './plugin-client.js'
+import { askForCall, call, createMember, createOperator, PASSWORD, signedInOperator, signIn, sleep, type ApiResponse } from './plugin-client.js'
 
 // Signing in and out, linking the calling account, presence (and the profiles page that shows it), member lookup.
 
@@ -217,8 +217,11 @@ describe('GET /api/plugin/v1/members/lookup', () => {
   it("summarises a member for the operator: balance, minutes at the operator's price, spending", async () => {
     const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: 150 })
     const member = await createMember(stack.db, { fundedCents: 1_234 })
+    // The member is asking this operator for a call (docs/decisions/046).
+    const requestId = await askForCall(stack.db, member, operator)
     const response = await lookup(operator.token, member.handle)
     expect(response.status).toBe(200)
+    const request = await stack.db.callRequest.findUniqueOrThrow({ where: { id: requestId } })
     expect(response.body).toEqual({
       member: {
         id: member.id,
@@ -228,6 +231,15 @@ describe('GET /api/plugin/v1/members/lookup', () => {
         averageSpendCents: 0,
         paidCalls: 0,
         rating: { average: null, count: 0 },
+        request: {
+          requestId,
+          mode: 'per_minute',
+          prepaidMinutes: null,
+          ratePerMinuteCents: 150,
+          requestedAt: request.createdAt.toISOString(),
+          expiresAt: request.expiresAt.toISOString(),
+        },
+        booking: null,
       },
     })
   })
@@ -238,7 +250,8 @@ describe('GET /api/plugin/v1/members/lookup', () => {
     const settlements: Array<{ billedMinutes: number; chargedCents: number }> = []
     for (const lengthMs of [600, 1_400]) {
       const callId = crypto.randomUUID()
-      const started = await call(stack.url, '/api/plugin/v1/calls', { json: { callId, memberId: member.id, mode: 'per_minute' }, token: operator.token })
+      const requestId = await askForCall(stack.db, member, operator)
+      const started = await call(stack.url, '/api/plugin/v1/calls', { json: { callId, requestId }, token: operator.token })
       expect(started.status).toBe(201)
       await sleep(lengthMs)
       const ended = await call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { json: { reason: 'member_hangup' }, token: operator.token })
@@ -249,6 +262,7 @@ describe('GET /api/plugin/v1/members/lookup', () => {
     expect(paid.length).toBeGreaterThan(0)
     const charged = paid.reduce((sum, s) => sum + s.chargedCents, 0)
 
+    await askForCall(stack.db, member, operator)
     const response = await lookup(operator.token, member.handle)
     expect(response.status).toBe(200)
     expect(response.body.member).toMatchObject({

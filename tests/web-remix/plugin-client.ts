@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { recordCallRequests } from '../../activities/call-requests.js'
 import { createUser, type CreatedUser } from '../../activities/identity/users.js'
 import { creditMemberWallet } from '../../activities/wallets.js'
 import type { Db } from '../../prisma/client.js'
@@ -63,6 +64,7 @@ export async function createOperator(
   const ratePerMinuteCents = options.ratePerMinuteCents ?? 100
   const user = await createUser(db, {
     role: 'operator',
+    emailVerified: true,
     email: `web-operator-${id}@example.test`,
     password: PASSWORD,
     displayName: `Web Operator ${id}`,
@@ -97,6 +99,23 @@ export async function fund(db: Db, memberId: string, amountCents: number): Promi
     source: 'adjustments',
     code: 'wallet_adjustment',
   })
+}
+
+/**
+ * The member asks the operator for a call, as the website records it (activities/call-requests.ts), at the operator's
+ * price now: the consent a call start must answer. Answers the request's id.
+ */
+export async function askForCall(
+  db: Db,
+  member: { id: string },
+  operator: { id: string },
+  terms: { mode?: 'per_minute' | 'prepaid'; prepaidMinutes?: number | null } = {},
+): Promise<string> {
+  const { ratePerMinuteCents } = await db.operator.findUniqueOrThrow({ where: { userId: operator.id }, select: { ratePerMinuteCents: true } })
+  const [recorded] = await recordCallRequests(db, [
+    { memberId: member.id, operatorId: operator.id, mode: terms.mode ?? 'per_minute', prepaidMinutes: terms.prepaidMinutes ?? null, ratePerMinuteCents },
+  ])
+  return recorded!.id
 }
 
 export async function signIn(baseUrl: string, email: string, password = PASSWORD): Promise<string> {

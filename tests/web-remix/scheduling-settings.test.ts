@@ -30,7 +30,7 @@ describe('a scheduled call', () => {
     const admin = await createUser(db, { role: 'admin', email: 'root@example.test', password: 'long enough', displayName: 'Root' })
     await updatePlatformSettings(db, config, { commissionBps: 2600, defaultCompanyShareBps: 1300 }, { channel: 'web', actorId: admin.id })
     const operator = await createUser(db, {
-      role: 'operator', email: 'op@example.test', password: 'long enough', displayName: 'Op', callingProvider: 'discord', callingHandle: 'op-handle', ratePerMinuteCents: 150,
+      role: 'operator', emailVerified: true, email: 'op@example.test', password: 'long enough', displayName: 'Op', callingProvider: 'discord', callingHandle: 'op-handle', ratePerMinuteCents: 150,
     })
     await db.operatorAvailability.createMany({
       data: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ id: randomUUID(), operatorId: operator.id, weekday, startMinute: 0, endMinute: 1440 })),

@@ -4,7 +4,7 @@ import { createCallActivities } from '../../activities/calls.js'
 import { billingSettingsFrom } from '../../temporal/calls.js'
 import { defaultSettings } from '../../activities/settings.js'
 import { PAGE_SIZE } from '../../web-remix/app/storefront/listing-query.js'
-import { waitFor } from '../support/call-harness.js'
+import { memberAsks, waitFor } from '../support/call-harness.js'
 import { createMember, createOperator } from '../support/db.js'
 import { PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
@@ -46,7 +46,7 @@ async function settledCall(memberId: string, operatorId: string, minutes: number
   const callId = randomUUID()
   const settings = billingSettingsFrom(defaultSettings(stack.config), null)
   const startedAtMs = Date.now() - 60_000
-  await activities.openCall({ callId, memberId, operatorId, companyId: null, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: 100, settings, requestHash: `test:${callId}`, startedAtMs })
+  await activities.openCall({ callId, memberId, operatorId, companyId: null, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: 100, settings, requestHash: `test:${callId}`, consent: await memberAsks(stack.db, { memberId, operatorId, ratePerMinuteCents: 100 }), startedAtMs })
   const elapsed = minutes === 0 ? 0 : (minutes - 1) * settings.periodMs + Math.floor(settings.periodMs / 2)
   await activities.settleCall({ callId, endReason: 'member_hangup', endedAtMs: startedAtMs + elapsed })
   return callId
@@ -193,6 +193,7 @@ describe('the presence stream', () => {
         ratePerMinuteCents: 100,
         settings: billingSettingsFrom(defaultSettings(stack.config), null),
         requestHash: `test:${callId}`,
+        consent: await memberAsks(stack.db, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }),
         startedAtMs: Date.now(),
       })
       await next('busy')

@@ -51,7 +51,7 @@ async function expectedPeriods(callId: string): Promise<number> {
 async function setUpCall(fundedCents: number, rate = 100) {
   const member = await createMember(db, { fundedCents })
   const operator = await createOperator(db, { ratePerMinuteCents: rate })
-  return { member, operator, input: callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: rate }) }
+  return { member, operator, input: await callInput(db, harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: rate }) }
 }
 
 describe('the call workflow', () => {
@@ -59,7 +59,7 @@ describe('the call workflow', () => {
     const company = await createCompany(db, 1_500)
     const member = await createMember(db, { fundedCents: 10_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 333, companyId: company.companyId! })
-    const input = callInput(harness.config, {
+    const input = await callInput(db, harness.config, {
       memberId: member.id,
       operatorId: operator.id,
       ratePerMinuteCents: 333,
@@ -106,7 +106,7 @@ describe('the call workflow', () => {
     expect(call.endedAt!.getTime() - call.startedAt.getTime()).toBe(3 * PERIOD)
     expect(await available(member.id)).toBe(50)
     const types = (await eventsOf(db, input.callId)).map((e) => e.type)
-    expect(types).toEqual(['call.low_balance', 'call.ending', 'call.settled'])
+    expect(types).toEqual(['call.started', 'call.low_balance', 'call.ending', 'call.settled'])
   })
 
   it('ends the call at the boundary where the member’s own spending cap would be passed', async () => {
@@ -193,7 +193,7 @@ describe('the call workflow', () => {
     await waitFor(async () => ((await eventsOf(db, input.callId)).some((e) => e.type === 'call.low_balance') ? true : undefined), 5_000, 'the low-balance warning')
     await fundMember(db, member.id, 1_000)
     const events = await eventsOf(db, input.callId)
-    expect(events.map((e) => e.type)).toEqual(['call.low_balance', 'call.low_balance_cleared'])
+    expect(events.map((e) => e.type)).toEqual(['call.started', 'call.low_balance', 'call.low_balance_cleared'])
     // Without the top-up the call would have ended at 3 s; it is still running at 3.5 s.
     await sleep(2.5 * PERIOD)
     expect((await db.call.findUniqueOrThrow({ where: { id: input.callId } })).status).toBe('active')
@@ -213,7 +213,7 @@ describe('the call workflow', () => {
     try {
       const member = await createMember(db, { fundedCents: 1_000 })
       const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-      const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+      const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
       await startCall(graceful, input)
       const result = await endCallWorkflow(graceful.client, input.callId, 'operator_hangup', Date.now(), 10_000)
       expect(result).toMatchObject({ status: 'settled', settlement: { billedMinutes: 0, chargedCents: 0, operatorEarningsCents: 0 } })
@@ -256,7 +256,7 @@ describe('the call workflow', () => {
     const idle = await startCallHarness(db, config, { worker: false })
     const member = await createMember(db, { fundedCents: 1_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     // No worker polls this queue yet: the start and the end both wait in the workflow's first task.
     const startPromise = startCall(idle, input)
     await sleep(300)
@@ -279,7 +279,7 @@ describe('the call workflow', () => {
     try {
       const member = await createMember(db, { fundedCents: 10_000 })
       const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-      const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+      const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
       await startCall(quiet, input)
       // Heartbeats for 1.5 s (what the plugin API's heartbeat endpoint does), then silence.
       for (let i = 0; i < 3; i++) {
@@ -302,7 +302,7 @@ describe('the call workflow', () => {
 
   it('runs a prepaid block: holds it all, ends itself when used, charges exactly the block', async () => {
     const { member, operator } = await setUpCall(1_000)
-    const input = callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 2 })
+    const input = await callInput(db, harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 2 })
     expect(await startCall(harness, input)).toMatchObject({ status: 'active', fundedMinutes: 2 })
     expect(await available(member.id)).toBe(800)
     const call = await settledCall(db, input.callId)
@@ -312,7 +312,7 @@ describe('the call workflow', () => {
 
   it('releases the unused part of a prepaid block when the call ends early', async () => {
     const { member, operator } = await setUpCall(1_000)
-    const input = callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 5 })
+    const input = await callInput(db, harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 5 })
     await startCall(harness, input)
     await sleep(1.4 * PERIOD)
     const result = await end(input.callId)
@@ -324,7 +324,7 @@ describe('the call workflow', () => {
 
   it('continues as new on long calls without losing or repeating a period', async () => {
     const { member, operator } = await setUpCall(10_000)
-    const input = callInput(harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { periodsPerRun: 2 })
+    const input = await callInput(db, harness.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 }, { periodsPerRun: 2 })
     await startCall(harness, input)
     await sleep(5.5 * PERIOD)
     const result = await end(input.callId)

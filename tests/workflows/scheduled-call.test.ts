@@ -86,7 +86,7 @@ describe('a scheduled call', () => {
 
     // The operator starts the call as a prepaid block: the reservation is released in the same transaction that
     // holds the block, so the member's available balance never moves.
-    const input = callInput(harness.config, { memberId: member.id, operatorId, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 3 })
+    const input = await callInput(db, harness.config, { memberId: member.id, operatorId, ratePerMinuteCents: 100 }, { mode: 'prepaid', prepaidMinutes: 3 })
     expect(await startCall(harness, input)).toMatchObject({ status: 'active', fundedMinutes: 3 })
     expect(await booking(id)).toMatchObject({ status: 'started', callId: input.callId })
     expect(await reservation(id)).toMatchObject({ status: 'voided' })

@@ -288,7 +288,7 @@ describe('a top-up', () => {
   it('clears the low-balance warning of a call in progress, which simply continues', async () => {
     const member = await createMember(stack.db, { fundedCents: 250 })
     const operator = await createOperator(stack.db, { ratePerMinuteCents: 100 })
-    const input = callInput(stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     expect(await startCallWorkflow(client, stack.config.TEMPORAL_TASK_QUEUE, input)).toMatchObject({ status: 'active' })
     // One period held leaves 150: fewer than two more periods, so the warning is up.
     await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).lowBalance ? true : undefined), 10_000, 'the warning')

@@ -58,7 +58,7 @@ describe('a worker killed mid-call', () => {
     const client: CallHarness = await startCallHarness(db, config, { worker: false })
     const member = await createMember(db, { fundedCents: 10_000 })
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
-    const input = callInput(config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
+    const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
 
     const first = await startWorkerProcess(env)
     expect(await startCall(client, input)).toMatchObject({ status: 'active' })

@@ -43,6 +43,7 @@ export const createUserCommand: Command = {
     "belong to a company (--company); a company's --share is its cut of their earnings (the platform's default",
     'company share from the settings when not given).',
     'The password is set as given: hand it over securely and ask the user to change it.',
+    'The e-mail address counts as confirmed (the admin vouches for it), so an operator may sign in to the plugin at once.',
   ].join('\n'),
   options: {
     role: { type: 'string', value: 'ROLE', description: 'member, operator, company or admin', required: true },
@@ -112,6 +113,8 @@ export const createUserCommand: Command = {
       displayName: requiredString(values, 'name', NAME),
       callingHandle: handle ?? null,
       callingProvider: provider ?? null,
+      // An admin creating the account vouches for its address: no confirmation mail goes out.
+      emailVerified: true,
     }
     if (rateText !== undefined) {
       user.ratePerMinuteCents = wholeNumberOption(rateText, 'rate', NAME, {

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import { walletBalance } from '../../../activities/ledger/balances.js'
-import { emitEvent } from '../../../activities/outbox.js'
+import { recordCallRequests } from '../../../activities/call-requests.js'
 import { spendingCapAllows } from '../../../activities/spending-caps.js'
 import { capRefusalMessage } from '../wallet/caps.js'
 import { canStartCall } from '../../../workflows/billing.js'
@@ -13,8 +12,7 @@ import type { SessionUser } from '../auth/session.server.js'
  * or declines. Nothing is reserved by a request: the call's workflow reserves money when the call starts.
  */
 
-/** How long an operator has to answer. */
-export const CALL_REQUEST_TTL_MS = 2 * 60_000
+export { CALL_REQUEST_TTL_MS } from '../../../activities/call-requests.js'
 export const MAX_PREPAID_BOOKING_MINUTES = 240
 
 export type RequestRefusal =
@@ -64,8 +62,6 @@ export async function requestCall(
   // The member's own cap: the first minute (or the whole block) must fit in what today and this month still allow.
   const cap = await spendingCapAllows(db, member.id, requiredCents, now)
   if (!cap.allowed) return { ok: false, reason: 'spending_cap', message: capRefusalMessage(cap) }
-  const memberRow = await db.user.findUniqueOrThrow({ where: { id: member.id }, select: { callingHandle: true, displayName: true } })
-
   return db.$transaction(async (tx) => {
     // A second click while the first request waits is the same request.
     const waiting = await tx.callRequest.findFirst({
@@ -73,38 +69,12 @@ export async function requestCall(
       select: { id: true },
     })
     if (waiting) return { ok: true as const, requestId: waiting.id }
-    const id = randomUUID()
-    const expiresAt = new Date(now.getTime() + CALL_REQUEST_TTL_MS)
-    await tx.callRequest.create({
-      data: {
-        id,
-        memberId: member.id,
-        operatorId: operator.userId,
-        mode: input.mode,
-        prepaidMinutes: input.prepaidMinutes,
-        ratePerMinuteCents: rate,
-        createdAt: now,
-        expiresAt,
-      },
-    })
-    await emitEvent(tx, {
-      type: 'call.requested',
-      memberId: null,
-      operatorId: operator.userId,
-      callId: null,
-      payload: {
-        requestId: id,
-        memberId: member.id,
-        memberDisplayName: memberRow.displayName,
-        memberHandle: memberRow.callingHandle,
-        mode: input.mode,
-        prepaidMinutes: input.prepaidMinutes,
-        ratePerMinuteCents: rate,
-        requestedAt: now.toISOString(),
-        expiresAt: expiresAt.toISOString(),
-      },
-    })
-    return { ok: true as const, requestId: id }
+    const [recorded] = await recordCallRequests(
+      tx,
+      [{ memberId: member.id, operatorId: operator.userId, mode: input.mode, prepaidMinutes: input.prepaidMinutes, ratePerMinuteCents: rate }],
+      now,
+    )
+    return { ok: true as const, requestId: recorded!.id }
   })
 }
 

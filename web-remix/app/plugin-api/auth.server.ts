@@ -51,10 +51,12 @@ export async function requireOperator(request: Request, services: PlatformServic
       rate_per_minute_cents: number | null
       company_id: string | null
       share_bps: number | null
+      verified: boolean
       stale: boolean
     }[]
   >`
     SELECT u.id, u.role, u.status, u.display_name, o.rate_per_minute_cents, o.company_id, c.share_bps,
+           u.email_verified_at IS NOT NULL AS verified,
            (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
     FROM plugin_tokens t
     JOIN users u ON u.id = t.user_id
@@ -64,6 +66,7 @@ export async function requireOperator(request: Request, services: PlatformServic
   if (!row || row.rate_per_minute_cents === null) throw unauthorized()
   if (row.role !== 'operator') throw apiError(403, 'not_an_operator', 'only operators may use the plugin API')
   if (row.status !== 'active') throw apiError(403, 'account_disabled', 'this operator account is disabled')
+  if (!row.verified) throw apiError(403, 'email_not_verified', 'confirm your e-mail address before using the plugin')
   // Heartbeats come every few seconds: record the token's use at most once a minute, not on every request.
   if (row.stale) {
     await services.db.$executeRaw`UPDATE plugin_tokens SET last_used_at = now() WHERE token_hash = ${tokenHash}`

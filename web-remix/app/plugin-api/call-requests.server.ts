@@ -1,46 +1,79 @@
 import { emitEvent } from '../../../activities/outbox.js'
 import type { Db } from '../../../prisma/client.js'
+import type { CallConsent, CallMode, ConsentRefusal } from '../../../workflows/definitions.js'
 import { apiError } from './errors.server.js'
 
 /**
- * The operator's side of a member's call request (web-remix/app/calls/requests.server.ts makes them): starting the
- * call answers it, declining tells the member. The member's pages learn of both through their event stream.
+ * The operator's side of a member's call request (web-remix/app/calls/requests.server.ts makes them) or booking:
+ * starting the call answers it, at its terms (docs/decisions/046), declining tells the member. The member's pages
+ * learn of both through their event stream (call.started is written by the call's opening itself).
  */
 
 const notFound = () => apiError(404, 'call_request_not_found', 'no such call request')
 const closed = () => apiError(409, 'call_request_closed', 'this call request was cancelled, declined or has expired')
 
-/** Before a start that names a request: it must be this operator's, for this member, and still open. */
-export async function requireOpenCallRequest(db: Db, operatorId: string, memberId: string, requestId: string): Promise<void> {
-  const row = await db.callRequest.findUnique({ where: { id: requestId }, select: { operatorId: true, memberId: true, status: true, expiresAt: true } })
-  if (!row || row.operatorId !== operatorId || row.memberId !== memberId) throw notFound()
-  if (row.status !== 'pending' || row.expiresAt <= new Date()) throw closed()
+/** Why a start cannot answer the consent it names, as the API says it; the call's opening decides the same way. */
+export const consentRefusals: Record<ConsentRefusal, () => Response> = {
+  call_request_required: () =>
+    apiError(403, 'call_request_required', "a call starts only as the answer to the member's own call request (requestId) or scheduled call (scheduledCallId)"),
+  call_request_not_found: notFound,
+  call_request_closed: closed,
+  scheduled_call_not_found: () => apiError(404, 'scheduled_call_not_found', 'no such scheduled call'),
+  scheduled_call_not_reserved: () => apiError(409, 'scheduled_call_not_reserved', "this scheduled call's money is not reserved (it is not due yet, or it is over)"),
+  call_terms_mismatch: () =>
+    apiError(409, 'call_terms_mismatch', 'the call must run at the terms the member agreed to: the mode, prepaid minutes and price of their request'),
+}
+
+/** The terms of the call a start answers: the member's, from their request or booking. */
+export interface AgreedTerms {
+  memberId: string
+  mode: CallMode
+  prepaidMinutes: number | null
+  ratePerMinuteCents: number
+  consent: CallConsent
 }
 
 /**
- * After a call started: marks the request it answers (the one named, else the member's latest open request to this
- * operator) accepted, and tells the member's pages that the call is on (call.started), in one statement: it runs on
- * every call start, where an open transaction waiting for its next round trip holds a pooled connection.
+ * Before a start: the request (or booking) it names must be this operator's and still open, and its terms are the
+ * call's. Throws the API's answer otherwise. The call's opening checks all of it again under the row's lock.
  */
-export async function recordCallAnswered(
+export async function agreedTerms(
   db: Db,
-  call: { operatorId: string; memberId: string; callId: string; requestId: string | null },
-): Promise<void> {
-  await db.$queryRaw`
-    WITH answered AS (
-      SELECT id FROM call_requests
-      WHERE status = 'pending' AND CASE WHEN ${call.requestId}::uuid IS NULL
-        THEN operator_id = ${call.operatorId}::uuid AND member_id = ${call.memberId}::uuid AND expires_at > now()
-        ELSE id = ${call.requestId}::uuid END
-      ORDER BY created_at DESC LIMIT 1
-      FOR UPDATE
-    ), accepted AS (
-      UPDATE call_requests r SET status = 'accepted', call_id = ${call.callId}::uuid, answered_at = now()
-      FROM answered WHERE r.id = answered.id
-      RETURNING r.id
-    )
-    SELECT emit_outbox_event('call.started', ${call.memberId}::uuid, NULL, ${call.callId}::uuid,
-      jsonb_build_object('callId', ${call.callId}::text, 'requestId', (SELECT id FROM accepted), 'operatorId', ${call.operatorId}::text)) AS id`
+  operatorId: string,
+  named: { requestId?: string | null; scheduledCallId?: string | null },
+  now = new Date(),
+): Promise<AgreedTerms> {
+  if (named.requestId) {
+    const row = await db.callRequest.findUnique({
+      where: { id: named.requestId },
+      select: { operatorId: true, memberId: true, status: true, expiresAt: true, mode: true, prepaidMinutes: true, ratePerMinuteCents: true },
+    })
+    if (!row || row.operatorId !== operatorId) throw consentRefusals.call_request_not_found()
+    if (row.status !== 'pending' || row.expiresAt <= now) throw consentRefusals.call_request_closed()
+    return {
+      memberId: row.memberId,
+      mode: row.mode,
+      prepaidMinutes: row.prepaidMinutes,
+      ratePerMinuteCents: row.ratePerMinuteCents,
+      consent: { requestId: named.requestId, scheduledCallId: null, answeredAtMs: now.getTime() },
+    }
+  }
+  if (named.scheduledCallId) {
+    const row = await db.scheduledCall.findUnique({
+      where: { id: named.scheduledCallId },
+      select: { operatorId: true, memberId: true, status: true, minutes: true, ratePerMinuteCents: true },
+    })
+    if (!row || row.operatorId !== operatorId) throw consentRefusals.scheduled_call_not_found()
+    if (row.status !== 'reserved') throw consentRefusals.scheduled_call_not_reserved()
+    return {
+      memberId: row.memberId,
+      mode: 'prepaid',
+      prepaidMinutes: row.minutes,
+      ratePerMinuteCents: row.ratePerMinuteCents,
+      consent: { requestId: null, scheduledCallId: named.scheduledCallId, answeredAtMs: now.getTime() },
+    }
+  }
+  throw consentRefusals.call_request_required()
 }
 
 export async function declineCallRequest(db: Db, operatorId: string, requestId: string): Promise<void> {

@@ -7,7 +7,7 @@ import { billingSettingsFrom, endCallWorkflow, startCallWorkflow } from '../../.
 import { billablePeriods, canStartCall } from '../../../workflows/billing.js'
 import { callWorkflowId, PLUGIN_END_REASONS, type CallInput, type EndReason, type Settlement, type StartRefusal } from '../../../workflows/definitions.js'
 import type { AuthenticatedOperator } from './auth.server.js'
-import { recordCallAnswered, requireOpenCallRequest } from './call-requests.server.js'
+import { agreedTerms, consentRefusals, type AgreedTerms } from './call-requests.server.js'
 import { apiError } from './errors.server.js'
 import type { PlatformServices } from './services.server.js'
 import { uuid } from './validation.server.js'
@@ -23,14 +23,20 @@ export const MAX_PREPAID_MINUTES = 24 * 60
 export const startCallRequest = z
   .object({
     callId: uuid,
-    memberId: uuid,
-    mode: z.enum(['per_minute', 'prepaid']),
-    prepaidMinutes: z.number().int().positive().max(MAX_PREPAID_MINUTES).nullish(),
-    // The member's request this call answers (from a call.requested event); optional, and not part of the
-    // request's identity: the same call started with or without it is the same call.
+    // What the call answers (docs/decisions/046): the member's open call request, or their reserved scheduled call.
+    // Exactly one is required; the call takes its terms from it.
     requestId: uuid.nullish(),
+    scheduledCallId: uuid.nullish(),
+    // The terms the plugin showed the operator, optional: when sent they must be the member's (409 otherwise).
+    memberId: uuid.optional(),
+    mode: z.enum(['per_minute', 'prepaid']).optional(),
+    prepaidMinutes: z.number().int().positive().max(MAX_PREPAID_MINUTES).nullish(),
+    ratePerMinuteCents: z.number().int().positive().optional(),
   })
   .superRefine((body, ctx) => {
+    if (body.requestId && body.scheduledCallId) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['scheduledCallId'], message: 'a call answers a request or a scheduled call, not both' })
+    }
     if (body.mode === 'prepaid' && body.prepaidMinutes == null) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prepaidMinutes'], message: 'a prepaid call needs prepaidMinutes' })
     }
@@ -76,18 +82,32 @@ export interface CallView {
 type Answer<Body> = { status: number; body: Body }
 
 /**
- * SHA-256 of the start request in a canonical form. The operator is part of it: the same body sent by another
- * operator is another request, so it can never join (or learn about) someone else's call.
+ * SHA-256 of the start request in a canonical form: the operator and the body. The operator is part of it: the same
+ * body sent by another operator is another request, so it can never join (or learn about) someone else's call. The
+ * terms a body repeats are part of it too, so a retry is the same request only if it says the same.
  */
 export function startRequestHash(operatorId: string, body: StartCallRequest): string {
   const canonical = JSON.stringify({
     operatorId,
     callId: body.callId,
-    memberId: body.memberId,
-    mode: body.mode,
+    requestId: body.requestId ?? null,
+    scheduledCallId: body.scheduledCallId ?? null,
+    memberId: body.memberId ?? null,
+    mode: body.mode ?? null,
     prepaidMinutes: body.prepaidMinutes ?? null,
+    ratePerMinuteCents: body.ratePerMinuteCents ?? null,
   })
   return createHash('sha256').update(canonical).digest('hex')
+}
+
+/** Whether the terms a start body repeats (if any) are the member's. */
+function bodyAgrees(body: StartCallRequest, terms: AgreedTerms): boolean {
+  if (body.memberId !== undefined && body.memberId !== terms.memberId) return false
+  if (body.mode !== undefined && body.mode !== terms.mode) return false
+  if (body.prepaidMinutes != null && body.prepaidMinutes !== terms.prepaidMinutes) return false
+  if (body.mode === 'per_minute' && terms.prepaidMinutes !== null) return false
+  if (body.ratePerMinuteCents !== undefined && body.ratePerMinuteCents !== terms.ratePerMinuteCents) return false
+  return true
 }
 
 const callIdConflict = () =>
@@ -95,6 +115,7 @@ const callIdConflict = () =>
 const callNotFound = () => apiError(404, 'call_not_found', 'no such call')
 
 const refusals: Record<StartRefusal, () => Response> = {
+  ...consentRefusals,
   insufficient_funds: () => apiError(402, 'insufficient_funds', "the member's available balance does not cover the first minute"),
   spending_cap: () => apiError(402, 'spending_cap', "the member's own daily or monthly spending cap does not allow the first minute"),
   operator_busy: () => apiError(409, 'operator_busy', 'the operator already has a call that is not settled'),
@@ -132,11 +153,13 @@ export async function startCall(
   }
   const repeated = await answerFromRow()
   if (repeated) return repeated
-  if (request.requestId) await requireOpenCallRequest(db, operator.id, request.memberId, request.requestId)
+  // The member's request (or booking) names the call's terms; a body that says otherwise is refused.
+  const terms = await agreedTerms(db, operator.id, request)
+  if (!bodyAgrees(request, terms)) throw refusals.call_terms_mismatch()
 
   // Fast answers from the database for the common refusals. The workflow decides again inside its transaction,
   // so a race past these checks is still refused, just more slowly.
-  const member = await db.user.findUnique({ where: { id: request.memberId }, select: { role: true, status: true } })
+  const member = await db.user.findUnique({ where: { id: terms.memberId }, select: { role: true, status: true } })
   if (!member || member.role !== 'member' || member.status !== 'active') throw refusals.member_not_found()
   // This callId itself may have opened between the read above and this one (a retried start): it is not "busy".
   const openCall = await db.call.findFirst({
@@ -144,10 +167,11 @@ export async function startCall(
     select: { id: true },
   })
   if (openCall) throw refusals.operator_busy()
-  const rate = operator.ratePerMinuteCents
-  const requiredCents = request.mode === 'prepaid' ? rate * request.prepaidMinutes! : rate
-  const available = (await walletBalance(db, request.memberId))?.availableCents ?? 0
-  if (!canStartCall(available, requiredCents)) {
+  const rate = terms.ratePerMinuteCents
+  const requiredCents = terms.mode === 'prepaid' ? rate * terms.prepaidMinutes! : rate
+  // A booking's money is reserved already: its opening releases the reservation and holds the block in one step.
+  const available = (await walletBalance(db, terms.memberId))?.availableCents ?? 0
+  if (terms.consent.scheduledCallId === null && !canStartCall(available, requiredCents)) {
     // A retry of a start that opened meanwhile has already reserved the money: answer it as the repeat it is.
     const opened = await answerFromRow()
     if (opened) return opened
@@ -156,20 +180,20 @@ export async function startCall(
 
   const input: CallInput = {
     callId: request.callId,
-    memberId: request.memberId,
+    memberId: terms.memberId,
     operatorId: operator.id,
     companyId: operator.companyId,
-    mode: request.mode,
-    prepaidMinutes: request.mode === 'prepaid' ? request.prepaidMinutes! : null,
+    mode: terms.mode,
+    prepaidMinutes: terms.prepaidMinutes,
     ratePerMinuteCents: rate,
     settings: billingSettingsFrom(await readPlatformSettings(db, config), operator.companyShareBps),
     requestHash,
+    consent: terms.consent,
   }
   const outcome = await startCallWorkflow(await services.temporal(), config.TEMPORAL_TASK_QUEUE, input)
   // A concurrent request with the same callId but another body started the workflow first.
   if (outcome.requestHash !== requestHash) throw callIdConflict()
   if (outcome.status === 'refused') throw refusals[outcome.reason]()
-  await recordCallAnswered(db, { operatorId: operator.id, memberId: request.memberId, callId: request.callId, requestId: request.requestId ?? null })
   return {
     status: 201,
     body: {
