@@ -250,34 +250,51 @@ export class OperatorSession {
   // -------------------------------------------------------------------------------------------------------------
   // Who is calling
 
-  /** Looks a caller's handle up; a member's gets a card and a notification, anyone else's gets nothing. */
+  /**
+   * Looks a caller's handle up. A handle proves nothing by itself (anyone can open a perminute:// link), so its card is
+   * shown as unverified at once, and becomes a member's card only when the platform confirms that this member is
+   * asking this operator for a call (docs/decisions/046); otherwise it says so and cannot start a call.
+   */
   async lookUpCaller(handle: string, source: 'caller' | 'reopened' = 'caller'): Promise<ActionResult> {
     const trimmed = handle.trim()
     if (!trimmed) return { ok: false, code: 'invalid_query', message: 'Enter the handle the caller uses.' }
+    const placeholderId = `caller:${trimmed}`
+    if (source === 'caller') {
+      this.putCard({
+        ...emptyCard(placeholderId, source, { id: null, displayName: trimmed, handle: trimmed }, this.deps.now()),
+        refusal: 'Checking with the platform whether this caller asked you for a call…',
+      })
+    }
     try {
       const summary = await this.deps.api.lookupMember(trimmed)
       const member = { id: summary.id, displayName: summary.displayName, handle: trimmed }
       await this.deps.record.rememberMember(member)
+      this.cards = this.cards.filter((c) => c.cardId !== placeholderId)
+      const request = summary.request ? requestOfCard(summary.request) : null
+      const booking = summary.booking
+        ? { ...summary.booking, startsAtMs: Date.parse(summary.booking.startsAt) || this.deps.now() }
+        : null
       this.putCard({
-        cardId: `member:${summary.id}`,
-        source,
-        member,
+        ...emptyCard(`member:${summary.id}`, source, member, this.deps.now()),
         summary,
-        request: null,
-        status: 'waiting',
-        refusal: null,
-        receivedAtMs: this.deps.now(),
+        request,
+        booking: booking && { scheduledCallId: booking.scheduledCallId, prepaidMinutes: booking.prepaidMinutes, ratePerMinuteCents: booking.ratePerMinuteCents, startsAtMs: booking.startsAtMs },
+        verified: request !== null || booking !== null,
       })
       if (source === 'caller') {
         this.deps.notify({
           kind: 'caller',
           title: `${summary.displayName} is calling`,
-          body: `Funds for ${summary.fundedMinutes} min at your price · ${summary.paidCalls} paid calls`,
+          body: `Funds for ${summary.fundedMinutes} min at the price they asked for · ${summary.paidCalls} paid calls`,
         })
       }
       return { ok: true }
     } catch (error) {
-      return this.failure(error, { member_not_found: 'No member uses this handle.', invalid_query: 'Enter the handle the caller uses.' })
+      const unknown = 'No member asking you for a call uses this handle. Do not take this call as a paid call.'
+      if (isPlatformApiError(error, 'member_not_found') && source === 'caller') this.updateCard(placeholderId, { refusal: unknown })
+      else this.cards = this.cards.filter((c) => c.cardId !== placeholderId)
+      this.deps.changed()
+      return this.failure(error, { member_not_found: unknown, invalid_query: 'Enter the handle the caller uses.' })
     }
   }
 
@@ -285,17 +302,14 @@ export class OperatorSession {
   async reopenMemberCard(callId: string): Promise<ActionResult> {
     const call = this.deps.record.recentCalls.find((c) => c.callId === callId)
     if (!call?.member) return { ok: false, code: 'unknown_call', message: 'This call is not in your list.' }
-    if (call.member.handle) return this.lookUpCaller(call.member.handle, 'reopened')
-    // A member who asked from the website without a calling handle: the card shows what is known.
+    if (call.member.handle) {
+      const found = await this.lookUpCaller(call.member.handle, 'reopened')
+      if (found.ok || found.code !== 'member_not_found') return found
+    }
+    // Not asking for a call now (or without a calling handle): the card shows what is known, and cannot start one.
     this.putCard({
-      cardId: `member:${call.member.id}`,
-      source: 'reopened',
-      member: call.member,
-      summary: null,
-      request: null,
-      status: 'waiting',
-      refusal: null,
-      receivedAtMs: this.deps.now(),
+      ...emptyCard(`member:${call.member.id}`, 'reopened', call.member, this.deps.now()),
+      refusal: `${call.member.displayName} has no open request to you. A call starts when they ask for one on the website.`,
     })
     return { ok: true }
   }
@@ -321,7 +335,8 @@ export class OperatorSession {
 
   private putCard(card: MemberCard): void {
     // One card per member: a newer sighting replaces the older one.
-    this.cards = [card, ...this.cards.filter((c) => c.cardId !== card.cardId && c.member.id !== card.member.id)].slice(0, MAX_CARDS)
+    const sameMember = (c: MemberCard) => c.cardId === card.cardId || (card.member.id !== null && c.member.id === card.member.id)
+    this.cards = [card, ...this.cards.filter((c) => !sameMember(c))].slice(0, MAX_CARDS)
     this.deps.changed()
   }
 
@@ -337,6 +352,13 @@ export class OperatorSession {
     const card = this.cards.find((c) => c.cardId === cardId)
     if (!card) return { ok: false, code: 'unknown_card', message: 'This request is no longer shown.' }
     if (card.status === 'starting') return { ok: false, code: 'starting', message: 'The call is already starting.' }
+    const member = card.member.id === null ? null : { ...card.member, id: card.member.id }
+    const terms = card.request ?? card.booking
+    if (!card.verified || !member || !terms) {
+      const message = describeStartRefusal('call_request_required', card.member.displayName, '')
+      this.updateCard(cardId, { status: 'refused', refusal: message })
+      return { ok: false, code: 'call_request_required', message }
+    }
     if (this.hasCallInProgress()) {
       const message = describeStartRefusal('operator_busy', card.member.displayName, '')
       this.updateCard(cardId, { status: 'refused', refusal: message })
@@ -347,10 +369,10 @@ export class OperatorSession {
     const callId = randomUUID()
     const stored: StoredCall = {
       callId,
-      member: card.member,
-      // A request names the price the member was shown; the platform charges the operator's price at the start.
-      ratePerMinuteCents: this.operator.ratePerMinuteCents,
-      prepaidMinutes: card.request?.mode === 'prepaid' ? card.request.prepaidMinutes : null,
+      member,
+      // The member's terms are the call's: the price they were shown when they asked (docs/decisions/046).
+      ratePerMinuteCents: terms.ratePerMinuteCents,
+      prepaidMinutes: card.booking ? card.booking.prepaidMinutes : card.request?.mode === 'prepaid' ? card.request.prepaidMinutes : null,
       phase: 'starting',
       startedAtMs: null,
       endedAtMs: null,
@@ -364,25 +386,28 @@ export class OperatorSession {
       await this.deps.record.setCall(stored)
       this.meter = null
       this.deps.changed()
-      return await this.startCall(card, stored)
+      return await this.startCall(card, stored, card.request ? { requestId: card.request.requestId } : { scheduledCallId: card.booking!.scheduledCallId })
     } finally {
       this.startingCallId = null
     }
   }
 
-  private async startCall(card: MemberCard, stored: StoredCall): Promise<ActionResult> {
+  private async startCall(card: MemberCard, stored: StoredCall, answers: { requestId: string } | { scheduledCallId: string }): Promise<ActionResult> {
     const { callId } = stored
     const cardId = card.cardId
 
     let lastError: unknown
     for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
       try {
-        const requestId = card.request?.requestId ?? null
-        const started = await this.deps.api.startCall(
-          stored.prepaidMinutes !== null
-            ? { callId, memberId: card.member.id, mode: 'prepaid', prepaidMinutes: stored.prepaidMinutes, requestId }
-            : { callId, memberId: card.member.id, mode: 'per_minute', requestId },
-        )
+        // The terms shown to the operator go along: the platform refuses the start if they are not the member's.
+        const started = await this.deps.api.startCall({
+          callId,
+          ...answers,
+          memberId: stored.member.id,
+          mode: stored.prepaidMinutes !== null ? 'prepaid' : 'per_minute',
+          prepaidMinutes: stored.prepaidMinutes,
+          ratePerMinuteCents: stored.ratePerMinuteCents,
+        })
         if (!this.alive) return { ok: true }
         await this.deps.record.updateCall(callId, (call) =>
           call.phase === 'starting' ? { ...call, phase: 'active', startedAtMs: this.deps.now(), ratePerMinuteCents: started.ratePerMinuteCents } : call,
@@ -791,6 +816,8 @@ export class OperatorSession {
       )
     } else if (isEvent(message, 'call.requested')) {
       await this.callRequested(message.data)
+    } else if (isEvent(message, 'scheduled_call.reserved')) {
+      await this.scheduledCallDue(message.data)
     }
     // Other types come from a newer platform: skipped.
   }
@@ -800,25 +827,11 @@ export class OperatorSession {
     // A replayed request (after a restart) that has lapsed, or one already shown, is not news.
     if (!(expiresAtMs > this.deps.now())) return
     const cardId = `request:${request.requestId}`
-    if (this.cards.some((card) => card.cardId === cardId)) return
+    // Shown already, or a caller's card answering the same request (the look-up came first).
+    if (this.cards.some((card) => card.cardId === cardId || card.request?.requestId === request.requestId)) return
     const member = { id: request.memberId, displayName: request.memberDisplayName, handle: request.memberHandle }
     await this.deps.record.rememberMember(member)
-    this.putCard({
-      cardId,
-      source: 'request',
-      member,
-      summary: null,
-      request: {
-        requestId: request.requestId,
-        requestedAtMs: Date.parse(request.requestedAt) || this.deps.now(),
-        expiresAtMs,
-        mode: request.mode === 'prepaid' ? 'prepaid' : 'per_minute',
-        prepaidMinutes: request.mode === 'prepaid' ? request.prepaidMinutes : null,
-      },
-      status: 'waiting',
-      refusal: null,
-      receivedAtMs: this.deps.now(),
-    })
+    this.putCard({ ...emptyCard(cardId, 'request', member, this.deps.now()), request: requestOfCard(request), verified: true })
     const what = request.mode === 'prepaid' && request.prepaidMinutes ? `a prepaid block of ${request.prepaidMinutes} min` : 'a call now'
     this.deps.notify({ kind: 'request', title: `${member.displayName} asks for a call`, body: `They ask for ${what}. Open perminute to accept or decline.` })
     if (member.handle) {
@@ -830,6 +843,30 @@ export class OperatorSession {
         this.handleBackgroundError('member lookup', error)
       }
     }
+  }
+
+  /** A member's scheduled call is due and its money reserved: a card that starts it with the booked terms. */
+  private async scheduledCallDue(booking: PlatformEventMap['scheduled_call.reserved']): Promise<void> {
+    const cardId = `booking:${booking.scheduledCallId}`
+    if (this.cards.some((card) => card.cardId === cardId)) return
+    const known = this.deps.record.member(booking.memberId)
+    const member = { id: booking.memberId, displayName: booking.memberDisplayName, handle: known?.handle ?? null }
+    await this.deps.record.rememberMember(member)
+    this.putCard({
+      ...emptyCard(cardId, 'booking', member, this.deps.now()),
+      booking: {
+        scheduledCallId: booking.scheduledCallId,
+        prepaidMinutes: booking.prepaidMinutes,
+        ratePerMinuteCents: booking.ratePerMinuteCents,
+        startsAtMs: booking.startsAtMs,
+      },
+      verified: true,
+    })
+    this.deps.notify({
+      kind: 'request',
+      title: `Your call with ${member.displayName} is due`,
+      body: `${booking.prepaidMinutes} min are reserved. Open perminute to start it.`,
+    })
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -884,6 +921,24 @@ export class OperatorSession {
     }
     this.deps.log(`unexpected failure: ${(error as Error)?.stack ?? String(error)}`)
     return { ok: false, code: 'internal', message: 'Something went wrong in the plugin.' }
+  }
+}
+
+/** A card with nothing confirmed yet: no summary, no request or booking, not verified. */
+function emptyCard(cardId: string, source: MemberCard['source'], member: MemberCard['member'], nowMs: number): MemberCard {
+  return { cardId, source, member, summary: null, request: null, booking: null, verified: false, status: 'waiting', refusal: null, receivedAtMs: nowMs }
+}
+
+/** A member's request as a card shows it, from an event or a look-up. */
+function requestOfCard(request: { requestId: string; requestedAt: string; expiresAt: string; mode: string; prepaidMinutes: number | null; ratePerMinuteCents: number }): NonNullable<MemberCard['request']> {
+  const prepaid = request.mode === 'prepaid'
+  return {
+    requestId: request.requestId,
+    requestedAtMs: Date.parse(request.requestedAt) || Date.now(),
+    expiresAtMs: Date.parse(request.expiresAt),
+    mode: prepaid ? 'prepaid' : 'per_minute',
+    prepaidMinutes: prepaid ? request.prepaidMinutes : null,
+    ratePerMinuteCents: request.ratePerMinuteCents,
   }
 }
 

@@ -36,21 +36,50 @@ export interface CallingLink {
   handle: string
 }
 
+/** A member's open request to this operator: the consent a call answers, and its terms. */
+export interface MemberRequest {
+  requestId: string
+  mode: CallMode
+  prepaidMinutes: number | null
+  ratePerMinuteCents: Cents
+  /** ISO 8601. */
+  requestedAt: string
+  expiresAt: string
+}
+
+/** A member's scheduled call with this operator whose money is reserved now. */
+export interface MemberBooking {
+  scheduledCallId: string
+  prepaidMinutes: number
+  ratePerMinuteCents: Cents
+  /** ISO 8601. */
+  startsAt: string
+}
+
 export interface MemberSummary {
   id: string
   displayName: string
   availableCents: Cents
-  /** Whole minutes the member's balance pays for at this operator's price. */
+  /** Whole minutes the member's balance pays for at the price of their request (else this operator's). */
   fundedMinutes: number
   averageSpendCents: Cents
   paidCalls: number
   rating: { average: number | null; count: number }
+  /** The member asks this operator for a call: the platform answers a look-up only then. */
+  request: MemberRequest | null
+  booking: MemberBooking | null
 }
 
-/** `requestId` answers a member's `call.requested` (not part of the start's identity: a retry without it is the same). */
-export type StartCallRequest =
-  | { callId: string; memberId: string; mode: 'per_minute'; requestId?: string | null }
-  | { callId: string; memberId: string; mode: 'prepaid'; prepaidMinutes: number; requestId?: string | null }
+/** What the plugin showed the operator; when sent, the platform checks them against the member's own terms. */
+interface ShownTerms {
+  memberId?: string
+  mode?: CallMode
+  prepaidMinutes?: number | null
+  ratePerMinuteCents?: Cents
+}
+
+/** A call answers the member's request (`requestId`) or their reserved booking (`scheduledCallId`), at its terms. */
+export type StartCallRequest = ShownTerms & ({ callId: string; requestId: string } | { callId: string; scheduledCallId: string })
 
 export interface CallStarted {
   callId: string
@@ -123,6 +152,16 @@ export interface PlatformEventMap {
     requestedAt: string
     /** ISO 8601: after this the request is void and the plugin drops it. */
     expiresAt: string
+  }
+  /** A member's scheduled call is due and its money reserved: the operator starts it with this scheduledCallId. */
+  'scheduled_call.reserved': {
+    scheduledCallId: string
+    memberId: string
+    memberDisplayName: string
+    prepaidMinutes: number
+    ratePerMinuteCents: Cents
+    reservedCents: Cents
+    startsAtMs: number
   }
 }
 
@@ -200,6 +239,11 @@ export type PlatformApiErrorCode =
   | 'handle_taken'
   | 'call_request_not_found'
   | 'call_request_closed'
+  | 'call_request_required'
+  | 'call_terms_mismatch'
+  | 'scheduled_call_not_found'
+  | 'scheduled_call_not_reserved'
+  | 'email_not_verified'
   | 'call_ended'
   | 'invalid_last_event_id'
   | 'temporal_unavailable'
@@ -351,7 +395,8 @@ export class PlatformApi {
   /**
    * POST /calls: starts a call (signal-with-start on the platform). The callId is the plugin's own uuid, which makes
    * a retry safe: the same request again answers with the same call. Refusals are PlatformApiErrors: 402
-   * insufficient_funds, 404 member_not_found, 409 operator_busy or call_id_conflict, 422 invalid_body.
+   * insufficient_funds, 403 call_request_required, 404 member_not_found or call_request_not_found, 409 operator_busy,
+   * call_request_closed, call_terms_mismatch or call_id_conflict, 422 invalid_body.
    */
   async startCall(request: StartCallRequest): Promise<CallStarted> {
     const { body } = await this.request({ method: 'POST', route: '/calls', path: '/calls', body: request, ok: [200, 201] })

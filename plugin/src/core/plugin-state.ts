@@ -18,15 +18,26 @@ export type Screen =
 
 export type StreamStatus = 'off' | 'connecting' | 'live' | 'reconnecting'
 
-/** A member the operator may be about to talk to: a caller looked up by handle, or a "call now" request. */
+/**
+ * A member the operator may be about to talk to: a caller looked up by handle (a perminute:// link, or typed in), a
+ * "call now" request from the website, a scheduled call that is due, or a member of today's calls shown again.
+ */
 export interface MemberCard {
   cardId: string
-  source: 'caller' | 'request' | 'reopened'
-  member: { id: string; displayName: string; handle: string | null }
+  source: 'caller' | 'request' | 'booking' | 'reopened'
+  member: { id: string | null; displayName: string; handle: string | null }
   /** Funds, spend and rating; null when the platform could not be asked (a request from a member without handle). */
   summary: MemberSummary | null
-  /** For a request from the website: "call now" (per minute) or a prepaid block of minutes. */
-  request: { requestId: string; requestedAtMs: number; expiresAtMs: number; mode: CallMode; prepaidMinutes: number | null } | null
+  /** The member's open request ("call now" per minute, or a prepaid block), at the price they agreed to. */
+  request: { requestId: string; requestedAtMs: number; expiresAtMs: number; mode: CallMode; prepaidMinutes: number | null; ratePerMinuteCents: Cents } | null
+  /** The member's scheduled call, due now, whose money the platform has reserved. */
+  booking: { scheduledCallId: string; prepaidMinutes: number; ratePerMinuteCents: Cents; startsAtMs: number } | null
+  /**
+   * Whether the platform has confirmed that this member asks this operator for a call now (an open request or a
+   * reserved booking). A caller's handle alone proves nothing (anyone can open a perminute:// link): only a verified
+   * card can start a call, and the platform checks again.
+   */
+  verified: boolean
   status: 'waiting' | 'starting' | 'refused'
   /** Why the call could not start, in words for the operator. */
   refusal: string | null
@@ -173,6 +184,13 @@ export function describeStartRefusal(code: string, memberName: string, fallback:
       return `${memberName}'s request was cancelled or has expired.`
     case 'call_request_not_found':
       return `${memberName}'s request is no longer open.`
+    case 'call_request_required':
+      return `${memberName} has not asked you for a call. A call starts only when the member asks for it on the website.`
+    case 'call_terms_mismatch':
+      return `${memberName} asked for another kind of call (or at another price). Ask them to send a new request.`
+    case 'scheduled_call_not_found':
+    case 'scheduled_call_not_reserved':
+      return `${memberName}'s scheduled call is not due now, or is over.`
     case 'call_service_busy':
     case 'temporal_unavailable':
     case 'network_error':

@@ -3,14 +3,19 @@ import { formatCents, formatClock, formatDuration, plural } from './format.js'
 import { useAction, useApi, useNow } from './perminute.js'
 import { ErrorMessage } from './ErrorMessage.js'
 
-const SOURCE_LABEL: Record<Card['source'], string> = { caller: 'Calling', request: 'Asks for a call now', reopened: 'Member' }
+const SOURCE_LABEL: Record<Card['source'], string> = {
+  caller: 'Calling',
+  request: 'Asks for a call now',
+  booking: 'Scheduled call due',
+  reopened: 'Member',
+}
 
 export function MemberCard({ card, callInProgress }: { card: Card; callInProgress: boolean }) {
   const api = useApi()
   const [accept, accepting, acceptError] = useAction(api.acceptCard)
   const [dismiss, , dismissError] = useAction(api.dismissCard)
   const now = useNow()
-  const { summary, request } = card
+  const { summary, request, booking } = card
   const starting = accepting || card.status === 'starting'
   const titleId = `card-${card.cardId}`
 
@@ -19,9 +24,12 @@ export function MemberCard({ card, callInProgress }: { card: Card; callInProgres
       <header>
         <h3 id={titleId}>{card.member.displayName}</h3>
         <span className="badge">{SOURCE_LABEL[card.source]}</span>
+        {!card.verified && <span className="badge badge-warning">Unverified</span>}
       </header>
       {card.member.handle && <p className="handle">{card.member.handle}</p>}
-      {summary ? (
+      {!card.verified ? (
+        <p className="quiet">Not confirmed by the platform: this caller has no open request to you, so a paid call cannot start.</p>
+      ) : summary ? (
         <dl className="facts">
           <div>
             <dt>Funds</dt>
@@ -48,14 +56,23 @@ export function MemberCard({ card, callInProgress }: { card: Card; callInProgres
       {request && (
         <p className="quiet">
           {request.mode === 'prepaid' && request.prepaidMinutes !== null ? `A prepaid block of ${plural(request.prepaidMinutes, 'minute')}. ` : 'A call now, per minute. '}
-          Asked at {formatClock(request.requestedAtMs)}; the request lapses in {formatDuration((request.expiresAtMs - now) / 1000)}.
+          At {formatCents(request.ratePerMinuteCents)}/min, the price they agreed to. Asked at {formatClock(request.requestedAtMs)}; the
+          request lapses in {formatDuration((request.expiresAtMs - now) / 1000)}.
+        </p>
+      )}
+      {booking && (
+        <p className="quiet">
+          Booked for {formatClock(booking.startsAtMs)}: {plural(booking.prepaidMinutes, 'minute')} at {formatCents(booking.ratePerMinuteCents)}/min, reserved
+          in the member&apos;s wallet.
         </p>
       )}
       <ErrorMessage text={card.refusal ?? acceptError ?? dismissError} />
       <div className="actions">
-        <button type="button" onClick={() => void accept(card.cardId)} disabled={starting || callInProgress}>
-          {starting ? 'Starting…' : request ? 'Accept and start call' : 'Start call'}
-        </button>
+        {card.verified && (
+          <button type="button" onClick={() => void accept(card.cardId)} disabled={starting || callInProgress}>
+            {starting ? 'Starting…' : request ? 'Accept and start call' : 'Start call'}
+          </button>
+        )}
         <button type="button" className="secondary" onClick={() => void dismiss(card.cardId)} disabled={starting}>
           {request ? 'Decline' : 'Dismiss'}
         </button>

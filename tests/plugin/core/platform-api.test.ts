@@ -14,7 +14,7 @@ import {
   type ServerSentMessage,
 } from '../../../plugin/src/core/platform-api.js'
 import { startWebStack, type WebStack } from '../../support/web-server.js'
-import { createMember, createOperator, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, PASSWORD } from '../../web-remix/plugin-client.js'
 
 // The plugin's HTTP client against the real stack (web, worker, Temporal, PostgreSQL) with 1-s billing periods.
 
@@ -93,17 +93,18 @@ describe('PlatformApi against the platform', () => {
 
     // 300 cents at 100 a period: after the second hold only one period is funded, so the member is warned.
     const member = await createMember(stack.db, { fundedCents: 300 })
+    const requestId = await askForCall(stack.db, member, operator)
     const summary = await api.lookupMember(member.handle)
-    expect(summary).toMatchObject({ id: member.id, availableCents: 300, fundedMinutes: 3, paidCalls: 0 })
+    expect(summary).toMatchObject({ id: member.id, availableCents: 300, fundedMinutes: 3, paidCalls: 0, request: { requestId, ratePerMinuteCents: 100 } })
 
     const streamStop = new AbortController()
     const events = collect(api.events(streamStop.signal))
 
     const callId = randomUUID()
-    const started = await api.startCall({ callId, memberId: member.id, mode: 'per_minute' })
+    const started = await api.startCall({ callId, requestId, memberId: member.id, mode: 'per_minute' })
     expect(started).toEqual({ callId, workflowId: `call-${callId}`, status: 'active', ratePerMinuteCents: 100, fundedMinutes: 3 })
     // The plugin may retry a start it never saw answered: the same request answers with the same call.
-    expect(await api.startCall({ callId, memberId: member.id, mode: 'per_minute' })).toEqual(started)
+    expect(await api.startCall({ callId, requestId, memberId: member.id, mode: 'per_minute' })).toEqual(started)
 
     await api.heartbeat(callId)
     const view = await api.getCall(callId)
@@ -182,16 +183,19 @@ describe('PlatformApi against the platform', () => {
 
     await expectApiError(api.lookupMember(`nobody-${randomUUID()}`), 404, 'member_not_found')
     const broke = await createMember(stack.db, { fundedCents: 99 })
-    const refused = await expectApiError(api.startCall({ callId: randomUUID(), memberId: broke.id, mode: 'per_minute' }), 402, 'insufficient_funds')
+    const refused = await expectApiError(api.startCall({ callId: randomUUID(), requestId: await askForCall(stack.db, broke, operator) }), 402, 'insufficient_funds')
     expect(isPlatformApiError(refused, 'insufficient_funds')).toBe(true)
-    await expectApiError(api.startCall({ callId: randomUUID(), memberId: randomUUID(), mode: 'per_minute' }), 404, 'member_not_found')
+    await expectApiError(api.startCall({ callId: randomUUID(), requestId: randomUUID() }), 404, 'call_request_not_found')
+    const requestId = await askForCall(stack.db, member, operator)
+    await expectApiError(api.startCall({ callId: randomUUID(), requestId, ratePerMinuteCents: 5_000 }), 409, 'call_terms_mismatch')
     // A body the contract does not allow (the client's types would refuse it; a third-party tool's might not).
-    await expectApiError(api.startCall({ callId: 'not-a-uuid', memberId: member.id, mode: 'per_minute' }), 422, 'invalid_body')
+    await expectApiError(api.startCall({ callId: 'not-a-uuid', requestId }), 422, 'invalid_body')
+    await expectApiError(api.startCall({ callId: randomUUID(), memberId: member.id, mode: 'per_minute' } as never), 403, 'call_request_required')
 
     const callId = randomUUID()
-    await api.startCall({ callId, memberId: member.id, mode: 'per_minute' })
-    await expectApiError(api.startCall({ callId: randomUUID(), memberId: member.id, mode: 'per_minute' }), 409, 'operator_busy')
-    await expectApiError(api.startCall({ callId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 2 }), 409, 'call_id_conflict')
+    await api.startCall({ callId, requestId })
+    await expectApiError(api.startCall({ callId: randomUUID(), requestId: await askForCall(stack.db, member, operator) }), 409, 'operator_busy')
+    await expectApiError(api.startCall({ callId, requestId, mode: 'prepaid', prepaidMinutes: 2 }), 409, 'call_id_conflict')
 
     // Another operator's call does not exist for this one.
     const other = await signedIn()

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emitEvent } from '../../../activities/outbox.js'
+import { createScheduledCallActivities } from '../../../activities/scheduled-calls.js'
 import { PlatformApi } from '../../../plugin/src/core/platform-api.js'
 import { CALL_REQUEST_TTL_MS, requestCall } from '../../../web-remix/app/calls/requests.server.js'
 import type { PlatformServices } from '../../../web-remix/app/plugin-api/services.server.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
-import { createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
 import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
 
@@ -54,10 +55,11 @@ async function signedInCore(options: { rate?: number; link?: boolean; platformUr
 const presenceOf = async (operatorId: string) =>
   (await stack.db.operator.findUniqueOrThrow({ where: { userId: operatorId }, select: { presence: true } })).presence
 
-/** Shows the caller's card and starts the call from it, as the operator's click would. */
-async function startCallWith(plugin: CoreUnderTest, memberHandle: string) {
-  expect(await plugin.core.lookUpCaller(memberHandle)).toEqual({ ok: true })
-  const card = plugin.core.state.cards.find((c) => c.member.handle === memberHandle)!
+/** The member asks the operator for a call; the caller's card shows and the call starts from it, as the operator's click would. */
+async function startCallWith(plugin: CoreUnderTest & { operator: { id: string } }, member: { id: string; handle: string }) {
+  await askForCall(stack.db, member, plugin.operator)
+  expect(await plugin.core.lookUpCaller(member.handle)).toEqual({ ok: true })
+  const card = plugin.core.state.cards.find((c) => c.member.handle === member.handle && c.verified)!
   expect(await plugin.core.acceptCard(card.cardId)).toEqual({ ok: true })
   return plugin.waitFor((s) => s.call?.phase === 'active', 'the call to be active')
 }
@@ -137,15 +139,28 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     await stack.db.user.update({ where: { id: operatorHandle.id }, data: { callingHandle: `op-as-caller-${randomUUID().slice(0, 8)}` } })
     const user = await stack.db.user.findUniqueOrThrow({ where: { id: operatorHandle.id } })
     expect(await plugin.core.lookUpCaller(user.callingHandle!)).toMatchObject({ ok: false, code: 'member_not_found' })
+    // A member who has not asked this operator for a call is a stranger too (a perminute:// link proves nothing).
+    expect(await plugin.core.lookUpCaller(member.handle)).toMatchObject({ ok: false, code: 'member_not_found' })
+    // Each sighting leaves a card marked unverified, which cannot start a call, and no notification.
+    expect(plugin.core.state.cards).toHaveLength(3)
+    for (const unverified of plugin.core.state.cards) {
+      expect(unverified).toMatchObject({ source: 'caller', verified: false, member: { id: null }, refusal: expect.stringContaining('No member asking you') })
+      expect(await plugin.core.acceptCard(unverified.cardId)).toMatchObject({ ok: false, code: 'call_request_required' })
+      expect(await plugin.core.dismissCard(unverified.cardId)).toEqual({ ok: true })
+    }
     expect(plugin.core.state.cards).toEqual([])
     expect(plugin.notifications).toEqual([])
+    expect(plugin.core.state.call).toBeNull()
 
+    const requestId = await askForCall(stack.db, member, plugin.operator)
     expect(await plugin.core.lookUpCaller(`  ${member.handle} `)).toEqual({ ok: true })
     const [card] = plugin.core.state.cards
     expect(card).toMatchObject({
       source: 'caller',
+      verified: true,
       member: { id: member.id, displayName: member.displayName, handle: member.handle },
       summary: { availableCents: 1_250, fundedMinutes: 12, averageSpendCents: 0, paidCalls: 0, rating: { average: null, count: 0 } },
+      request: { requestId, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: 100 },
       status: 'waiting',
     })
     expect(plugin.notifications).toEqual([{ kind: 'caller', title: `${member.displayName} is calling`, body: expect.stringContaining('12 min') }])
@@ -160,9 +175,13 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     expect(plugin.core.state.call).toBeNull()
     const callId = plugin.core.state.today.calls[0]!.callId
     expect(await plugin.core.dismissCard(`member:${member.id}`)).toEqual({ ok: true })
+    // Without a new request the card comes back unverified: it shows who, and cannot start a call.
+    expect(await plugin.core.reopenMemberCard(callId)).toEqual({ ok: true })
+    expect(plugin.core.state.cards[0]).toMatchObject({ source: 'reopened', verified: false, member: { id: member.id }, summary: null })
+    await askForCall(stack.db, member, plugin.operator)
     expect(await plugin.core.reopenMemberCard(callId)).toEqual({ ok: true })
     const reopened = plugin.core.state.cards[0]!
-    expect(reopened).toMatchObject({ source: 'reopened', member: { id: member.id }, summary: { paidCalls: 1 } })
+    expect(reopened).toMatchObject({ source: 'reopened', verified: true, member: { id: member.id }, summary: { paidCalls: 1 } })
     expect(reopened.summary!.availableCents).toBeLessThan(1_250)
     // Reopening is the operator's own doing: no notification for it.
     expect(plugin.notifications.filter((n) => n.kind === 'caller')).toHaveLength(1)
@@ -175,6 +194,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     const broke = await createMember(stack.db, { fundedCents: 50 })
 
     // A member without the money for one minute: refused with the reason, nothing starts.
+    await askForCall(stack.db, broke, plugin.operator)
     await plugin.core.lookUpCaller(broke.handle)
     expect(await plugin.core.acceptCard(`member:${broke.id}`)).toMatchObject({ ok: false, code: 'insufficient_funds' })
     expect(plugin.core.state.cards[0]).toMatchObject({ status: 'refused', refusal: expect.stringContaining('does not have enough money') })
@@ -182,7 +202,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     // Busy while the start was tried, online again after the refusal.
     await eventually(async () => ((await presenceOf(plugin.operator.id)) === 'online' ? true : undefined), 15_000, 'online after the refusal')
 
-    const active = await startCallWith(plugin, member.handle)
+    const active = await startCallWith(plugin, member)
     expect(active.call).toMatchObject({ member: { id: member.id }, ratePerMinuteCents: 100, lowBalance: false, endedBy: null })
     await plugin.waitFor((s) => s.presence === 'busy', 'busy during the call')
     expect(await presenceOf(plugin.operator.id)).toBe('busy')
@@ -231,7 +251,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
         : fetch(input, init)
     const plugin = await signedInCore({ fetch: blockStream })
     const member = await createMember(stack.db, { fundedCents: 5_000 })
-    const active = await startCallWith(plugin, member.handle)
+    const active = await startCallWith(plugin, member)
 
     // The call is ended from elsewhere (another device of the same operator).
     const other = new PlatformApi({ baseUrl: stack.url })
@@ -254,7 +274,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     const member = await createMember(stack.db, { fundedCents: 5_000 })
     await plugin.waitFor((s) => s.stream === 'live', 'the event stream')
     // A first call gives the stream a position to resume from (its settled event's id).
-    await startCallWith(plugin, member.handle)
+    await startCallWith(plugin, member)
     await plugin.core.endCall('operator_hangup')
     await plugin.waitFor((s) => s.call?.settlement != null && s.today.calls.length === 1, 'the first call settled')
     await eventually(async () => {
@@ -263,7 +283,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     }, 15_000, 'a saved stream position')
     await plugin.core.acknowledgeCallEnd()
 
-    const active = await startCallWith(plugin, member.handle)
+    const active = await startCallWith(plugin, member)
     const callId = active.call!.callId
     await plugin.waitFor((s) => (s.call?.billedMinutes ?? 0) >= 1, 'a billed minute')
 
@@ -305,7 +325,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     cleanups.push(() => proxy.close())
     const plugin = await signedInCore({ platformUrl: proxy.url })
     const member = await createMember(stack.db, { fundedCents: 5_000 })
-    const active = await startCallWith(plugin, member.handle)
+    const active = await startCallWith(plugin, member)
     const callId = active.call!.callId
 
     await proxy.cut()
@@ -327,7 +347,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
   it('recovers a call from the platform after a restart mid-call and carries on', async () => {
     const plugin = await signedInCore({ rate: 100 })
     const member = await createMember(stack.db, { fundedCents: 5_000 })
-    const active = await startCallWith(plugin, member.handle)
+    const active = await startCallWith(plugin, member)
     const callId = active.call!.callId
     const before = await plugin.waitFor((s) => (s.call?.billedMinutes ?? 0) >= 2, 'two billed minutes')
 
@@ -450,6 +470,49 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     await stack.db.callRequest.update({ where: { id: cancelled }, data: { status: 'cancelled' } })
     expect(await plugin.core.acceptCard(`request:${cancelled}`)).toMatchObject({ ok: false, code: 'call_request_closed', message: expect.stringContaining('cancelled or has expired') })
     expect(plugin.core.state.call).toBeNull()
+  })
+
+  it('shows a scheduled call that is due as a card, and starts it at the booked terms whatever the price is now', async () => {
+    const plugin = await signedInCore({ rate: 100 })
+    await plugin.waitFor((s) => s.stream === 'live', 'the event stream')
+    const member = await createMember(stack.db, { fundedCents: 2_000 })
+    const bookingId = randomUUID()
+    await stack.db.scheduledCall.create({
+      data: {
+        id: bookingId,
+        memberId: member.id,
+        operatorId: plugin.operator.id,
+        startsAt: new Date(),
+        minutes: 4,
+        memberTimeZone: 'UTC',
+        ratePerMinuteCents: 100,
+        commissionBps: 2_000,
+        companyShareBps: 0,
+        status: 'accepted',
+        workflowId: `scheduled-call-${bookingId}`,
+      },
+    })
+    // The operator raised the price after the booking was agreed: the call keeps the member's price.
+    await stack.db.operator.update({ where: { userId: plugin.operator.id }, data: { ratePerMinuteCents: 300 } })
+    // Its time has come: the money is reserved, as the booking's workflow does it, and the plugin is told.
+    const schedule = createScheduledCallActivities({ db: stack.db, publicUrl: stack.url })
+    expect(await schedule.reserveScheduledFunds({ scheduledCallId: bookingId })).toMatchObject({ status: 'reserved' })
+    const shown = await plugin.waitFor((s) => s.cards.some((c) => c.cardId === `booking:${bookingId}`), 'the booking card')
+    expect(shown.cards.find((c) => c.cardId === `booking:${bookingId}`)).toMatchObject({
+      source: 'booking',
+      verified: true,
+      member: { id: member.id },
+      booking: { scheduledCallId: bookingId, prepaidMinutes: 4, ratePerMinuteCents: 100 },
+    })
+    expect(plugin.notifications.some((n) => n.kind === 'request' && n.title.includes('is due'))).toBe(true)
+    expect(await plugin.core.acceptCard(`booking:${bookingId}`)).toEqual({ ok: true })
+    const active = await plugin.waitFor((s) => s.call?.phase === 'active', 'the booked call')
+    expect(active.call).toMatchObject({ ratePerMinuteCents: 100, prepaidMinutes: 4 })
+    const booking = await stack.db.scheduledCall.findUniqueOrThrow({ where: { id: bookingId } })
+    expect(booking).toMatchObject({ status: 'started', callId: active.call!.callId })
+    expect(await stack.db.call.findUniqueOrThrow({ where: { id: active.call!.callId } })).toMatchObject({ ratePerMinuteCents: 100, prepaidMinutes: 4 })
+    expect(await plugin.core.endCall('operator_hangup')).toEqual({ ok: true })
+    await plugin.waitFor((s) => s.call?.settlement != null, 'the settlement')
   })
 
   it("uploads a video preview to the operator's profile", async () => {

@@ -16,7 +16,7 @@ import { IpcChannel } from '../../../plugin/src/shared/ipc.js'
 import { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH } from '../../../temporal/setup/chromium.js'
 import { expectAccessible, newContext, screenshot } from '../../support/browser.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
-import { createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
 import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
 
 // The plugin's window in Debian's Chromium, end to end: the built renderer, the real preload code (Electron's
@@ -180,25 +180,36 @@ describe('the plugin window', { timeout: 180_000 }, () => {
     await screenshot(page, 'plugin-connected')
     expect((await stack.db.operator.findUniqueOrThrow({ where: { userId: operator.id } })).presence).toBe('online')
 
-    // A handle that is no member's shows nothing but a quiet line.
+    // A handle of nobody asking this operator for a call (typed in, or from a perminute:// link): a card marked
+    // unverified, with no button that starts a call.
     await page.getByLabel("Caller's handle").fill('someone-else')
     await page.getByRole('button', { name: 'Look up' }).click()
-    await page.getByText('No member uses this handle.').waitFor()
-    expect(await page.locator('article.card').count()).toBe(0)
+    const stranger = page.getByRole('article', { name: 'someone-else' })
+    await stranger.getByText('Unverified').waitFor()
+    await stranger.getByText('No member asking you for a call uses this handle', { exact: false }).waitFor()
+    expect(await stranger.getByRole('button', { name: /start call/i }).count()).toBe(0)
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-unverified-caller')
+    await stranger.getByRole('button', { name: 'Dismiss' }).click()
+    await expect.poll(() => page.locator('article.card').count()).toBe(0)
 
-    // The member's card, with their funds in minutes at this operator's price.
+    // The member asks for a call on the website: the request shows; the caller's handle then finds it with the
+    // member's funds in minutes at the price they asked for.
+    await askForCall(stack.db, member, operator)
+    await page.getByRole('article', { name: member.displayName }).waitFor()
     await page.getByLabel("Caller's handle").fill(member.handle)
     await page.getByRole('button', { name: 'Look up' }).click()
     const card = page.getByRole('article', { name: member.displayName })
-    await card.waitFor()
+    await card.getByText('Calling').waitFor()
     await expect(card.getByText('4 min').textContent()).resolves.toContain('$4.00')
     await expect(card.textContent()).resolves.toContain('Not rated yet')
-    expect(plugin.notifications.map((n) => n.kind)).toEqual(['caller'])
+    await expect(card.textContent()).resolves.toContain('$1.00/min, the price they agreed to')
+    expect(plugin.notifications.map((n) => n.kind)).toEqual(['request', 'caller'])
     await expectAccessible(page)
     await screenshot(page, 'plugin-member-card')
 
     // The call and its meter.
-    await card.getByRole('button', { name: 'Start call' }).click()
+    await card.getByRole('button', { name: 'Accept and start call' }).click()
     const call = page.getByRole('region', { name: `Call with ${member.displayName}` })
     await call.waitFor()
     await page.getByRole('status').filter({ hasText: 'Busy' }).waitFor()
