@@ -88,6 +88,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'api.plugin.v1.profile.video', access: 'plugin-token', path: '/api/plugin/v1/profile/video' },
   { file: 'api.plugin.v1.sessions', access: 'plugin-token', path: '/api/plugin/v1/sessions' },
   { file: 'api.plugin.v1.sessions.current', access: 'plugin-token', path: '/api/plugin/v1/sessions/current' },
+  { file: 'api.plugin.v1.sessions.current.renew', access: 'plugin-token', path: '/api/plugin/v1/sessions/current/renew' },
 
   // The plugin's installers (PLUGIN_DOWNLOAD_URL points here by default): public, as any download page.
   { file: 'downloads.plugin._index', access: 'public', path: '/downloads/plugin' },

@@ -1,7 +1,13 @@
-import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { useLoaderData } from '@remix-run/react'
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { CsrfInput } from '../auth/csrf-input.js'
+import { requireCsrf } from '../auth/csrf.server.js'
+import { text } from '../auth/form.server.js'
 import { requireRole } from '../auth/session.server.js'
+import { formatWhen } from '../backoffice/format.js'
+import { listPluginSignIns, revokePluginSignIn } from '../backoffice/plugin-tokens.server.js'
 import { OperatorNav } from '../backoffice/portal-nav.js'
+import { DataTable } from '../components/data-table.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'The plugin · Operator · perminute' }]
@@ -9,15 +15,27 @@ export const meta: MetaFunction = () => [{ title: 'The plugin · Operator · per
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireRole(request, 'operator', context)
   const { db, config } = servicesFrom(context)
-  const [account, tokens] = await Promise.all([
+  const [account, signIns] = await Promise.all([
     db.user.findUniqueOrThrow({ where: { id: user.id }, select: { callingProvider: true, callingHandle: true } }),
-    db.pluginToken.count({ where: { userId: user.id, revokedAt: null } }),
+    listPluginSignIns(db, user.id),
   ])
-  return { platformUrl: config.PUBLIC_URL, downloadUrl: config.PLUGIN_DOWNLOAD_URL, email: user.email, linked: account.callingHandle ? `${account.callingProvider}: ${account.callingHandle}` : null, signedInPlugins: tokens }
+  return { platformUrl: config.PUBLIC_URL, downloadUrl: config.PLUGIN_DOWNLOAD_URL, email: user.email, linked: account.callingHandle ? `${account.callingProvider}: ${account.callingHandle}` : null, signIns }
+}
+
+// Revoking one sign-in: only the operator's own (another operator's token id is "not found", like an unknown one).
+export async function action({ request, context }: ActionFunctionArgs) {
+  const user = await requireRole(request, 'operator', context)
+  const formData = await request.formData()
+  await requireCsrf(request, formData, context)
+  if (formData.get('intent') !== 'revoke') return data({ message: 'Unknown request.' }, { status: 400 })
+  const revoked = await revokePluginSignIn(servicesFrom(context).db, user.id, text(formData, 'tokenId', 64))
+  if (!revoked) throw new Response('No such plugin sign-in.', { status: 404, statusText: 'Not Found' })
+  return { message: 'Signed out: that plugin must sign in again.' }
 }
 
 export default function PluginPage() {
-  const { platformUrl, downloadUrl, email, linked, signedInPlugins } = useLoaderData<typeof loader>()
+  const { platformUrl, downloadUrl, email, linked, signIns } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>()
   return (
     <>
       <OperatorNav />
@@ -47,8 +65,51 @@ export default function PluginPage() {
         <dt>Calling account</dt>
         <dd>{linked ?? 'not linked yet'}</dd>
         <dt>Plugins signed in</dt>
-        <dd>{signedInPlugins}</dd>
+        <dd>{signIns.length}</dd>
       </dl>
+      <h2>Where the plugin is signed in</h2>
+      {result?.message && (
+        <p className="notice" role="status">
+          {result.message}
+        </p>
+      )}
+      {signIns.length === 0 ? (
+        <p>No plugin is signed in to your account.</p>
+      ) : (
+        <DataTable caption="Plugin sign-ins">
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">Signed in</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col">
+                <span className="visually-hidden">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {signIns.map((signIn) => (
+              <tr key={signIn.id}>
+                <td className="wrap">{signIn.deviceName ?? 'unnamed device'}</td>
+                <td>{formatWhen(signIn.createdAt)}</td>
+                <td>{signIn.lastUsedAt ? formatWhen(signIn.lastUsedAt) : 'not yet'}</td>
+                <td>{formatWhen(signIn.expiresAt)}</td>
+                <td>
+                  <Form method="post">
+                    <CsrfInput />
+                    <input type="hidden" name="tokenId" value={signIn.id} />
+                    <button type="submit" name="intent" value="revoke" className="danger">
+                      Sign out <span className="visually-hidden">{signIn.deviceName ?? 'unnamed device'}, signed in {formatWhen(signIn.createdAt)}</span>
+                    </button>
+                  </Form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </DataTable>
+      )}
+      <p>Each sign-in lasts until it expires (the plugin renews it on its own while it is used) or until you sign it out here.</p>
     </>
   )
 }
