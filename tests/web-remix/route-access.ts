@@ -41,6 +41,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'reset-password', access: 'public', path: '/reset-password' },
   { file: 'verify-email', access: 'public', path: '/verify-email' },
   { file: 'account', access: 'signed-in', path: '/account' },
+  // Every role but admins, whose own is /admin/password (behind the admin portal's checks).
+  { file: 'account_.password', access: 'signed-in', path: '/account/password' },
   { file: 'dev.mailbox', access: 'dev-only', path: '/dev/mailbox' },
   { file: 'dev.mailbox_.$id', access: 'dev-only', path: '/dev/mailbox/:id' },
 
@@ -117,4 +119,5 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'admin.audit', access: 'admin', path: '/admin/audit' },
   { file: 'admin.mail', access: 'admin', path: '/admin/mail' },
   { file: 'admin.ledger', access: 'admin', path: '/admin/ledger' },
+  { file: 'admin.password', access: 'admin', path: '/admin/password' },
 ]
