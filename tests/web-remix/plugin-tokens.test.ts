@@ -177,7 +177,7 @@ describe('/operator/plugin', () => {
     expect(page).toContain('Home &lt;desktop&gt;')
     expect(page).not.toContain('Not yours')
     expect(page).not.toContain(hashOf(laptop))
-    expect(page).toMatch(/<th scope="col">Expires<\/th>/)
+    expect(page).toMatch(/<dt>Last used<\/dt>[\s\S]*<dt>Expires<\/dt>/)
     const rows = await stack.db.pluginToken.findMany({ where: { userId: operator.id }, orderBy: { createdAt: 'asc' } })
     const [laptopRow, desktopRow] = rows
     for (const row of rows) expect(page).toContain(`name="tokenId" value="${row.id}"`)

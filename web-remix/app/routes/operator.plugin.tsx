@@ -7,7 +7,6 @@ import { requireRole } from '../auth/session.server.js'
 import { formatWhen } from '../backoffice/format.js'
 import { listPluginSignIns, revokePluginSignIn } from '../backoffice/plugin-tokens.server.js'
 import { OperatorNav } from '../backoffice/portal-nav.js'
-import { DataTable } from '../components/data-table.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'The plugin · Operator · perminute' }]
@@ -76,38 +75,31 @@ export default function PluginPage() {
       {signIns.length === 0 ? (
         <p>No plugin is signed in to your account.</p>
       ) : (
-        <DataTable caption="Plugin sign-ins">
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="visually-hidden">Action</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {signIns.map((signIn) => (
-              <tr key={signIn.id}>
-                <td className="wrap">{signIn.deviceName ?? 'unnamed device'}</td>
-                <td>{formatWhen(signIn.createdAt)}</td>
-                <td>{signIn.lastUsedAt ? formatWhen(signIn.lastUsedAt) : 'not yet'}</td>
-                <td>{formatWhen(signIn.expiresAt)}</td>
-                <td>
-                  <Form method="post">
-                    <CsrfInput />
-                    <input type="hidden" name="tokenId" value={signIn.id} />
-                    <button type="submit" name="intent" value="revoke" className="danger">
-                      Sign out <span className="visually-hidden">{signIn.deviceName ?? 'unnamed device'}, signed in {formatWhen(signIn.createdAt)}</span>
-                    </button>
-                  </Form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </DataTable>
+        <ul className="cards sign-ins" aria-label="Plugin sign-ins">
+          {signIns.map((signIn) => {
+            const device = signIn.deviceName ?? 'Unnamed device'
+            return (
+              <li key={signIn.id} className="card">
+                <h3 className="wrap">{device}</h3>
+                <dl className="facts">
+                  <dt>Signed in</dt>
+                  <dd>{formatWhen(signIn.createdAt)}</dd>
+                  <dt>Last used</dt>
+                  <dd>{signIn.lastUsedAt ? formatWhen(signIn.lastUsedAt) : 'not yet'}</dd>
+                  <dt>Expires</dt>
+                  <dd>{formatWhen(signIn.expiresAt)}</dd>
+                </dl>
+                <Form method="post">
+                  <CsrfInput />
+                  <input type="hidden" name="tokenId" value={signIn.id} />
+                  <button type="submit" name="intent" value="revoke" className="danger">
+                    Sign out <span className="visually-hidden">{device}, signed in {formatWhen(signIn.createdAt)}</span>
+                  </button>
+                </Form>
+              </li>
+            )
+          })}
+        </ul>
       )}
       <p>Each sign-in lasts until it expires (the plugin renews it on its own while it is used) or until you sign it out here.</p>
     </>
