@@ -42,6 +42,19 @@ const envSchema = z.object({
   // Signs the session cookie. A development default exists; production must set its own (checked below).
   SESSION_SECRET: z.string().min(32).default('development-only-session-secret-change-me'),
   SESSION_MAX_AGE_DAYS: positiveInt(30),
+  // A portal session unused this long ends (docs/decisions/053-session-and-token-lifetimes.md); admins' sessions idle
+  // out sooner and end after ADMIN_SESSION_MAX_HOURS however busy.
+  SESSION_IDLE_MINUTES: positiveInt(7 * 24 * 60),
+  ADMIN_SESSION_IDLE_MINUTES: positiveInt(30),
+  ADMIN_SESSION_MAX_HOURS: positiveInt(12),
+  // A plugin token lasts this long from its issue (fractions of a day are for tests); the plugin renews it before.
+  PLUGIN_TOKEN_TTL_DAYS: z.coerce.number().positive().max(365).default(30),
+  // Encrypts secrets kept in the database (admins' TOTP secrets) and keys the recovery codes' HMAC: 32 bytes, base64.
+  // A development value is used outside production; production must set its own (checked below).
+  DATA_ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be 32 bytes in base64 (openssl rand -base64 32)')
+    .optional(),
   // Secure cookies (HTTPS only): on by default in production, off for local development over plain HTTP.
   COOKIE_SECURE: z.enum(['true', 'false']).optional(),
   // Client addresses come from X-Forwarded-For only behind a proxy we trust: Express's 'trust proxy' setting
@@ -100,6 +113,8 @@ const envSchema = z.object({
 })
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
+/** Used only when DATA_ENCRYPTION_KEY is unset in development and tests; never valid in production. */
+export const DEV_DATA_ENCRYPTION_KEY = Buffer.from('development-only-data-key-32-byt').toString('base64')
 /** Used only when PAYMENT_WEBHOOK_SECRET is unset outside production; never valid in production. */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-for-production'
 
@@ -107,6 +122,10 @@ const checkedSchema = envSchema
   .refine((env) => env.NODE_ENV !== 'production' || env.SESSION_SECRET !== DEVELOPMENT_SESSION_SECRET, {
     path: ['SESSION_SECRET'],
     message: 'production needs a SESSION_SECRET of its own (at least 32 characters)',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || (env.DATA_ENCRYPTION_KEY !== undefined && env.DATA_ENCRYPTION_KEY !== DEV_DATA_ENCRYPTION_KEY), {
+    path: ['DATA_ENCRYPTION_KEY'],
+    message: 'production needs a DATA_ENCRYPTION_KEY of its own (32 random bytes in base64: openssl rand -base64 32)',
   })
   .refine((env) => Boolean(env.MAILGUN_API_KEY) === Boolean(env.MAILGUN_DOMAIN), {
     path: ['MAILGUN_DOMAIN'],
@@ -128,6 +147,7 @@ const checkedSchema = envSchema
   .transform((env) => ({
     ...env,
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
+    DATA_ENCRYPTION_KEY: env.DATA_ENCRYPTION_KEY ?? DEV_DATA_ENCRYPTION_KEY,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
     COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',
   }))

@@ -67,6 +67,7 @@ async function main() {
     from: config.MAIL_FROM,
     databaseUrl: config.DATABASE_URL,
     pollMs: config.MAIL_POLL_MS,
+    redactStored: config.NODE_ENV === 'production',
     log: (line) => console.log(`worker: ${line}`),
   })
   mail.start()

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Db } from '../../prisma/client.js'
 import { accountIds, openAccount, openPlatformAccounts } from '../ledger/accounts.js'
 import type { Tx } from '../ledger/tx.js'
+import { passwordProblem } from './password-policy.js'
 import { hashPassword } from './passwords.js'
 
 /** Creating users of every role, with the ledger accounts each role owns. */
@@ -45,8 +46,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 function validate(user: NewUser): void {
   if (!EMAIL.test(user.email)) throw new UserInputError(`"${user.email}" is not an e-mail address`)
-  if (user.password.length < 8) throw new UserInputError('the password must have at least 8 characters')
-  if (user.password.length > 200) throw new UserInputError('the password may have at most 200 characters')
+  const weak = passwordProblem(user.password, [user.email, user.displayName])
+  if (weak) throw new UserInputError(weak)
   if (!user.displayName.trim()) throw new UserInputError('a display name is required')
   if (user.role === 'operator') {
     const rate = user.ratePerMinuteCents

@@ -11,6 +11,15 @@ import { PermanentMailError, type MailTransport } from './transport.js'
  * once: a crash between the provider's acceptance and our update sends that message again.
  */
 
+/**
+ * One-time links (e-mail verification, password reset: `?token=…`) are taken out of a message's stored bodies once it
+ * has left for good (sent, or refused for good), so the outbox is never a list of working links. Mail that stays in
+ * the outbox because no provider is configured keeps them outside production: there the development mailbox is how
+ * it is read.
+ */
+export const ONE_TIME_LINK_PATTERN = '([?&](amp;)?token=)[A-Za-z0-9_-]+'
+const REDACTED = '\\1removed'
+
 const BATCH = 20
 const LEASE_SECONDS = 120
 const FIRST_RETRY_MS = 15_000
@@ -43,6 +52,8 @@ export function createMailDispatcher(options: {
   from: string
   databaseUrl?: string
   pollMs: number
+  /** Mail kept as stored (no provider) loses its one-time links too; true in production, where nobody reads it. */
+  redactStored?: boolean
   log?: (line: string) => void
 }): MailDispatcher {
   const { db, transport, from } = options
@@ -50,7 +61,13 @@ export function createMailDispatcher(options: {
 
   async function deliverDue(): Promise<number> {
     if (!transport) {
-      const stored = await db.$executeRaw`UPDATE mail_outbox SET status = 'stored' WHERE status = 'pending'`
+      const stored = options.redactStored
+        ? await db.$executeRaw`
+            UPDATE mail_outbox SET status = 'stored',
+              text_body = regexp_replace(text_body, ${ONE_TIME_LINK_PATTERN}, ${REDACTED}, 'g'),
+              html_body = regexp_replace(html_body, ${ONE_TIME_LINK_PATTERN}, ${REDACTED}, 'g')
+            WHERE status = 'pending'`
+        : await db.$executeRaw`UPDATE mail_outbox SET status = 'stored' WHERE status = 'pending'`
       return stored
     }
     const leased = await db.$queryRaw<LeasedMail[]>`
@@ -70,12 +87,18 @@ export function createMailDispatcher(options: {
           outboxId: mail.id.toString(),
         })
         await db.$executeRaw`
-          UPDATE mail_outbox SET status = 'sent', sent_at = now(), provider_message_id = ${providerMessageId}, last_error = NULL
+          UPDATE mail_outbox SET status = 'sent', sent_at = now(), provider_message_id = ${providerMessageId}, last_error = NULL,
+            text_body = regexp_replace(text_body, ${ONE_TIME_LINK_PATTERN}, ${REDACTED}, 'g'),
+            html_body = regexp_replace(html_body, ${ONE_TIME_LINK_PATTERN}, ${REDACTED}, 'g')
           WHERE id = ${mail.id}`
       } catch (error) {
         const message = (error as Error).message
         if (error instanceof PermanentMailError) {
-          await db.$executeRaw`UPDATE mail_outbox SET status = 'failed', last_error = ${message} WHERE id = ${mail.id}`
+          await db.$executeRaw`
+            UPDATE mail_outbox SET status = 'failed', last_error = ${message},
+              text_body = regexp_replace(text_body, ${ONE_TIME_LINK_PATTERN}, ${REDACTED}, 'g'),
+              html_body = regexp_replace(html_body, ${ONE_TIME_LINK_PATTERN}, ${REDACTED}, 'g')
+            WHERE id = ${mail.id}`
           log(`mail ${mail.id} to ${mail.to_address} refused for good: ${message}`)
         } else {
           const delay = retryDelayMs(mail.attempts)

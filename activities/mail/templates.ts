@@ -41,7 +41,7 @@ export function passwordChangedMail(displayName: string, url: string): Message {
   return withLink(
     'password_changed',
     'Your password was changed',
-    [`Hello ${displayName},`, 'The password of your account was just changed, and every other session was signed out.'],
+    [`Hello ${displayName},`, 'The password of your account was just changed: every other session and every signed-in plugin was signed out.'],
     { label: 'If this was not you, reset it now', url },
   )
 }

@@ -10,6 +10,7 @@ export function benchProductionEnv(): Record<string, string> {
     NODE_ENV: 'production',
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
     COOKIE_SECURE: 'false',
   }

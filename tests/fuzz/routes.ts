@@ -85,8 +85,9 @@ export interface PluginRouteHints {
 }
 
 export const PLUGIN_API_HINTS: Record<string, PluginRouteHints> = {
-  'api.plugin.v1.sessions.ts': { validBody: { login: 'nobody@example.test', password: 'not-the-password' }, noAuth: true },
+  'api.plugin.v1.sessions.ts': { validBody: { login: 'nobody@example.test', password: 'not-the-password', deviceName: 'Fuzz laptop' }, optional: ['deviceName'], noAuth: true },
   'api.plugin.v1.sessions.current.ts': { succeedsWithoutBody: ['DELETE'] },
+  'api.plugin.v1.sessions.current.renew.ts': { succeedsWithoutBody: ['POST'] },
   'api.plugin.v1.link.ts': { validBody: { provider: 'discord', handle: 'fuzz#0001' } },
   'api.plugin.v1.presence.ts': { validBody: { status: 'online' } },
   'api.plugin.v1.members.lookup.ts': { query: ['handle'] },

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
 import { createUser, type CreatedUser } from '../../activities/identity/users.js'
 import type { Db } from '../../prisma/client.js'
-import { totpFor } from '../../web-remix/app/backoffice/second-factor.server.js'
+import { loadConfig } from '../../config/env.js'
+import { secretBox } from '../../activities/identity/secret-box.js'
+import { secondFactorOf, totpFor } from '../../web-remix/app/backoffice/second-factor.server.js'
 import { PortalClient } from '../support/portal-client.js'
 
 /** Users of every role for the back office's HTTP tests, signed in through the real forms (and the admin's TOTP). */
@@ -29,7 +31,8 @@ export async function signedIn(baseUrl: string, email: string): Promise<PortalCl
 
 /** The current TOTP code of an admin, `stepsAhead` periods from now (a code is accepted once, so the next is ahead). */
 export async function totpCode(db: Db, userId: string, stepsAhead = 0): Promise<string> {
-  const factor = await db.adminSecondFactor.findUniqueOrThrow({ where: { userId } })
+  // The secret is sealed at rest: opened with the key the test stacks run with (the development one unless set).
+  const factor = await secondFactorOf(db, secretBox(loadConfig().DATA_ENCRYPTION_KEY), userId)
   return totpFor(factor.secret, 'test', 'perminute').generate({ timestamp: Date.now() + stepsAhead * 30_000 })
 }
 

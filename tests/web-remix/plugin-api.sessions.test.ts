@@ -28,6 +28,8 @@ describe('POST /api/plugin/v1/sessions', () => {
     expect(response.status).toBe(201)
     expect(response.body).toEqual({
       token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      expiresAt: expect.any(String),
+      expiresInSeconds: expect.any(Number),
       operator: { id: operator.id, displayName: operator.displayName, ratePerMinuteCents: 250 },
     })
     const token = response.body.token as string

@@ -41,6 +41,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'reset-password', access: 'public', path: '/reset-password' },
   { file: 'verify-email', access: 'public', path: '/verify-email' },
   { file: 'account', access: 'signed-in', path: '/account' },
+  // Every role but admins, whose own is /admin/password (behind the admin portal's checks).
+  { file: 'account_.password', access: 'signed-in', path: '/account/password' },
   { file: 'dev.mailbox', access: 'dev-only', path: '/dev/mailbox' },
   { file: 'dev.mailbox_.$id', access: 'dev-only', path: '/dev/mailbox/:id' },
 
@@ -88,6 +90,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'api.plugin.v1.profile.video', access: 'plugin-token', path: '/api/plugin/v1/profile/video' },
   { file: 'api.plugin.v1.sessions', access: 'plugin-token', path: '/api/plugin/v1/sessions' },
   { file: 'api.plugin.v1.sessions.current', access: 'plugin-token', path: '/api/plugin/v1/sessions/current' },
+  { file: 'api.plugin.v1.sessions.current.renew', access: 'plugin-token', path: '/api/plugin/v1/sessions/current/renew' },
 
   // The plugin's installers (PLUGIN_DOWNLOAD_URL points here by default): public, as any download page.
   { file: 'downloads.plugin._index', access: 'public', path: '/downloads/plugin' },
@@ -116,4 +119,5 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'admin.audit', access: 'admin', path: '/admin/audit' },
   { file: 'admin.mail', access: 'admin', path: '/admin/mail' },
   { file: 'admin.ledger', access: 'admin', path: '/admin/ledger' },
+  { file: 'admin.password', access: 'admin', path: '/admin/password' },
 ]

@@ -49,6 +49,8 @@ export interface CoreIntervals {
   retryMaxMs: number
   /** A stream silent this long is reopened (the server pings every 15 s). */
   streamIdleTimeoutMs: number
+  /** How often the core looks whether the token is due for renewal (halfway through its lifetime). */
+  renewCheckMs: number
 }
 
 export const DEFAULT_INTERVALS: CoreIntervals = {
@@ -59,6 +61,7 @@ export const DEFAULT_INTERVALS: CoreIntervals = {
   retryFirstMs: 1_000,
   retryMaxMs: 30_000,
   streamIdleTimeoutMs: 45_000,
+  renewCheckMs: 60_000,
 }
 
 export interface PluginNotification {

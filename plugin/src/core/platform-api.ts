@@ -29,6 +29,17 @@ export interface SignedInOperator {
 export interface Session {
   token: string
   operator: SignedInOperator
+  /** When the token expires (ISO 8601), as the platform said at sign-in or renewal; absent from older platforms. */
+  expiresAt?: string | null
+  /** The token's lifetime left when it was issued, in seconds (so the plugin's clock need not agree with the platform's). */
+  expiresInSeconds?: number | null
+}
+
+/** The answer of POST /sessions/current/renew: the token to use from now on. */
+export interface RenewedToken {
+  token: string
+  expiresAt: string
+  expiresInSeconds: number
 }
 
 export interface CallingLink {
@@ -355,14 +366,32 @@ export class PlatformApi {
     return this.currentToken
   }
 
-  /** POST /sessions: signs the operator in; the client keeps the token for the requests that follow. */
-  async login(login: string, password: string): Promise<Session> {
-    const { body } = await this.request({ method: 'POST', route: '/sessions', path: '/sessions', body: { login, password }, auth: false, ok: [201] })
+  /**
+   * POST /sessions: signs the operator in; the client keeps the token for the requests that follow. `deviceName`
+   * (1–100 characters) is how the operator portal lists this sign-in.
+   */
+  async login(login: string, password: string, deviceName?: string | null): Promise<Session> {
+    const credentials = deviceName ? { login, password, deviceName } : { login, password }
+    const { body } = await this.request({ method: 'POST', route: '/sessions', path: '/sessions', body: credentials, auth: false, ok: [201] })
     const session = body as Session
     if (typeof session?.token !== 'string' || typeof session.operator?.id !== 'string') throw invalidResponse('/sessions', 'no token in the answer')
     expectCents('/sessions', session.operator, ['ratePerMinuteCents'])
     this.currentToken = session.token
     return session
+  }
+
+  /**
+   * POST /sessions/current/renew: a fresh token in place of this one, which the client uses from then on. The old one
+   * keeps working until the new one is first used (a few minutes at most), so a renewal whose answer was lost can be
+   * asked for again.
+   */
+  async renewSession(): Promise<RenewedToken> {
+    const route = '/sessions/current/renew'
+    const { body } = await this.request({ method: 'POST', route, path: route, ok: [201] })
+    const renewed = body as RenewedToken | undefined
+    if (typeof renewed?.token !== 'string' || typeof renewed.expiresInSeconds !== 'number') throw invalidResponse(route, 'no token in the answer')
+    this.currentToken = renewed.token
+    return renewed
   }
 
   /** DELETE /sessions/current: revokes the token (the server refuses it from then on) and forgets it. */

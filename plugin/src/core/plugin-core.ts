@@ -1,10 +1,11 @@
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { CallEndQueue } from './call-end-queue.js'
 import { OperatorRecord } from './operator-record.js'
 import { DEFAULT_INTERVALS, OperatorSession, type CoreIntervals, type PluginNotification } from './operator-session.js'
-import { isPlatformApiError, PlatformApi, PlatformApiError, type CallingProvider, type PluginEndReason, type Session } from './platform-api.js'
+import { isPlatformApiError, PlatformApi, PlatformApiError, type CallingProvider, type PluginEndReason } from './platform-api.js'
 import type { ActionResult, PluginState } from './plugin-state.js'
-import { SessionVault, type SecretCipher, type TokenStorage } from './session-vault.js'
+import { SessionVault, type SavedSession, type SecretCipher, type TokenStorage } from './session-vault.js'
 
 /**
  * The plugin without its windows: signs the operator in and out, keeps the session, and runs an OperatorSession
@@ -28,6 +29,19 @@ export interface PluginCoreOptions {
   requestTimeoutMs?: number
   fetch?: typeof fetch
   now?: () => number
+  /** What the operator portal lists this sign-in as (default: the computer's name). */
+  deviceName?: string
+}
+
+/** The computer's name, as the platform takes a device name: printable, 1–100 characters. */
+function defaultDeviceName(): string | null {
+  const name = hostname().replace(/\p{Cc}/gu, '').trim().slice(0, 100)
+  return name || null
+}
+
+/** When a token just issued is due for renewal: halfway through its lifetime, by this computer's clock. */
+function renewalTime(nowMs: number, expiresInSeconds: number | null | undefined): number | undefined {
+  return typeof expiresInSeconds === 'number' ? nowMs + (expiresInSeconds * 1000) / 2 : undefined
 }
 
 const SIGNED_OUT_BY_PLATFORM = 'Your session has expired or was revoked. Please sign in again.'
@@ -38,6 +52,10 @@ export class PluginCore {
   private screen: PluginState['screen'] = 'starting'
   private signInMessage: string | null = null
   private tokenStorage: TokenStorage | null = null
+  /** The session as saved (its token, when to renew it); null while signed out. */
+  private saved: SavedSession | null = null
+  private renewTimer: ReturnType<typeof setInterval> | undefined
+  private renewing: Promise<void> | null = null
   private readonly listeners = new Set<(state: PluginState) => void>()
   private readonly intervals: CoreIntervals
   private readonly now: () => number
@@ -104,7 +122,8 @@ export class PluginCore {
     if (this.session) return { ok: false, code: 'signed_in', message: 'You are already signed in.' }
     const api = this.newApi(null)
     try {
-      const session = await api.login(login.trim(), password)
+      const signedIn = await api.login(login.trim(), password, this.options.deviceName ?? defaultDeviceName())
+      const session: SavedSession = { ...signedIn, renewAfterMs: renewalTime(this.now(), signedIn.expiresInSeconds) }
       this.tokenStorage = await this.vault.save(session).catch((error: unknown) => {
         // The keychain refused: the session still works, for this run only.
         this.log(`could not save the session in the keychain: ${(error as Error).message}`)
@@ -141,6 +160,7 @@ export class PluginCore {
       }
     }
     this.session = null
+    this.stopRenewal()
     await session.stop({ goOffline: true })
     try {
       await session.api.logout()
@@ -212,6 +232,7 @@ export class PluginCore {
     this.closed = true
     const session = this.session
     this.session = null
+    this.stopRenewal()
     await session?.stop(options)
     this.listeners.clear()
   }
@@ -226,7 +247,7 @@ export class PluginCore {
     })
   }
 
-  private async begin(saved: Session, options: { verify: boolean }): Promise<void> {
+  private async begin(saved: SavedSession, options: { verify: boolean }): Promise<void> {
     const api = this.newApi(saved.token)
     const record = await OperatorRecord.open(this.options.dataDir, saved.operator.id, this.log)
     if (options.verify) {
@@ -265,10 +286,59 @@ export class PluginCore {
       },
     })
     this.session = session
+    this.saved = saved
     this.signInMessage = null
     this.screen = 'connected'
     session.start()
+    this.startRenewal(session)
     this.emit()
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Renewing the token (docs/api.md, "Renewing the token"; docs/decisions/021)
+
+  private startRenewal(session: OperatorSession): void {
+    this.stopRenewal()
+    const check = () => {
+      if (this.session !== session || this.renewing) return
+      const due = this.saved?.renewAfterMs
+      if (due !== undefined && this.now() < due) return
+      this.renewing = this.renew(session).finally(() => {
+        this.renewing = null
+      })
+    }
+    this.renewTimer = setInterval(check, this.intervals.renewCheckMs)
+    check()
+  }
+
+  private stopRenewal(): void {
+    clearInterval(this.renewTimer)
+    this.renewTimer = undefined
+  }
+
+  /**
+   * Asks for a fresh token and keeps it where the old one was kept. A refusal (401) signs out; no answer is tried
+   * again at the next check with the old token, which the platform still takes until the new one is used.
+   */
+  private async renew(session: OperatorSession): Promise<void> {
+    try {
+      const renewed = await session.api.renewSession()
+      if (this.session !== session || !this.saved) return
+      const next: SavedSession = { ...this.saved, token: renewed.token, expiresAt: renewed.expiresAt, expiresInSeconds: renewed.expiresInSeconds, renewAfterMs: renewalTime(this.now(), renewed.expiresInSeconds) }
+      this.saved = next
+      this.tokenStorage = await this.vault.save(next).catch((error: unknown) => {
+        this.log(`could not save the renewed session in the keychain: ${(error as Error).message}`)
+        return 'memory' as const
+      })
+      this.emit()
+    } catch (error) {
+      if (this.session !== session) return
+      if (isPlatformApiError(error) && (error.status === 401 || error.code === 'account_disabled')) {
+        await this.sessionRefused(error)
+        return
+      }
+      this.log(`could not renew the token (trying again later): ${(error as Error).message}`)
+    }
   }
 
   /** The platform refused the token or the account: back to the sign-in screen, saying why. */
@@ -276,6 +346,8 @@ export class PluginCore {
     const session = this.session
     if (!session) return
     this.session = null
+    this.saved = null
+    this.stopRenewal()
     await session.stop({ goOffline: false })
     // Forgotten before the screen changes, so a quit right now cannot bring the refused token back.
     await this.vault.clear()

@@ -23,7 +23,12 @@ export type TokenStorage = 'keychain' | 'memory'
 const storedSession = z.object({
   token: z.string().min(1),
   operator: z.object({ id: z.string().min(1), displayName: z.string(), ratePerMinuteCents: z.number().int().nonnegative() }),
+  // When to renew the token (this computer's clock); absent for a session saved before tokens expired: renew at once.
+  renewAfterMs: z.number().optional(),
 })
+
+/** A session as the core keeps it: the platform's session and when its token is due for renewal. */
+export type SavedSession = Session & { renewAfterMs?: number }
 
 export class SessionVault {
   constructor(
@@ -42,7 +47,7 @@ export class SessionVault {
     }
   }
 
-  async load(): Promise<Session | null> {
+  async load(): Promise<SavedSession | null> {
     const encrypted = await readFileIfExists(this.path)
     if (encrypted === null) return null
     if ((await this.storage()) !== 'keychain') return null
@@ -59,14 +64,14 @@ export class SessionVault {
   }
 
   /** Saves the session where the keychain allows it; answers where it went. */
-  async save(session: Session): Promise<TokenStorage> {
+  async save(session: SavedSession): Promise<TokenStorage> {
     const storage = await this.storage()
     if (storage !== 'keychain') {
       // A token from an earlier run that was saved when a keychain existed must not outlive this sign-in.
       await this.clear()
       return storage
     }
-    const encrypted = await this.cipher!.encrypt(JSON.stringify({ token: session.token, operator: session.operator }))
+    const encrypted = await this.cipher!.encrypt(JSON.stringify({ token: session.token, operator: session.operator, renewAfterMs: session.renewAfterMs }))
     await writeFileAtomically(this.path, encrypted)
     return storage
   }

@@ -46,7 +46,7 @@ describe('the sandbox’s card check', () => {
 })
 
 describe('payment configuration', () => {
-  const production = { NODE_ENV: 'production', SESSION_SECRET: 'a-production-session-secret-of-32-chars!' }
+  const production = { NODE_ENV: 'production', SESSION_SECRET: 'a-production-session-secret-of-32-chars!', DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }
   it('uses a development webhook secret only outside production', () => {
     expect(parseConfig({}).PAYMENT_WEBHOOK_SECRET).toBe(DEV_PAYMENT_WEBHOOK_SECRET)
     expect(() => parseConfig({ ...production, PAYMENT_SANDBOX_IN_PRODUCTION: 'true' })).toThrow(/PAYMENT_WEBHOOK_SECRET/)

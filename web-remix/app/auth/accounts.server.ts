@@ -1,5 +1,6 @@
 import type { AppLoadContext } from '@remix-run/node'
 import { createUser, UserInputError, type CreatedUser } from '../../../activities/identity/users.js'
+import { passwordProblem } from '../../../activities/identity/password-policy.js'
 import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
 import { enqueueMail } from '../../../activities/mail/outbox.js'
 import { passwordChangedMail, passwordResetMail, verifyEmailMail } from '../../../activities/mail/templates.js'
@@ -133,25 +134,77 @@ export async function resetPassword(
   token: string,
   password: string,
 ): Promise<AccountResult<{ userId: string }>> {
-  if (password.length < 8) return { ok: false, status: 400, message: 'The password must have at least 8 characters.', field: 'password' }
-  if (password.length > 200) return { ok: false, status: 400, message: 'The password may have at most 200 characters.', field: 'password' }
   const { db, config } = servicesFrom(context)
+  const invalidLink = { ok: false as const, status: 400, message: 'This reset link is invalid, used or expired. Ask for a new one.' }
+  // The rule needs the account's own words (its address, its name), so the link's user is looked at first; the link
+  // is spent only in the transaction below.
+  const holder = await db.authToken.findFirst({
+    where: { tokenHash: hashSecret(token), purpose: 'reset_password', usedAt: null, expiresAt: { gt: new Date() } },
+    select: { user: { select: { email: true, displayName: true } } },
+  })
+  if (!holder) return invalidLink
+  const weak = passwordProblem(password, [holder.user.email, holder.user.displayName])
+  if (weak) return { ok: false, status: 400, message: capitalise(weak), field: 'password' }
   const passwordHash = await hashPassword(password)
   return db.$transaction(async (tx) => {
     const userId = await spendToken(tx, token, 'reset_password')
-    if (!userId) return { ok: false as const, status: 400, message: 'This reset link is invalid, used or expired. Ask for a new one.' }
+    if (!userId) return invalidLink
     // Receiving the link proves the address too.
     const user = await tx.user.update({
       where: { id: userId },
       data: { passwordHash, emailVerifiedAt: new Date() },
       select: { email: true, displayName: true, emailVerifiedAt: true },
     })
-    // A password change signs out every session, and the other reset links die with the old password.
-    await tx.webSession.deleteMany({ where: { userId } })
-    await tx.authToken.updateMany({ where: { userId, purpose: 'reset_password', usedAt: null }, data: { usedAt: new Date() } })
+    // A new password signs out every browser session and every plugin, and the other reset links die with the old one.
+    await revokeCredentials(tx, userId, { keepSessionIdHash: null })
     await enqueueMail(tx, { to: user.email, ...passwordChangedMail(user.displayName, `${config.PUBLIC_URL}/forgot-password`) })
     return { ok: true as const, value: { userId } }
   })
+}
+
+/**
+ * Everything a password opened, closed: the user's browser sessions (all but `keepSessionIdHash`, the one making the
+ * change), every plugin token, and the reset links still unused.
+ */
+async function revokeCredentials(tx: Tx, userId: string, options: { keepSessionIdHash: string | null }): Promise<void> {
+  await tx.webSession.deleteMany({ where: { userId, ...(options.keepSessionIdHash ? { idHash: { not: options.keepSessionIdHash } } : {}) } })
+  await tx.pluginToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } })
+  await tx.authToken.updateMany({ where: { userId, purpose: 'reset_password', usedAt: null }, data: { usedAt: new Date() } })
+}
+
+/**
+ * A signed-in user changes their password: the current one is required (wrong ones count towards the log-in throttle
+ * of the account and of the address, as failed log-ins do), the new one meets the password rule. On success every
+ * other session and every plugin token is revoked, this session stays, and a notice is mailed.
+ */
+export async function changePassword(
+  context: AppLoadContext | undefined,
+  input: { userId: string; sessionIdHash: string; currentPassword: string; newPassword: string; clientAddress: string },
+): Promise<AccountResult<{ userId: string }>> {
+  const { db, config } = servicesFrom(context)
+  const user = await db.user.findUniqueOrThrow({ where: { id: input.userId }, select: { email: true, displayName: true, passwordHash: true } })
+  const verdict = await checkLoginThrottle(db, user.email, input.clientAddress)
+  if (!verdict.allowed) return { ok: false, status: 429, message: describeThrottle(verdict), retryAfterMs: verdict.retryAfterMs }
+  const matches = await verifyPassword(user.passwordHash, input.currentPassword)
+  if (!matches) {
+    await recordLoginAttempt(db, user.email, input.clientAddress, false)
+    return { ok: false, status: 400, message: 'Your current password is not right.', field: 'currentPassword' }
+  }
+  if (input.newPassword === input.currentPassword) {
+    return { ok: false, status: 400, message: 'The new password must differ from the current one.', field: 'newPassword' }
+  }
+  const weak = passwordProblem(input.newPassword, [user.email, user.displayName])
+  if (weak) return { ok: false, status: 400, message: capitalise(weak), field: 'newPassword' }
+  const passwordHash = await hashPassword(input.newPassword)
+  await recordLoginAttempt(db, user.email, input.clientAddress, true)
+  await db.$transaction(async (tx) => {
+    // Conditional on the hash just checked: two changes at once cannot both pass on the same current password.
+    const changed = await tx.user.updateMany({ where: { id: input.userId, passwordHash: user.passwordHash }, data: { passwordHash } })
+    if (changed.count !== 1) throw new Response('Your password was changed meanwhile. Reload the page.', { status: 409 })
+    await revokeCredentials(tx, input.userId, { keepSessionIdHash: input.sessionIdHash })
+    await enqueueMail(tx, { to: user.email, ...passwordChangedMail(user.displayName, `${config.PUBLIC_URL}/forgot-password`) })
+  })
+  return { ok: true, value: { userId: input.userId } }
 }
 
 function capitalise(text: string): string {

@@ -1,7 +1,5 @@
 import { redirect, type AppLoadContext } from '@remix-run/node'
-import { portalCookies } from '../auth/cookies.server.js'
-import { requireRole, type SessionUser } from '../auth/session.server.js'
-import { hashSecret } from '../auth/tokens.server.js'
+import { requireRole, sessionIdHashOf, type SessionUser } from '../auth/session.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { parseAllowList } from './address-allow-list.js'
 
@@ -30,10 +28,7 @@ export function requireAdminAddress(context: AppLoadContext | undefined): void {
 }
 
 /** The hash of this browser's session id, as web_sessions stores it. */
-export async function sessionIdHash(request: Request, context: AppLoadContext | undefined): Promise<string | null> {
-  const value: unknown = await portalCookies(servicesFrom(context).config).session.parse(request.headers.get('Cookie'))
-  return typeof value === 'string' && value.length > 0 ? hashSecret(value) : null
-}
+export const sessionIdHash = sessionIdHashOf
 
 /** An admin from an allowed address who has not necessarily passed the second factor yet (the second-factor page). */
 export async function requireAdminFirstFactor(request: Request, context: AppLoadContext | undefined): Promise<SessionUser> {
@@ -41,11 +36,16 @@ export async function requireAdminFirstFactor(request: Request, context: AppLoad
   return requireRole(request, 'admin', context)
 }
 
+/**
+ * Whether this session passed the second factor. The pass lapses with the session (its row goes with it) and, in any
+ * case, no later than an admin session may last (ADMIN_SESSION_MAX_HOURS after it was given).
+ */
 export async function sessionPassedSecondFactor(request: Request, context: AppLoadContext | undefined): Promise<boolean> {
   const idHash = await sessionIdHash(request, context)
   if (!idHash) return false
-  const row = await servicesFrom(context).db.sessionSecondFactor.findUnique({ where: { sessionIdHash: idHash } })
-  return row !== null
+  const { db, config } = servicesFrom(context)
+  const row = await db.sessionSecondFactor.findUnique({ where: { sessionIdHash: idHash } })
+  return row !== null && row.verifiedAt.getTime() + config.ADMIN_SESSION_MAX_HOURS * 3_600_000 > Date.now()
 }
 
 /** Every admin page and action: allowed address, admin session, second factor passed. */

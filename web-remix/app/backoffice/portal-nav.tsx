@@ -12,6 +12,7 @@ export function AdminNav() {
     ['/admin/audit', 'Audit log'],
     ['/admin/mail', 'Mail outbox'],
     ['/admin/ledger', 'Ledger check'],
+    ['/admin/password', 'Your password'],
   ]
   return (
     <nav aria-label="Admin" className="portal-nav">

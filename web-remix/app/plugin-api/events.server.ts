@@ -194,6 +194,8 @@ function payloadFor(audience: Audience, payload: unknown): unknown {
 }
 
 const REPLAY_PAGE = 500
+/** How often an open stream asks whether its session or token still holds (one indexed read). */
+export const AUTH_RECHECK_MS = 5_000
 /** How many delivered ids a stream remembers, to drop an event it already sent (a replay overlapping live ones). */
 const REMEMBERED_IDS = 1_000
 
@@ -208,6 +210,11 @@ export function outboxEventStream(options: {
   afterId: bigint | null
   /** Any of them aborting (the client went away) ends the stream. */
   signals: AbortSignal[]
+  /**
+   * Whether the credential the stream was opened with still holds (the session, the token). Asked every few seconds;
+   * a "no", or no answer at all, ends the stream: one logged out, revoked, suspended or expired sees nothing more.
+   */
+  stillAuthorised: () => Promise<boolean>
 }): Response {
   const { listener, audience } = options
   return serverSentEvents({
@@ -249,8 +256,27 @@ export function outboxEventStream(options: {
         end: () => stop(),
       })
       if (options.afterId !== null) enqueue(replayAfterCursor)
+      // Live events go out as they come; between two checks at most AUTH_RECHECK_MS of them can follow a revocation.
+      let checking = false
+      const recheck = setInterval(() => {
+        if (checking) return
+        checking = true
+        options.stillAuthorised().then(
+          (ok) => {
+            checking = false
+            if (!ok) stop()
+          },
+          (error: unknown) => {
+            checking = false
+            console.warn(`events: stream for ${audienceKey(audience)} closed, its credential could not be checked: ${(error as Error).message}`)
+            stop()
+          },
+        )
+      }, AUTH_RECHECK_MS)
+      recheck.unref()
       return () => {
         open = false
+        clearInterval(recheck)
         unsubscribe()
       }
     },

@@ -31,6 +31,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 const notices: Record<string, string> = {
+  'password-changed': 'Your password is changed. Your other sessions and plugins are signed out.',
   'check-mail': 'Welcome! We sent you a mail: open its link to confirm your address.',
   'verify-first': 'Confirm your e-mail address first: open the link in the mail we sent you.',
 }
@@ -58,6 +59,9 @@ export default function AccountPage() {
           {user.email} {user.emailVerified ? '(confirmed)' : '(not confirmed yet)'}
         </dd>
       </dl>
+      <p>
+        <Link to={user.role === 'admin' ? '/admin/password' : '/account/password'}>Change your password</Link>
+      </p>
       {!user.emailVerified && (
         <Form method="post">
           <CsrfInput />

@@ -7,7 +7,8 @@ import { text } from '../auth/form.server.js'
 import { checkSecondFactorThrottle, describeSecondFactorThrottle, recordSecondFactorAttempt, retryAfterSeconds } from '../auth/throttle.server.js'
 import { safeRedirectPath } from '../auth/session.server.js'
 import { requireAdminFirstFactor, sessionIdHash, sessionPassedSecondFactor } from '../backoffice/admin-access.server.js'
-import { issueRecoveryCodes, secondFactorOf, totpFor, useRecoveryCode, verifyTotpCode } from '../backoffice/second-factor.server.js'
+import { secretBox } from '../../../activities/identity/secret-box.js'
+import { hasRecoveryCodesLeft, issueRecoveryCodes, secondFactorOf, totpFor, useRecoveryCode, verifyTotpCode } from '../backoffice/second-factor.server.js'
 import { Field, FormError } from '../components/field.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
@@ -25,7 +26,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // Not a redirect: after the enrolment form's action this loader runs again, and the recovery codes must show.
   if (await sessionPassedSecondFactor(request, context)) return { passed: true, next: target, enrolled: true, secret: null, uri: null }
   const { db, config } = servicesFrom(context)
-  const factor = await secondFactorOf(db, user.id)
+  const factor = await secondFactorOf(db, secretBox(config.DATA_ENCRYPTION_KEY), user.id)
   const enrolled = factor.enrolledAt !== null
   return {
     passed: false,
@@ -44,7 +45,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { db, config } = servicesFrom(context)
   const idHash = await sessionIdHash(request, context)
   if (!idHash) throw redirect('/login')
-  const factor = await secondFactorOf(db, user.id)
+  const box = secretBox(config.DATA_ENCRYPTION_KEY)
+  const factor = await secondFactorOf(db, box, user.id)
   const wasEnrolled = factor.enrolledAt !== null
   const code = text(formData, 'code', 20)
   const recovery = text(formData, 'recoveryCode', 40)
@@ -56,10 +58,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   let passed = false
   let how: 'totp' | 'recovery_code' = 'totp'
   if (recovery && wasEnrolled) {
-    passed = await useRecoveryCode(db, user.id, recovery)
+    passed = await useRecoveryCode(db, box, user.id, recovery)
     how = 'recovery_code'
   } else if (code) {
-    passed = await verifyTotpCode(db, user.id, code, config.TOTP_ISSUER)
+    passed = await verifyTotpCode(db, box, user.id, code, config.TOTP_ISSUER)
   }
   await recordSecondFactorAttempt(db, user.id, context.clientAddress ?? 'unknown', passed)
   if (!passed) return data({ error: 'That code is not valid. Enter the current 6-digit code from your authenticator app.', codes: null, next: null }, { status: 400 })
@@ -71,7 +73,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     subject: `user:${user.id}`,
     details: { method: how, clientAddress: context.clientAddress ?? null },
   })
-  if (!wasEnrolled) return { error: null, codes: await issueRecoveryCodes(db, user.id), next: safeRedirectPath(formData.get('redirectTo'), '/admin') }
+  // At enrolment, and whenever none is left (the last one used, or codes kept before they were keyed), a new set.
+  if (!wasEnrolled || !(await hasRecoveryCodesLeft(db, user.id))) {
+    return { error: null, codes: await issueRecoveryCodes(db, box, user.id), next: safeRedirectPath(formData.get('redirectTo'), '/admin') }
+  }
   throw redirect(safeRedirectPath(formData.get('redirectTo'), '/admin'))
 }
 
@@ -85,7 +90,7 @@ export default function SecondFactorPage() {
         <h1>Your recovery codes</h1>
         <p className="notice" role="status">
           Two-step verification is on. Keep these codes somewhere safe: each one lets you in once if you lose your phone.
-          They are shown only now.
+          They are shown only now, and any earlier codes no longer work.
         </p>
         <ul className="recovery-codes">
           {result.codes.map((c) => (

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { requireOperator } from '../plugin-api/auth.server.js'
+import { requireOperator, tokenStillValid } from '../plugin-api/auth.server.js'
 import { apiError, apiRoute, only } from '../plugin-api/errors.server.js'
 import { outboxEventStream, parseLastEventId } from '../plugin-api/events.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
@@ -11,7 +11,14 @@ export const loader = apiRoute(async ({ request, context }: LoaderFunctionArgs) 
   const afterId = parseLastEventId(request.headers.get('last-event-id'))
   if (afterId === 'invalid') return apiError(400, 'invalid_last_event_id', 'Last-Event-ID must be the id of an event')
   const signals = [request.signal, ...(context.responseClosed ? [context.responseClosed] : [])]
-  return outboxEventStream({ listener: services.outbox, audience: { operatorId: operator.id }, afterId, signals })
+  return outboxEventStream({
+    listener: services.outbox,
+    audience: { operatorId: operator.id },
+    afterId,
+    signals,
+    // Signed out, revoked, replaced by a renewal, expired, or the operator disabled: the stream ends within seconds.
+    stillAuthorised: () => tokenStillValid(services, operator.tokenHash),
+  })
 })
 
 export const action = only('GET')

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { requireRole } from '../auth/session.server.js'
+import { requireRole, sessionStillValid } from '../auth/session.server.js'
 import { outboxEventStream, parseLastEventId } from '../plugin-api/events.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
@@ -15,5 +15,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     audience: { memberId: member.id },
     afterId: afterId === 'invalid' ? null : afterId,
     signals,
+    // Logged out, signed out by a password change, suspended, idle or expired: the stream ends within seconds.
+    stillAuthorised: () => sessionStillValid(request, context, member.id),
   })
 }

@@ -39,7 +39,7 @@ export default function ResetPasswordPage() {
         <CsrfInput />
         <input type="hidden" name="token" value={token} />
         <Field label="New password" name="password" type="password" autoComplete="new-password" required minLength={8}
-          hint="At least 8 characters. Every other session will be signed out." error={result?.field === 'password' ? result.error : null} />
+          hint="At least 8 characters, and not a common password. Every session and every signed-in plugin will be signed out." error={result?.field === 'password' ? result.error : null} />
         <div>
           <button type="submit">Save the new password</button>
         </div>

@@ -58,7 +58,7 @@ export default function SignupPage() {
         <Field label="E-mail address" name="email" type="email" autoComplete="email" required
           defaultValue={values?.email ?? ''} error={errorFor('email')} />
         <Field label="Password" name="password" type="password" autoComplete="new-password" required minLength={8}
-          hint="At least 8 characters." error={errorFor('password')} />
+          hint="At least 8 characters, and not a common password: a few unrelated words work well." error={errorFor('password')} />
         <Field label="Calling app (optional)" name="callingProvider" placeholder="discord, sip, …" maxLength={40}
           defaultValue={values?.callingProvider ?? ''} />
         <Field label="Your handle in that app (optional)" name="callingHandle" maxLength={120}
