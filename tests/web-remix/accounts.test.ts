@@ -2,19 +2,22 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser } from '../../activities/identity/users.js'
 import { MAX_FAILURES_PER_ACCOUNT } from '../../web-remix/app/auth/throttle.server.js'
-import { latestMailLink, PortalClient } from '../support/portal-client.js'
+import { latestMailLink, ownAddress, PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 
 // Accounts and sessions over HTTP against the real web server and database: what a browser would send, and what an
-// attacker could.
+// attacker could. The server trusts X-Forwarded-For from loopback (TRUST_PROXY), so that each client comes from an
+// address of its own and the throttles per address count only what that test sends.
 
 let stack: WebStack
 beforeAll(async () => {
-  stack = await startWebStack({ worker: false })
+  stack = await startWebStack({ worker: false, env: { TRUST_PROXY: 'loopback' } })
 })
 afterAll(() => stopAfterLedgerCheck(stack))
 
 const newEmail = () => `person-${randomUUID().slice(0, 8)}@example.test`
+/** A browser of its own, on an address of its own (or the one given, for several clients behind one address). */
+const newClient = (address: Record<string, string> = ownAddress()) => new PortalClient(stack.url, address)
 
 async function signUp(client: PortalClient, email: string, role: 'member' | 'operator' = 'member') {
   return client.post('/signup', { role, email, password: 'a good password', displayName: 'Pat Doe' })
@@ -22,7 +25,7 @@ async function signUp(client: PortalClient, email: string, role: 'member' | 'ope
 
 describe('sign-up and e-mail verification', () => {
   it('creates the member with a wallet, signs them in, and mails a confirmation link that works once', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     const response = await signUp(client, email)
     expect(response.status).toBe(302)
@@ -43,7 +46,7 @@ describe('sign-up and e-mail verification', () => {
   })
 
   it('lets a member turn the low-balance e-mail off and on again, only with a CSRF token', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     await signUp(client, email)
     const wanted = async () => (await stack.db.user.findUniqueOrThrow({ where: { email } })).lowBalanceMail
@@ -61,7 +64,7 @@ describe('sign-up and e-mail verification', () => {
   })
 
   it('sets httpOnly, SameSite=Lax cookies without Secure in local development', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const response = await signUp(client, newEmail())
     const session = response.headers.getSetCookie().find((line) => line.startsWith('pm_session='))
     expect(session).toMatch(/HttpOnly/i)
@@ -70,10 +73,10 @@ describe('sign-up and e-mail verification', () => {
   })
 
   it('refuses a taken address, a short password and a missing name with a message on the field', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     await signUp(client, email)
-    const other = new PortalClient(stack.url)
+    const other = newClient()
     const taken = await signUp(other, email)
     expect(taken.status).toBe(400)
     expect(await taken.text()).toContain('already has an account')
@@ -86,7 +89,7 @@ describe('sign-up and e-mail verification', () => {
   })
 
   it('signs operators up with earnings and a starting price', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     expect((await signUp(client, email, 'operator')).status).toBe(302)
     const user = await stack.db.user.findUniqueOrThrow({ where: { email }, include: { operator: true } })
@@ -98,7 +101,7 @@ describe('sign-up and e-mail verification', () => {
 
 describe('log-in and sessions', () => {
   it('rotates the session id at log-in and ends the session at log-out', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     await signUp(client, email)
     const atSignUp = client.cookie('pm_session')
@@ -111,7 +114,7 @@ describe('log-in and sessions', () => {
     expect(logout.status).toBe(302)
     expect(client.cookie('pm_session')).toBeUndefined()
     // The old cookie, replayed by someone who copied it, opens nothing: the session row is gone.
-    const replay = new PortalClient(stack.url)
+    const replay = newClient()
     const account = await fetch(new URL('/account', stack.url), { headers: { cookie: `pm_session=${atLogIn}` }, redirect: 'manual' })
     expect(account.status).toBe(302)
     expect(account.headers.get('location')).toMatch(/^\/login\?redirectTo=/)
@@ -119,10 +122,10 @@ describe('log-in and sessions', () => {
   })
 
   it('says the same for an unknown address and a wrong password', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     await signUp(client, email)
-    const fresh = new PortalClient(stack.url)
+    const fresh = newClient()
     const wrong = await fresh.post('/login', { email, password: 'not the password' })
     const unknown = await fresh.post('/login', { email: newEmail(), password: 'not the password' })
     expect(wrong.status).toBe(401)
@@ -132,10 +135,10 @@ describe('log-in and sessions', () => {
   })
 
   it('throttles an account after repeated failures with a clear message, even with the right password', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const email = newEmail()
     await signUp(client, email)
-    const attacker = new PortalClient(stack.url)
+    const attacker = newClient()
     for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) {
       expect((await attacker.post('/login', { email, password: `guess ${i}` })).status).toBe(401)
     }
@@ -145,7 +148,7 @@ describe('log-in and sessions', () => {
     expect(await blocked.text()).toMatch(/Too many failed log-ins for this account\. Try again in 1[45] minutes/)
     // Another account from the same address is not locked by it.
     const otherEmail = newEmail()
-    await signUp(new PortalClient(stack.url), otherEmail)
+    await signUp(newClient(), otherEmail)
     expect((await attacker.post('/login', { email: otherEmail, password: 'a good password' })).status).toBe(302)
   })
 
@@ -153,25 +156,25 @@ describe('log-in and sessions', () => {
     const email = newEmail()
     const user = await createUser(stack.db, { role: 'member', email, password: 'a good password', displayName: 'Gone' })
     await stack.db.user.update({ where: { id: user.id }, data: { status: 'disabled' } })
-    const response = await new PortalClient(stack.url).post('/login', { email, password: 'a good password' })
+    const response = await newClient().post('/login', { email, password: 'a good password' })
     expect(response.status).toBe(403)
     expect(await response.text()).toContain('This account is disabled')
   })
 
   it('sends the member back where they were going, but never to another site', async () => {
     const email = newEmail()
-    await signUp(new PortalClient(stack.url), email)
-    const client = new PortalClient(stack.url)
+    await signUp(newClient(), email)
+    const client = newClient()
     const here = await client.post('/login', { email, password: 'a good password', redirectTo: '/wallet' })
     expect(here.headers.get('location')).toBe('/wallet')
     for (const target of ['https://evil.example/', '//evil.example/', '/\\evil.example']) {
-      const elsewhere = await new PortalClient(stack.url).post('/login', { email, password: 'a good password', redirectTo: target })
+      const elsewhere = await newClient().post('/login', { email, password: 'a good password', redirectTo: target })
       expect(elsewhere.headers.get('location')).toBe('/account')
     }
   })
 
   it('redirects anonymous visitors of a private page to log-in, and back after it', async () => {
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const response = await client.get('/account')
     expect(response.status).toBe(302)
     expect(response.headers.get('location')).toBe('/login?redirectTo=%2Faccount')
@@ -181,7 +184,7 @@ describe('log-in and sessions', () => {
 describe('CSRF', () => {
   it('refuses a state-changing form without the token, with a wrong token, or from another origin', async () => {
     const email = newEmail()
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     await signUp(client, email)
     const missing = await client.post('/logout', {}, { csrf: false })
     expect(missing.status).toBe(403)
@@ -191,7 +194,7 @@ describe('CSRF', () => {
     expect(foreign.status).toBe(403)
     // Still signed in after all three.
     expect((await client.get('/account')).status).toBe(200)
-    const anonymousSignup = await new PortalClient(stack.url).post(
+    const anonymousSignup = await newClient().post(
       '/signup',
       { role: 'member', email: newEmail(), password: 'a good password', displayName: 'X' },
       { csrf: false },
@@ -203,11 +206,11 @@ describe('CSRF', () => {
 describe('password reset', () => {
   it('mails a one-hour, single-use link; the new password works and every other session ends', async () => {
     const email = newEmail()
-    const first = new PortalClient(stack.url)
+    const first = newClient()
     await signUp(first, email)
     expect((await first.get('/account')).status).toBe(200)
 
-    const client = new PortalClient(stack.url)
+    const client = newClient()
     const asked = await client.post('/forgot-password', { email })
     expect(await asked.text()).toContain('If that address has an account')
     const link = new URL(await latestMailLink(stack.db, email, 'password_reset'))
@@ -217,8 +220,8 @@ describe('password reset', () => {
     expect(reset.headers.get('location')).toBe('/login?notice=password-reset')
 
     expect((await first.get('/account')).status).toBe(302)
-    expect((await new PortalClient(stack.url).post('/login', { email, password: 'a good password' })).status).toBe(401)
-    await new PortalClient(stack.url).logIn(email, 'a brand new password')
+    expect((await newClient().post('/login', { email, password: 'a good password' })).status).toBe(401)
+    await newClient().logIn(email, 'a brand new password')
     const again = await client.post('/reset-password', { token, password: 'yet another password' })
     expect(again.status).toBe(400)
     expect(await again.text()).toContain('invalid, used or expired')
@@ -227,7 +230,7 @@ describe('password reset', () => {
 
   it('answers the same for an address without an account, and mails nothing', async () => {
     const email = newEmail()
-    const response = await new PortalClient(stack.url).post('/forgot-password', { email })
+    const response = await newClient().post('/forgot-password', { email })
     expect(response.status).toBe(200)
     expect(await response.text()).toContain('If that address has an account')
     expect(await stack.db.mailMessage.count({ where: { toAddress: email } })).toBe(0)
@@ -237,8 +240,8 @@ describe('password reset', () => {
 describe('the dev mailbox', () => {
   it('lists the outbox outside production', async () => {
     const email = newEmail()
-    await signUp(new PortalClient(stack.url), email)
-    const html = await new PortalClient(stack.url).page(`/dev/mailbox?to=${encodeURIComponent(email)}`)
+    await signUp(newClient(), email)
+    const html = await newClient().page(`/dev/mailbox?to=${encodeURIComponent(email)}`)
     expect(html).toContain('Confirm your e-mail address')
   })
 })
