@@ -173,6 +173,58 @@ describe('log-in and sessions', () => {
     }
   })
 
+  // Browsers drop tabs and newlines from URLs and read a backslash as a slash: each of these is another origin once
+  // the browser has read it, or one once dot segments are resolved.
+  const hostileTargets = [
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '/\r\n/evil.example',
+    '\t//evil.example',
+    '/%09/evil.example',
+    '/%0a/evil.example',
+    '/%5C/evil.example',
+    '/%5c%5cevil.example',
+    '/\\/evil.example',
+    '/.//evil.example',
+    '/..//evil.example',
+    '/./\t/evil.example',
+    ' //evil.example',
+    'javascript:alert(1)',
+    'http:/evil.example',
+    '/%E0%A4%A',
+  ]
+
+  it('never sends the browser to another origin after log-in, however the target is disguised', async () => {
+    const email = newEmail()
+    await signUp(newClient(), email)
+    for (const target of hostileTargets) {
+      const client = newClient()
+      const response = await client.post('/login', { email, password: 'a good password', redirectTo: target })
+      expect(response.status, JSON.stringify(target)).toBe(302)
+      expect(response.headers.get('location'), JSON.stringify(target)).toBe('/account')
+      // Signed in already, the log-in page forwards at once: by the same rule.
+      const again = await client.get(`/login?redirectTo=${encodeURIComponent(target)}`)
+      expect(again.status, JSON.stringify(target)).toBe(302)
+      expect(again.headers.get('location'), JSON.stringify(target)).toBe('/account')
+    }
+    // The report's own link, exactly as it was sent; and anonymous visitors get the page, not an error.
+    const signedIn = newClient()
+    await signedIn.logIn(email, 'a good password')
+    const reported = await signedIn.get('/login?redirectTo=/%09/evil.example')
+    expect(reported.headers.get('location')).toBe('/account')
+    const newline = await newClient().get('/login?redirectTo=/%0a/evil.example')
+    expect(newline.status).toBe(200)
+    // Paths on this site still work, normalised.
+    for (const [target, expected] of [
+      ['/wallet?tab=history#latest', '/wallet?tab=history#latest'],
+      ['/calls/../wallet', '/wallet'],
+      ['/operators/a b', '/operators/a%20b'],
+    ] as const) {
+      const response = await newClient().post('/login', { email, password: 'a good password', redirectTo: target })
+      expect(response.headers.get('location'), target).toBe(expected)
+    }
+  })
+
   it('redirects anonymous visitors of a private page to log-in, and back after it', async () => {
     const client = newClient()
     const response = await client.get('/account')

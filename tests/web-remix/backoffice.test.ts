@@ -120,6 +120,26 @@ describe('wrong second-factor codes', () => {
   })
 })
 
+describe('after the second factor', () => {
+  it('goes on only to a path on this site, however the target is disguised', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { recoveryCodes } = await signedInAdmin(stack.url, stack.db, admin)
+    for (const [i, target] of ['/\t/evil.example', '/%09/evil.example', '/\n/evil.example', '/.//evil.example', '/%5C/evil.example'].entries()) {
+      const session = await signedIn(stack.url, admin.email)
+      const passed = await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[i]!, redirectTo: target })
+      expect(passed.status, JSON.stringify(target)).toBe(302)
+      expect(passed.headers.get('location'), JSON.stringify(target)).toBe('/admin')
+      // Verified already, the page offers the way on: by the same rule.
+      const page = await session.get(`/admin/second-factor?redirectTo=${encodeURIComponent(target)}`)
+      expect(page.status, JSON.stringify(target)).toBe(200)
+      expect(await page.text()).toMatch(/<a [^>]*href="\/admin"[^>]*>Continue to the admin portal/)
+    }
+    const session = await signedIn(stack.url, admin.email)
+    const here = await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[9]!, redirectTo: '/admin/users?q=a' })
+    expect(here.headers.get('location')).toBe('/admin/users?q=a')
+  })
+})
+
 describe('payouts through the portals', () => {
   it('an operator requests, an admin approves, the money leaves through payout clearing once', async () => {
     const operator = await newUser(stack.db, 'operator')

@@ -4,7 +4,8 @@ import { logIn } from '../auth/accounts.server.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { secret, text } from '../auth/form.server.js'
-import { getSessionUser, homeFor, safeRedirectPath, startSession } from '../auth/session.server.js'
+import { safeRedirectPath } from '../auth/redirect-target.server.js'
+import { getSessionUser, homeFor, startSession } from '../auth/session.server.js'
 import { Field, FormError } from '../components/field.js'
 
 // A throttled log-in tells the client when to come back (Retry-After, in seconds).
