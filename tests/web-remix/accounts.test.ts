@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser } from '../../activities/identity/users.js'
-import { MAX_FAILURES_PER_ACCOUNT } from '../../web-remix/app/auth/throttle.server.js'
+import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS } from '../../web-remix/app/auth/throttle.server.js'
 import { latestMailLink, ownAddress, PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 
@@ -223,6 +223,31 @@ describe('log-in and sessions', () => {
       const response = await newClient().post('/login', { email, password: 'a good password', redirectTo: target })
       expect(response.headers.get('location'), target).toBe(expected)
     }
+  })
+
+  it('counts 40 wrong passwords sent at once one by one: at most the limit get through', async () => {
+    const email = newEmail()
+    await signUp(newClient(), email)
+    const attacker = newClient()
+    const csrf = await attacker.csrfToken()
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => attacker.post('/login', { email, password: `guess ${i}`, csrf }).then((r) => r.status)),
+    )
+    expect(answers.filter((status) => status === 401)).toHaveLength(MAX_FAILURES_PER_ACCOUNT)
+    expect(answers.filter((status) => status === 429)).toHaveLength(40 - MAX_FAILURES_PER_ACCOUNT)
+    expect(await stack.db.loginAttempt.count({ where: { email } })).toBe(MAX_FAILURES_PER_ACCOUNT)
+  })
+
+  it('counts 40 wrong log-ins at once from one address, each on another account: at most the address limit', async () => {
+    const attacker = newClient()
+    const csrf = await attacker.csrfToken()
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => attacker.post('/login', { email: newEmail(), password: 'a guess', csrf }).then(async (r) => [r.status, await r.text()] as const)),
+    )
+    expect(answers.filter(([status]) => status === 401)).toHaveLength(MAX_FAILURES_PER_ADDRESS)
+    const refused = answers.filter(([status]) => status === 429)
+    expect(refused).toHaveLength(40 - MAX_FAILURES_PER_ADDRESS)
+    expect(refused[0]![1]).toMatch(/Too many failed log-ins from your network\. Try again in 1[45] minutes\./)
   })
 
   it('redirects anonymous visitors of a private page to log-in, and back after it', async () => {

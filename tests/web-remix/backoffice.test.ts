@@ -12,6 +12,7 @@ import { getTemporalClient } from '../../temporal/client.js'
 import { callInput, waitFor } from '../support/call-harness.js'
 import { fundMember } from '../support/db.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
+import { MAX_SECOND_FACTOR_FAILURES } from '../../web-remix/app/auth/throttle.server.js'
 import { newUser, PASSWORD, signedIn, signedInAdmin, totpCode } from './backoffice-users.js'
 import { call } from './plugin-client.js'
 
@@ -117,6 +118,23 @@ describe('wrong second-factor codes', () => {
     // Another admin was never limited by it.
     const other = await newUser(stack.db, 'admin')
     await signedInAdmin(stack.url, stack.db, other)
+  })
+
+  it('are counted one by one when 40 come at once: at most 5 are checked, the rest wait', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    await signedInAdmin(stack.url, stack.db, admin)
+    const session = await signedIn(stack.url, admin.email)
+    const from = { 'x-forwarded-for': '127.0.0.78' }
+    const csrf = await session.csrfToken()
+    // Wrong for certain: none of the codes the server would accept now.
+    const valid = new Set(await Promise.all([-1, 0, 1, 2].map((step) => totpCode(stack.db, admin.id, step))))
+    const wrong = Array.from({ length: 60 }, (_, i) => String(100000 + i)).filter((code) => !valid.has(code)).slice(0, 40)
+    const answers = await Promise.all(
+      wrong.map((code) => session.post('/admin/second-factor', { code, csrf }, { headers: from }).then((r) => r.status)),
+    )
+    expect(answers.filter((status) => status === 400)).toHaveLength(MAX_SECOND_FACTOR_FAILURES)
+    expect(answers.filter((status) => status === 429)).toHaveLength(40 - MAX_SECOND_FACTOR_FAILURES)
+    expect(await stack.db.loginAttempt.count({ where: { email: `second-factor:${admin.id}` } })).toBe(MAX_SECOND_FACTOR_FAILURES + 1)
   })
 })
 

@@ -1,11 +1,12 @@
 import type { AppLoadContext } from '@remix-run/node'
 import { createUser, UserInputError, type CreatedUser } from '../../../activities/identity/users.js'
-import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
+import { hashPassword } from '../../../activities/identity/passwords.js'
 import { enqueueMail } from '../../../activities/mail/outbox.js'
 import { passwordChangedMail, passwordResetMail, verifyEmailMail } from '../../../activities/mail/templates.js'
 import type { Tx } from '../../../activities/ledger/tx.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
-import { checkLoginThrottle, describeThrottle, recordLoginAttempt } from './throttle.server.js'
+import { checkCredentials, normaliseEmail } from './credentials.server.js'
+import { describeThrottle } from './throttle.server.js'
 import { hashSecret, newSecret } from './tokens.server.js'
 
 /** Sign-up, log-in, e-mail verification and password reset: what the account pages do, apart from the page. */
@@ -15,16 +16,9 @@ const RESET_TTL_MS = 60 * 60_000
 // The price a new operator starts with, until they set their own in the profile editor.
 export const STARTING_OPERATOR_RATE_CENTS = 100
 
-// Verified against when the address is unknown, so that an unknown address costs the same time as a wrong password.
-let decoyHash: Promise<string> | undefined
-
 export type AccountResult<T> =
   | { ok: true; value: T }
   | { ok: false; status: number; message: string; field?: string; retryAfterMs?: number }
-
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
 
 async function issueToken(tx: Tx, userId: string, purpose: 'verify_email' | 'reset_password', ttlMs: number): Promise<string> {
   const token = newSecret()
@@ -71,16 +65,13 @@ export async function logIn(
   input: { email: string; password: string; clientAddress: string },
 ): Promise<AccountResult<{ userId: string; role: string }>> {
   const { db } = servicesFrom(context)
-  const email = normaliseEmail(input.email)
-  const verdict = await checkLoginThrottle(db, email, input.clientAddress)
-  if (!verdict.allowed) return { ok: false, status: 429, message: describeThrottle(verdict), retryAfterMs: verdict.retryAfterMs }
-  const user = await db.user.findUnique({ where: { email }, select: { id: true, role: true, status: true, passwordHash: true } })
-  decoyHash ??= hashPassword('a password nobody has, to spend the same time')
-  const matches = await verifyPassword(user?.passwordHash ?? (await decoyHash), input.password)
-  await recordLoginAttempt(db, email, input.clientAddress, Boolean(user && matches))
-  if (!user || !matches) return { ok: false, status: 401, message: 'Wrong e-mail address or password.' }
-  if (user.status !== 'active') return { ok: false, status: 403, message: 'This account is disabled. Contact support if you think this is a mistake.' }
-  return { ok: true, value: { userId: user.id, role: user.role } }
+  const checked = await checkCredentials(db, input, { roles: ['member', 'operator', 'company', 'admin'] })
+  if (checked.outcome === 'throttled') {
+    return { ok: false, status: 429, message: describeThrottle(checked.refusal), retryAfterMs: checked.refusal.retryAfterMs }
+  }
+  if (checked.outcome === 'refused') return { ok: false, status: 401, message: 'Wrong e-mail address or password.' }
+  if (!checked.user.active) return { ok: false, status: 403, message: 'This account is disabled. Contact support if you think this is a mistake.' }
+  return { ok: true, value: { userId: checked.user.id, role: checked.user.role } }
 }
 
 export async function sendVerificationMail(context: AppLoadContext | undefined, userId: string): Promise<void> {
