@@ -1,11 +1,16 @@
 import { z } from 'zod'
-import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
+import { checkCredentials } from '../auth/credentials.server.js'
+import { retryAfterSeconds, waitInWords } from '../auth/throttle.server.js'
 import { hashToken, newToken } from './auth.server.js'
 import { apiError } from './errors.server.js'
 import type { PlatformServices } from './services.server.js'
 import { text } from './validation.server.js'
 
-/** Signing the plugin in (a bearer token for an active operator) and out. */
+/**
+ * Signing the plugin in (a bearer token for an active operator) and out. Sign-in shares the portal log-in's throttle
+ * and its rules (web-remix/app/auth/credentials.server.ts, docs/decisions/050): an account that is not an operator's
+ * is answered exactly like a wrong password, so the plugin never confirms a member's or an admin's password.
+ */
 
 export const sessionRequest = z.object({
   login: text(1, 320),
@@ -17,28 +22,31 @@ export interface SessionCreated {
   operator: { id: string; displayName: string; ratePerMinuteCents: number }
 }
 
-// An unknown login still costs one argon2 verification, so response times do not tell which e-mails exist.
-let decoyHash: Promise<string> | undefined
-const decoy = () => (decoyHash ??= hashPassword(newToken()))
-
-const badCredentials = () => apiError(401, 'invalid_credentials', 'the login or the password is wrong')
-
-export async function createSession(services: PlatformServices, request: z.infer<typeof sessionRequest>): Promise<SessionCreated> {
-  const user = await services.db.user.findUnique({
-    where: { email: request.login.trim().toLowerCase() },
-    select: { id: true, role: true, status: true, displayName: true, passwordHash: true, operator: { select: { ratePerMinuteCents: true } } },
+export async function createSession(
+  services: PlatformServices,
+  request: z.infer<typeof sessionRequest>,
+  clientAddress: string,
+): Promise<SessionCreated> {
+  const checked = await checkCredentials(services.db, { email: request.login, password: request.password, clientAddress }, { roles: ['operator'] })
+  if (checked.outcome === 'throttled') {
+    const { refusal } = checked
+    const who = refusal.scope === 'account' ? 'for this account' : 'from this network'
+    throw apiError(429, 'too_many_attempts', `too many failed sign-ins ${who}; try again in ${waitInWords(refusal)}`, { 'Retry-After': retryAfterSeconds(refusal) })
+  }
+  if (checked.outcome === 'refused') throw apiError(401, 'invalid_credentials', 'the login or the password is wrong')
+  // The password is the operator's own: they are told the account is disabled, as the portal tells them.
+  if (!checked.user.active) throw apiError(403, 'account_disabled', 'this operator account is disabled')
+  const user = await services.db.user.findUniqueOrThrow({
+    where: { id: checked.user.id },
+    select: { displayName: true, operator: { select: { ratePerMinuteCents: true } } },
   })
-  const passwordOk = await verifyPassword(user?.passwordHash ?? (await decoy()), request.password)
-  if (!user || !passwordOk) throw badCredentials()
-  // Only after the password is proven does the answer say what is wrong with the account.
-  if (user.role !== 'operator' || !user.operator) throw apiError(403, 'not_an_operator', 'only operators may sign in to the plugin')
-  if (user.status !== 'active') throw apiError(403, 'account_disabled', 'this operator account is disabled')
+  if (!user.operator) throw apiError(401, 'invalid_credentials', 'the login or the password is wrong')
 
   const token = newToken()
-  await services.db.pluginToken.create({ data: { tokenHash: hashToken(token), userId: user.id } })
+  await services.db.pluginToken.create({ data: { tokenHash: hashToken(token), userId: checked.user.id } })
   return {
     token,
-    operator: { id: user.id, displayName: user.displayName, ratePerMinuteCents: user.operator.ratePerMinuteCents },
+    operator: { id: checked.user.id, displayName: user.displayName, ratePerMinuteCents: user.operator.ratePerMinuteCents },
   }
 }
 
