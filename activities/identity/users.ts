@@ -34,6 +34,12 @@ export class UserInputError extends Error {
   override name = 'UserInputError'
 }
 
+/**
+ * The e-mail address already has an account: a UserInputError like the others for the admin command, but one that a
+ * sign-up must not show (web-remix/app/auth/accounts.server.ts mails the owner instead).
+ */
+export class EmailTakenError extends UserInputError {}
+
 export interface CreatedUser {
   id: string
   email: string
@@ -44,7 +50,8 @@ export interface CreatedUser {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
-function validate(user: NewUser): void {
+/** What createUser refuses before it looks at the database: the same for every address, taken or not. */
+export function validateNewUser(user: NewUser): void {
   if (!EMAIL.test(user.email)) throw new UserInputError(`"${user.email}" is not an e-mail address`)
   const weak = passwordProblem(user.password, [user.email, user.displayName])
   if (weak) throw new UserInputError(weak)
@@ -81,18 +88,21 @@ export async function createUser(
   user: NewUser,
   inTransaction?: (tx: Tx, created: CreatedUser) => Promise<void>,
 ): Promise<CreatedUser> {
-  validate(user)
+  validateNewUser(user)
   const email = user.email.trim().toLowerCase()
   const passwordHash = await hashPassword(user.password)
   const id = user.id ?? randomUUID()
   return db.$transaction(async (tx) => {
-    const taken = await tx.user.findFirst({
+    const taken = await tx.user.findMany({
       where: { OR: [{ email }, ...(user.callingHandle ? [{ callingHandle: user.callingHandle }] : [])] },
-      select: { email: true },
+      select: { email: true, callingHandle: true },
+      take: 2,
     })
-    if (taken) {
-      throw new UserInputError(taken.email === email ? `${email} already has an account` : `the handle ${user.callingHandle} is taken`)
+    // The handle first: whether it is taken must not depend on whether the e-mail address is.
+    if (user.callingHandle && taken.some((row) => row.callingHandle === user.callingHandle)) {
+      throw new UserInputError(`the handle ${user.callingHandle} is taken`)
     }
+    if (taken.some((row) => row.email === email)) throw new EmailTakenError(`${email} already has an account`)
     await tx.user.create({
       data: {
         id,

@@ -27,6 +27,20 @@ export function verifyEmailMail(displayName: string, url: string): Message {
   )
 }
 
+/** To the owner of an address someone tried to sign up with: the sign-up page said only "check your mail". */
+export function signUpWithExistingAddressMail(displayName: string, loginUrl: string, resetUrl: string): Message {
+  return withLink(
+    'sign_up_existing_address',
+    'Someone tried to sign up with your address',
+    [
+      `Hello ${displayName},`,
+      'Someone (perhaps you) tried to create an account with this e-mail address, which already has one. No new account was made.',
+    ],
+    { label: 'Log in to your account', url: loginUrl },
+    [`Forgot your password? Choose a new one: ${resetUrl}`, 'If this was not you, ignore this message: nothing has changed.'],
+  )
+}
+
 export function passwordResetMail(displayName: string, url: string): Message {
   return withLink(
     'password_reset',

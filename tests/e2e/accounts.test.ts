@@ -10,6 +10,7 @@ import {
   PHONE,
   screenshot,
 } from '../support/browser.js'
+import { MAX_MAILS_PER_RECIPIENT } from '../../web-remix/app/auth/throttle.server.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 
 describe('accounts in a real browser', () => {
@@ -35,11 +36,11 @@ describe('accounts in a real browser', () => {
     await page.getByLabel('E-mail address').fill(email)
     await page.getByLabel('Password').fill('browser password')
     await page.getByRole('button', { name: 'Create my account' }).click()
-    await page.waitForURL(/\/account\?notice=check-mail/)
-    await page.getByRole('status').filter({ hasText: 'We sent you a mail' }).waitFor()
-    await page.getByText('(not confirmed yet)').waitFor()
+    // The same answer as for an address that has an account: check the mail, then log in.
+    await page.getByRole('heading', { level: 1, name: 'Check your mail' }).waitFor()
+    await page.getByRole('status').filter({ hasText: `We sent a mail to ${email}.` }).waitFor()
     await expectAccessible(page)
-    await screenshot(page, 'account')
+    await expectNoHorizontalScroll(page)
 
     await page.getByRole('link', { name: 'Mailbox' }).click()
     await page.getByLabel('Recipient').fill(email)
@@ -48,6 +49,12 @@ describe('accounts in a real browser', () => {
     await page.getByRole('link', { name: 'Confirm your e-mail address' }).click()
     await page.getByRole('link', { name: /verify-email/ }).click()
     await page.getByRole('heading', { level: 1, name: 'Address confirmed' }).waitFor()
+
+    await logInThroughForm(page, stack.url, email, 'browser password')
+    expect(new URL(page.url()).pathname).toBe('/account')
+    await page.getByText('(confirmed)', { exact: false }).waitFor()
+    await expectAccessible(page)
+    await screenshot(page, 'account')
 
     await page.getByRole('button', { name: 'Log out' }).click()
     await page.waitForURL(/\/login\?notice=logged-out/)
@@ -79,6 +86,26 @@ describe('accounts in a real browser', () => {
     await page.keyboard.press('Enter')
     await page.getByRole('alert').filter({ hasText: 'Wrong e-mail address or password.' }).waitFor()
     await expectAccessible(page)
+    await context.close()
+  })
+
+  it('says in words how long to wait when a form that sends mail is throttled, on a phone, keyboard only', { timeout: 120_000 }, async () => {
+    const context = await newContext(browser, { viewport: PHONE })
+    const page = await context.newPage()
+    const email = `nobody-${randomUUID().slice(0, 6)}@example.test`
+    for (let i = 0; i <= MAX_MAILS_PER_RECIPIENT; i++) {
+      await page.goto(`${stack.url}/forgot-password`)
+      await page.getByLabel('E-mail address').focus()
+      await page.keyboard.type(email)
+      await page.keyboard.press('Enter')
+      if (i < MAX_MAILS_PER_RECIPIENT) await page.getByRole('status').filter({ hasText: 'If that address has an account' }).waitFor()
+    }
+    await page.getByRole('alert').filter({ hasText: /Try again in 1[45] minutes/ }).waitFor()
+    // The form stays, so the person can come back to it.
+    await page.getByLabel('E-mail address').waitFor()
+    await expectAccessible(page)
+    await expectNoHorizontalScroll(page)
+    await screenshot(page, 'forgot-password-throttled')
     await context.close()
   })
 })

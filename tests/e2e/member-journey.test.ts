@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { walletBalance } from '../../activities/ledger/balances.js'
-import { expectAccessible, expectNoHorizontalScroll, launchBrowser, newContext, PHONE, screenshot } from '../support/browser.js'
+import { expectAccessible, expectNoHorizontalScroll, launchBrowser, logInThroughForm, newContext, PHONE, screenshot } from '../support/browser.js'
 import { payWith, startTopUp, topUpStatusShown } from '../support/top-up-in-browser.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { call, signedInOperator } from '../web-remix/plugin-client.js'
@@ -47,11 +47,12 @@ describe("a member's journey", () => {
     await page.getByLabel('E-mail address').fill(email)
     await page.getByLabel('Password').fill('journey password')
     await page.getByRole('button', { name: 'Create my account' }).click()
-    await page.waitForURL(/\/account/)
+    await page.getByRole('heading', { level: 1, name: 'Check your mail' }).waitFor()
     await page.goto(`${stack.url}/dev/mailbox?to=${encodeURIComponent(email)}`)
     await page.getByRole('link', { name: 'Confirm your e-mail address' }).click()
     await page.getByRole('link', { name: /verify-email/ }).click()
     await page.getByRole('heading', { level: 1, name: 'Address confirmed' }).waitFor()
+    await logInThroughForm(page, stack.url, email, 'journey password')
     const member = await stack.db.user.findUniqueOrThrow({ where: { email } })
 
     // Top up $10.00 with the approving test card.

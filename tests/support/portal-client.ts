@@ -9,7 +9,11 @@ import type { Db } from '../../prisma/client.js'
 export class PortalClient {
   private readonly cookies = new Map<string, string>()
 
-  constructor(readonly baseUrl: string) {}
+  /** `headers` go with every request (an X-Forwarded-For, so that a client comes from an address of its own). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   cookie(name: string): string | undefined {
     return this.cookies.get(name)
@@ -33,7 +37,7 @@ export class PortalClient {
 
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     const response = await fetch(new URL(path, this.baseUrl), {
-      headers: { cookie: this.cookieHeader(), ...headers },
+      headers: { ...this.headers, cookie: this.cookieHeader(), ...headers },
       redirect: 'manual',
     })
     this.remember(response)
@@ -67,6 +71,7 @@ export class PortalClient {
       method: 'POST',
       body,
       headers: {
+        ...this.headers,
         cookie: this.cookieHeader(),
         'content-type': 'application/x-www-form-urlencoded',
         origin: new URL(this.baseUrl).origin,
@@ -84,7 +89,7 @@ export class PortalClient {
     const response = await fetch(new URL(path, this.baseUrl), {
       method: 'POST',
       body: form,
-      headers: { cookie: this.cookieHeader(), origin: new URL(this.baseUrl).origin, ...options.headers },
+      headers: { ...this.headers, cookie: this.cookieHeader(), origin: new URL(this.baseUrl).origin, ...options.headers },
       redirect: 'manual',
     })
     this.remember(response)
@@ -105,4 +110,11 @@ export async function latestMailLink(db: Db, to: string, template: string): Prom
   const link = /https?:\/\/\S+/.exec(mail.textBody)
   if (!link) throw new Error(`the ${template} mail to ${to} has no link`)
   return link[0]
+}
+
+/** An address of its own for a client (IPv6 documentation prefix), sent as X-Forwarded-For to a server that trusts
+ *  its loopback proxy: throttles per address then count that client alone. */
+export function ownAddress(): { 'x-forwarded-for': string } {
+  const group = () => Math.floor(Math.random() * 0x10000).toString(16)
+  return { 'x-forwarded-for': `2001:db8:${group()}:${group()}::${group()}` }
 }

@@ -12,6 +12,7 @@ import { getTemporalClient } from '../../temporal/client.js'
 import { callInput, waitFor } from '../support/call-harness.js'
 import { fundMember } from '../support/db.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
+import { MAX_SECOND_FACTOR_FAILURES } from '../../web-remix/app/auth/throttle.server.js'
 import { newUser, PASSWORD, signedIn, signedInAdmin, totpCode } from './backoffice-users.js'
 import { call } from './plugin-client.js'
 
@@ -117,6 +118,43 @@ describe('wrong second-factor codes', () => {
     // Another admin was never limited by it.
     const other = await newUser(stack.db, 'admin')
     await signedInAdmin(stack.url, stack.db, other)
+  })
+
+  it('are counted one by one when 40 come at once: at most 5 are checked, the rest wait', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    await signedInAdmin(stack.url, stack.db, admin)
+    const session = await signedIn(stack.url, admin.email)
+    const from = { 'x-forwarded-for': '127.0.0.78' }
+    const csrf = await session.csrfToken()
+    // Wrong for certain: none of the codes the server would accept now.
+    const valid = new Set(await Promise.all([-1, 0, 1, 2].map((step) => totpCode(stack.db, admin.id, step))))
+    const wrong = Array.from({ length: 60 }, (_, i) => String(100000 + i)).filter((code) => !valid.has(code)).slice(0, 40)
+    const answers = await Promise.all(
+      wrong.map((code) => session.post('/admin/second-factor', { code, csrf }, { headers: from }).then((r) => r.status)),
+    )
+    expect(answers.filter((status) => status === 400)).toHaveLength(MAX_SECOND_FACTOR_FAILURES)
+    expect(answers.filter((status) => status === 429)).toHaveLength(40 - MAX_SECOND_FACTOR_FAILURES)
+    expect(await stack.db.loginAttempt.count({ where: { email: `second-factor:${admin.id}` } })).toBe(MAX_SECOND_FACTOR_FAILURES + 1)
+  })
+})
+
+describe('after the second factor', () => {
+  it('goes on only to a path on this site, however the target is disguised', async () => {
+    const admin = await newUser(stack.db, 'admin')
+    const { recoveryCodes } = await signedInAdmin(stack.url, stack.db, admin)
+    for (const [i, target] of ['/\t/evil.example', '/%09/evil.example', '/\n/evil.example', '/.//evil.example', '/%5C/evil.example'].entries()) {
+      const session = await signedIn(stack.url, admin.email)
+      const passed = await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[i]!, redirectTo: target })
+      expect(passed.status, JSON.stringify(target)).toBe(302)
+      expect(passed.headers.get('location'), JSON.stringify(target)).toBe('/admin')
+      // Verified already, the page offers the way on: by the same rule.
+      const page = await session.get(`/admin/second-factor?redirectTo=${encodeURIComponent(target)}`)
+      expect(page.status, JSON.stringify(target)).toBe(200)
+      expect(await page.text()).toMatch(/<a [^>]*href="\/admin"[^>]*>Continue to the admin portal/)
+    }
+    const session = await signedIn(stack.url, admin.email)
+    const here = await session.post('/admin/second-factor', { recoveryCode: recoveryCodes[9]!, redirectTo: '/admin/users?q=a' })
+    expect(here.headers.get('location')).toBe('/admin/users?q=a')
   })
 })
 

@@ -1,15 +1,19 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createUser } from '../../activities/identity/users.js'
+import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS } from '../../web-remix/app/auth/throttle.server.js'
+import { ownAddress, PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { askForCall, call, createMember, createOperator, PASSWORD, signedInOperator, signIn, sleep, type ApiResponse } from './plugin-client.js'
 
 // Signing in and out, linking the calling account, presence (and the profiles page that shows it), member lookup.
-
+// The server trusts X-Forwarded-For from loopback (TRUST_PROXY), so that the sign-in throttle's tests each come from
+// an address of their own.
 
 let stack: WebStack
 
 beforeAll(async () => {
-  stack = await startWebStack()
+  stack = await startWebStack({ env: { TRUST_PROXY: 'loopback' } })
 }, 180_000)
 
 afterAll(() => stopAfterLedgerCheck(stack), 60_000)
@@ -53,13 +57,63 @@ describe('POST /api/plugin/v1/sessions', () => {
     expect(unknownLogin.body).toEqual(wrongPassword.body)
   })
 
-  it('answers 403 to a member and to a disabled operator, once their password is right', async () => {
+  it("answers a member's or an admin's right password exactly like a wrong one, so it confirms no password", async () => {
     const member = await createMember(stack.db)
+    const admin = await createUser(stack.db, { role: 'admin', email: `admin-${randomUUID().slice(0, 8)}@example.test`, password: PASSWORD, displayName: 'Admin' })
+    const headers = ownAddress()
+    const wrong = await call(stack.url, sessions, { json: { login: member.email, password: 'wrong-password' }, headers })
+    expectError(wrong, 401, 'invalid_credentials')
+    for (const login of [member.email, admin.email]) {
+      const right = await call(stack.url, sessions, { json: { login, password: PASSWORD }, headers })
+      expect(right.status, login).toBe(401)
+      expect(right.body, login).toEqual(wrong.body)
+    }
+    // And it counts as a failure, as a wrong password does: the throttle tells nothing either.
+    const statuses = []
+    for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) statuses.push((await call(stack.url, sessions, { json: { login: admin.email, password: PASSWORD }, headers })).status)
+    expect(statuses).toEqual([...Array(MAX_FAILURES_PER_ACCOUNT - 1).fill(401), 429])
+  })
+
+  it('tells a disabled operator, whose password it is, that the account is disabled (403)', async () => {
     const disabled = await createOperator(stack.db, { status: 'disabled' })
-    expectError(await call(stack.url, sessions, { json: { login: member.email, password: PASSWORD } }), 403, 'not_an_operator')
-    expectError(await call(stack.url, sessions, { json: { login: disabled.email, password: PASSWORD } }), 403, 'account_disabled')
-    // With a wrong password they are only "bad credentials": the role is not disclosed.
-    expectError(await call(stack.url, sessions, { json: { login: member.email, password: 'wrong-password' } }), 401, 'invalid_credentials')
+    expectError(await call(stack.url, sessions, { json: { login: disabled.email, password: PASSWORD }, headers: ownAddress() }), 403, 'account_disabled')
+    expectError(await call(stack.url, sessions, { json: { login: disabled.email, password: 'wrong-password' }, headers: ownAddress() }), 401, 'invalid_credentials')
+  })
+
+  it("is throttled with the portal's log-in: 30 wrong passwords get 5 answers, then 429 with Retry-After", async () => {
+    const admin = await createUser(stack.db, { role: 'admin', email: `admin-${randomUUID().slice(0, 8)}@example.test`, password: PASSWORD, displayName: 'Admin' })
+    const headers = ownAddress()
+    const answers: ApiResponse[] = []
+    for (let i = 0; i < 30; i++) answers.push(await call(stack.url, sessions, { json: { login: admin.email, password: `guess-${i}` }, headers }))
+    expect(answers.map((a) => a.status)).toEqual([...Array(MAX_FAILURES_PER_ACCOUNT).fill(401), ...Array(30 - MAX_FAILURES_PER_ACCOUNT).fill(429)])
+    const refused = answers.at(-1)!
+    expectError(refused, 429, 'too_many_attempts')
+    expect(refused.body.message).toMatch(/^too many failed sign-ins for this account; try again in 1[45] minutes$/)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(14 * 60)
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60)
+    // The same account, from elsewhere and with the right password: the portal's form waits too, and the plugin.
+    const portal = await new PortalClient(stack.url, ownAddress()).post('/login', { email: admin.email, password: PASSWORD })
+    expect(portal.status).toBe(429)
+    expectError(await call(stack.url, sessions, { json: { login: admin.email, password: PASSWORD }, headers: ownAddress() }), 429, 'too_many_attempts')
+  })
+
+  it('counts 40 sign-ins sent at once one by one: at most the limits get through', async () => {
+    const operator = await createOperator(stack.db)
+    const headers = ownAddress()
+    const oneAccount = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => call(stack.url, sessions, { json: { login: operator.email, password: `guess-${i}` }, headers }).then((a) => a.status)),
+    )
+    expect(oneAccount.filter((status) => status === 401)).toHaveLength(MAX_FAILURES_PER_ACCOUNT)
+    expect(oneAccount.filter((status) => status === 429)).toHaveLength(40 - MAX_FAILURES_PER_ACCOUNT)
+
+    const elsewhere = ownAddress()
+    const manyAccounts = await Promise.all(
+      Array.from({ length: 40 }, () => call(stack.url, sessions, { json: { login: `nobody-${randomUUID()}@example.test`, password: 'a guess' }, headers: elsewhere })),
+    )
+    expect(manyAccounts.filter((a) => a.status === 401)).toHaveLength(MAX_FAILURES_PER_ADDRESS)
+    const refused = manyAccounts.filter((a) => a.status === 429)
+    expect(refused).toHaveLength(40 - MAX_FAILURES_PER_ADDRESS)
+    expect(refused[0]!.body.message).toMatch(/^too many failed sign-ins from this network; try again in 1[45] minutes$/)
   })
 
   it('answers 422 to a malformed sign-in', async () => {

@@ -222,9 +222,17 @@ export class PlatformApiError extends Error {
     message: string,
     /** "POST /calls/:callId/end", as in ResponseTiming. */
     readonly route?: string,
+    /** How long the platform asked to wait before trying again (its Retry-After header), when it said. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message)
   }
+}
+
+/** Retry-After in seconds (the platform's form); an HTTP date or nonsense gives null. */
+export function parseRetryAfter(value: string | null): number | null {
+  if (value === null || !/^\s*\d{1,9}\s*$/.test(value)) return null
+  return Number(value) * 1000
 }
 
 /** The error answers the contract names; others may come from newer servers, so `code` stays a string. */
@@ -236,6 +244,7 @@ export type PlatformApiErrorCode =
   | 'unsupported_media_type'
   | 'unauthorized'
   | 'invalid_credentials'
+  | 'too_many_attempts'
   | 'not_an_operator'
   | 'account_disabled'
   | 'not_found'
@@ -553,6 +562,7 @@ export class PlatformApi {
     const startedAt = now()
     let status = 0
     let text: string
+    let retryAfter: string | null = null
     try {
       const response = await this.fetchImpl(`${this.origin}${API_PREFIX}${spec.path}`, {
         method: spec.method,
@@ -562,6 +572,7 @@ export class PlatformApi {
         redirect: 'manual',
       })
       status = response.status
+      retryAfter = response.headers.get('retry-after')
       text = await response.text()
     } catch (error) {
       this.report(spec.method, spec.route, 0, startedAt)
@@ -586,7 +597,7 @@ export class PlatformApi {
       if (text !== '' && parsed === undefined) throw invalidResponse(spec.route, `status ${status} with a body that is not JSON`)
       return { status, body: parsed }
     }
-    throw errorFromAnswer(spec, status, parsed, text)
+    throw errorFromAnswer(spec, status, parsed, text, retryAfter)
   }
 
   /** One connection of the event stream: yields its messages until it ends, fails, goes quiet or `signal` aborts. */
@@ -633,7 +644,7 @@ export class PlatformApi {
         } catch {
           parsed = undefined
         }
-        throw errorFromAnswer({ method: 'GET', route }, response.status, parsed, text)
+        throw errorFromAnswer({ method: 'GET', route }, response.status, parsed, text, response.headers.get('retry-after'))
       }
       if (!contentType.toLowerCase().startsWith('text/event-stream')) {
         await response.body.cancel().catch(() => undefined)
@@ -780,15 +791,22 @@ function parseData(raw: string): unknown {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function errorFromAnswer(spec: Pick<RequestSpec, 'method' | 'route'>, status: number, parsed: unknown, text: string): PlatformApiError {
+function errorFromAnswer(
+  spec: Pick<RequestSpec, 'method' | 'route'>,
+  status: number,
+  parsed: unknown,
+  text: string,
+  retryAfter: string | null,
+): PlatformApiError {
   const body = parsed as { error?: unknown; message?: unknown } | undefined
+  const retryAfterMs = parseRetryAfter(retryAfter)
   if (body && typeof body.error === 'string') {
     const message = typeof body.message === 'string' ? body.message : body.error
-    return new PlatformApiError(status, body.error, message, spec.route)
+    return new PlatformApiError(status, body.error, message, spec.route, retryAfterMs)
   }
   // Not the API's error shape (a proxy's HTML page, say): keep the status, name the code after it.
   const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200)
-  return new PlatformApiError(status, `http_${status}`, `${spec.method} ${spec.route} answered ${status}${snippet ? `: ${snippet}` : ''}`, spec.route)
+  return new PlatformApiError(status, `http_${status}`, `${spec.method} ${spec.route} answered ${status}${snippet ? `: ${snippet}` : ''}`, spec.route, retryAfterMs)
 }
 
 /** An answer that breaks the contract: status 0 like the client's other own errors, whatever the HTTP status was. */

@@ -47,6 +47,13 @@ function renewalTime(nowMs: number, expiresInSeconds: number | null | undefined)
 const SIGNED_OUT_BY_PLATFORM = 'Your session has expired or was revoked. Please sign in again.'
 const ACCOUNT_DISABLED = 'Your operator account is disabled. Please contact your company or the platform.'
 
+/** The platform refused sign-in for a while (429): how long, in whole minutes, from its Retry-After. */
+export function tooManyAttempts(retryAfterMs: number | null): string {
+  if (retryAfterMs === null) return 'Too many attempts, try again later.'
+  const minutes = Math.max(1, Math.ceil(retryAfterMs / 60_000))
+  return `Too many attempts, try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`
+}
+
 export class PluginCore {
   private session: OperatorSession | null = null
   private screen: PluginState['screen'] = 'starting'
@@ -134,11 +141,11 @@ export class PluginCore {
     } catch (error) {
       const messages: Record<string, string> = {
         invalid_credentials: 'The e-mail address or the password is not right.',
-        not_an_operator: 'This account is not an operator account. The plugin is for operators.',
         account_disabled: ACCOUNT_DISABLED,
         invalid_body: 'Enter your e-mail address and your password.',
       }
       if (error instanceof PlatformApiError) {
+        if (error.status === 429) return { ok: false, code: error.code, message: tooManyAttempts(error.retryAfterMs) }
         const message = messages[error.code] ?? (error.status === 0 ? `The platform cannot be reached at ${this.options.platformUrl}.` : error.message)
         return { ok: false, code: error.code, message }
       }

@@ -5,7 +5,7 @@ import { creditWalletCommand } from '../../../activities/admin/commands/credit-w
 import { showWalletCommand } from '../../../activities/admin/commands/show-wallet.js'
 import { MemberNotFoundError } from '../../../activities/admin/members.js'
 import { formatCents } from '../../../activities/admin/money-format.js'
-import { UserInputError } from '../../../activities/identity/users.js'
+import { EmailTakenError, UserInputError } from '../../../activities/identity/users.js'
 import { walletBalance } from '../../../activities/ledger/balances.js'
 import { readPlatformSettings } from '../../../activities/settings.js'
 import { parseConfig } from '../../../config/env.js'
@@ -152,7 +152,7 @@ describe('admin commands refused by the data', () => {
         '--name',
         'X',
       ]),
-    ).rejects.toThrow(new UserInputError(`${member.email} already has an account`))
+    ).rejects.toThrow(new EmailTakenError(`${member.email} already has an account`))
     await expect(
       run(
         createUserCommand,

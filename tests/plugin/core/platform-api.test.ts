@@ -178,7 +178,8 @@ describe('PlatformApi against the platform', () => {
 
     await expectApiError(new PlatformApi({ baseUrl: stack.url }).login(operator.email, 'not-the-password'), 401, 'invalid_credentials')
     const member = await createMember(stack.db, { fundedCents: 1_000 })
-    await expectApiError(new PlatformApi({ baseUrl: stack.url }).login(member.email, PASSWORD), 403, 'not_an_operator')
+    // A member's right password is answered like a wrong one: the plugin never confirms a password that is not an operator's.
+    await expectApiError(new PlatformApi({ baseUrl: stack.url }).login(member.email, PASSWORD), 401, 'invalid_credentials')
     await expectApiError(new PlatformApi({ baseUrl: stack.url }).getCall(randomUUID()), 401, 'unauthorized')
 
     await expectApiError(api.lookupMember(`nobody-${randomUUID()}`), 404, 'member_not_found')

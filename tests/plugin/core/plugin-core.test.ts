@@ -8,6 +8,8 @@ import { createScheduledCallActivities } from '../../../activities/scheduled-cal
 import { PlatformApi } from '../../../plugin/src/core/platform-api.js'
 import { CALL_REQUEST_TTL_MS, requestCall } from '../../../web-remix/app/calls/requests.server.js'
 import type { PlatformServices } from '../../../web-remix/app/plugin-api/services.server.js'
+import { MAX_FAILURES_PER_ACCOUNT } from '../../../web-remix/app/auth/throttle.server.js'
+import { ownAddress } from '../../support/portal-client.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
 import { askForCall, createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
 import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
@@ -22,7 +24,7 @@ const cleanups: Array<() => Promise<unknown>> = []
 
 beforeAll(async () => {
   mediaDir = await mkdtemp(join(tmpdir(), 'perminute-media-'))
-  stack = await startWebStack({ env: { MEDIA_DIR: mediaDir } })
+  stack = await startWebStack({ env: { MEDIA_DIR: mediaDir, TRUST_PROXY: 'loopback' } })
 }, 180_000)
 
 afterAll(async () => {
@@ -403,6 +405,20 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     const disabled = await next.waitFor((s) => s.screen === 'sign_in', 'the sign-in screen after disabling')
     expect(disabled.signInMessage).toMatch(/disabled/)
     expect(await next.core.signIn(plugin.operator.email, PASSWORD)).toMatchObject({ ok: false, code: 'account_disabled', message: expect.stringMatching(/disabled/) })
+  })
+
+  it('says how long to wait, in minutes, when the platform throttles sign-in', async () => {
+    const operator = await createOperator(stack.db)
+    // From an address of its own (the stack believes X-Forwarded-For from loopback), so no other test's failures count.
+    const from = ownAddress()
+    const viaOwnAddress: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...from } })
+    const plugin = await openCore({ platformUrl: stack.url, dataDir: await newDataDir(), cipher: testKeychain(), fetch: viaOwnAddress })
+    cleanups.push(() => plugin.core.shutdown())
+    for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) {
+      expect(await plugin.core.signIn(operator.email, `wrong-${i}`)).toMatchObject({ ok: false, code: 'invalid_credentials' })
+    }
+    expect(await plugin.core.signIn(operator.email, PASSWORD)).toEqual({ ok: false, code: 'too_many_attempts', message: 'Too many attempts, try again in 15 minutes.' })
+    expect(plugin.core.state).toMatchObject({ screen: 'sign_in', operator: null })
   })
 
   it('shows requests from the website as cards, starts the call that answers one, and declines another', async () => {

@@ -1,12 +1,13 @@
 import type { AppLoadContext } from '@remix-run/node'
-import { createUser, UserInputError, type CreatedUser } from '../../../activities/identity/users.js'
+import { createUser, EmailTakenError, UserInputError, validateNewUser, type NewUser } from '../../../activities/identity/users.js'
 import { passwordProblem } from '../../../activities/identity/password-policy.js'
 import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
 import { enqueueMail } from '../../../activities/mail/outbox.js'
-import { passwordChangedMail, passwordResetMail, verifyEmailMail } from '../../../activities/mail/templates.js'
+import { passwordChangedMail, passwordResetMail, signUpWithExistingAddressMail, verifyEmailMail } from '../../../activities/mail/templates.js'
 import type { Tx } from '../../../activities/ledger/tx.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
-import { checkLoginThrottle, describeThrottle, recordLoginAttempt } from './throttle.server.js'
+import { checkCredentials, normaliseEmail } from './credentials.server.js'
+import { claimMailRequest, describeMailThrottle, describeThrottle, type ThrottleRefusal } from './throttle.server.js'
 import { hashSecret, newSecret } from './tokens.server.js'
 
 /** Sign-up, log-in, e-mail verification and password reset: what the account pages do, apart from the page. */
@@ -16,16 +17,12 @@ const RESET_TTL_MS = 60 * 60_000
 // The price a new operator starts with, until they set their own in the profile editor.
 export const STARTING_OPERATOR_RATE_CENTS = 100
 
-// Verified against when the address is unknown, so that an unknown address costs the same time as a wrong password.
-let decoyHash: Promise<string> | undefined
-
 export type AccountResult<T> =
   | { ok: true; value: T }
   | { ok: false; status: number; message: string; field?: string; retryAfterMs?: number }
 
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
+const throttled = (refusal: ThrottleRefusal, message: string) =>
+  ({ ok: false, status: 429, message, retryAfterMs: refusal.retryAfterMs }) as const
 
 async function issueToken(tx: Tx, userId: string, purpose: 'verify_email' | 'reset_password', ttlMs: number): Promise<string> {
   const token = newSecret()
@@ -35,36 +32,59 @@ async function issueToken(tx: Tx, userId: string, purpose: 'verify_email' | 'res
   return token
 }
 
+function inputError(error: UserInputError): { ok: false; status: number; message: string; field: string } {
+  const field = /e-mail|account/.test(error.message) ? 'email' : /password/.test(error.message) ? 'password' : /handle/.test(error.message) ? 'callingHandle' : 'displayName'
+  return { ok: false, status: 400, message: capitalise(error.message), field }
+}
+
+/**
+ * Signs up, or mails the owner when the address already has an account. The answer is the same either way ("check
+ * your mail"), after the same work (the argon2id hash is made before the address is looked up), so the page never
+ * tells whether an address has an account. Counted per client address and per address mailed.
+ */
 export async function signUp(
   context: AppLoadContext | undefined,
   input: { role: 'member' | 'operator'; email: string; password: string; displayName: string; callingProvider?: string; callingHandle?: string },
-): Promise<AccountResult<CreatedUser>> {
+  clientAddress: string,
+): Promise<AccountResult<{ email: string }>> {
   const { db, config } = servicesFrom(context)
+  const newUser: NewUser = {
+    role: input.role,
+    email: input.email,
+    password: input.password,
+    displayName: input.displayName,
+    callingProvider: input.callingHandle ? input.callingProvider || 'other' : null,
+    callingHandle: input.callingHandle || null,
+    ...(input.role === 'operator' ? { ratePerMinuteCents: STARTING_OPERATOR_RATE_CENTS } : {}),
+  }
   try {
-    const user = await createUser(
-      db,
-      {
-        role: input.role,
-        email: input.email,
-        password: input.password,
-        displayName: input.displayName,
-        callingProvider: input.callingHandle ? input.callingProvider || 'other' : null,
-        callingHandle: input.callingHandle || null,
-        ...(input.role === 'operator' ? { ratePerMinuteCents: STARTING_OPERATOR_RATE_CENTS } : {}),
-      },
-      async (tx, created) => {
-        const token = await issueToken(tx, created.id, 'verify_email', VERIFY_TTL_MS)
-        await enqueueMail(tx, { to: created.email, ...verifyEmailMail(created.displayName, `${config.PUBLIC_URL}/verify-email?token=${token}`) })
-      },
-    )
-    return { ok: true, value: user }
+    validateNewUser(newUser)
   } catch (error) {
-    if (error instanceof UserInputError) {
-      const field = /e-mail|account/.test(error.message) ? 'email' : /password/.test(error.message) ? 'password' : /handle/.test(error.message) ? 'callingHandle' : 'displayName'
-      return { ok: false, status: 400, message: capitalise(error.message), field }
-    }
+    if (error instanceof UserInputError) return inputError(error)
     throw error
   }
+  const email = normaliseEmail(input.email)
+  const claim = await claimMailRequest(db, email, clientAddress)
+  if (!claim.allowed) return throttled(claim, describeMailThrottle(claim))
+  try {
+    await createUser(db, newUser, async (tx, created) => {
+      const token = await issueToken(tx, created.id, 'verify_email', VERIFY_TTL_MS)
+      await enqueueMail(tx, { to: created.email, ...verifyEmailMail(created.displayName, `${config.PUBLIC_URL}/verify-email?token=${token}`) })
+    })
+  } catch (error) {
+    if (error instanceof EmailTakenError) {
+      const owner = await db.user.findUnique({ where: { email }, select: { displayName: true } })
+      if (owner) {
+        await db.$transaction((tx) =>
+          enqueueMail(tx, { to: email, ...signUpWithExistingAddressMail(owner.displayName, `${config.PUBLIC_URL}/login`, `${config.PUBLIC_URL}/forgot-password`) }),
+        )
+      }
+      return { ok: true, value: { email } }
+    }
+    if (error instanceof UserInputError) return inputError(error)
+    throw error
+  }
+  return { ok: true, value: { email } }
 }
 
 export async function logIn(
@@ -72,26 +92,26 @@ export async function logIn(
   input: { email: string; password: string; clientAddress: string },
 ): Promise<AccountResult<{ userId: string; role: string }>> {
   const { db } = servicesFrom(context)
-  const email = normaliseEmail(input.email)
-  const verdict = await checkLoginThrottle(db, email, input.clientAddress)
-  if (!verdict.allowed) return { ok: false, status: 429, message: describeThrottle(verdict), retryAfterMs: verdict.retryAfterMs }
-  const user = await db.user.findUnique({ where: { email }, select: { id: true, role: true, status: true, passwordHash: true } })
-  decoyHash ??= hashPassword('a password nobody has, to spend the same time')
-  const matches = await verifyPassword(user?.passwordHash ?? (await decoyHash), input.password)
-  await recordLoginAttempt(db, email, input.clientAddress, Boolean(user && matches))
-  if (!user || !matches) return { ok: false, status: 401, message: 'Wrong e-mail address or password.' }
-  if (user.status !== 'active') return { ok: false, status: 403, message: 'This account is disabled. Contact support if you think this is a mistake.' }
-  return { ok: true, value: { userId: user.id, role: user.role } }
+  const checked = await checkCredentials(db, input, { roles: ['member', 'operator', 'company', 'admin'] })
+  if (checked.outcome === 'throttled') return throttled(checked.refusal, describeThrottle(checked.refusal))
+  if (checked.outcome === 'refused') return { ok: false, status: 401, message: 'Wrong e-mail address or password.' }
+  if (!checked.user.active) return { ok: false, status: 403, message: 'This account is disabled. Contact support if you think this is a mistake.' }
+  return { ok: true, value: { userId: checked.user.id, role: checked.user.role } }
 }
 
-export async function sendVerificationMail(context: AppLoadContext | undefined, userId: string): Promise<void> {
+/** A new confirmation link, counted like every request that sends mail (per client address and per address mailed). */
+export async function sendVerificationMail(context: AppLoadContext | undefined, userId: string, clientAddress: string): Promise<AccountResult<null>> {
   const { db, config } = servicesFrom(context)
+  const { email } = await db.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } })
+  const claim = await claimMailRequest(db, email, clientAddress)
+  if (!claim.allowed) return throttled(claim, describeMailThrottle(claim))
   await db.$transaction(async (tx) => {
     const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, displayName: true, emailVerifiedAt: true } })
     if (user.emailVerifiedAt) return
     const token = await issueToken(tx, userId, 'verify_email', VERIFY_TTL_MS)
     await enqueueMail(tx, { to: user.email, ...verifyEmailMail(user.displayName, `${config.PUBLIC_URL}/verify-email?token=${token}`) })
   })
+  return { ok: true, value: null }
 }
 
 /** Spends a one-time token: returns its user when it is valid, unused and unexpired, marking it used. */
@@ -117,16 +137,22 @@ export async function verifyEmail(context: AppLoadContext | undefined, token: st
   })
 }
 
-/** Sends a reset link when the address has an account; says nothing either way (the page's answer is always the same). */
-export async function requestPasswordReset(context: AppLoadContext | undefined, emailInput: string): Promise<void> {
+/**
+ * Sends a reset link when the address has an account; says nothing either way (the page's answer is always the same,
+ * and the request is counted, per client address and per address, whether or not it has an account).
+ */
+export async function requestPasswordReset(context: AppLoadContext | undefined, emailInput: string, clientAddress: string): Promise<AccountResult<null>> {
   const { db, config } = servicesFrom(context)
   const email = normaliseEmail(emailInput)
+  const claim = await claimMailRequest(db, email, clientAddress)
+  if (!claim.allowed) return throttled(claim, describeMailThrottle(claim))
   await db.$transaction(async (tx) => {
     const user = await tx.user.findUnique({ where: { email }, select: { id: true, displayName: true, status: true } })
     if (!user || user.status !== 'active') return
     const token = await issueToken(tx, user.id, 'reset_password', RESET_TTL_MS)
     await enqueueMail(tx, { to: email, ...passwordResetMail(user.displayName, `${config.PUBLIC_URL}/reset-password?token=${token}`) })
   })
+  return { ok: true, value: null }
 }
 
 export async function resetPassword(
@@ -183,11 +209,14 @@ export async function changePassword(
 ): Promise<AccountResult<{ userId: string }>> {
   const { db, config } = servicesFrom(context)
   const user = await db.user.findUniqueOrThrow({ where: { id: input.userId }, select: { email: true, displayName: true, passwordHash: true } })
-  const verdict = await checkLoginThrottle(db, user.email, input.clientAddress)
-  if (!verdict.allowed) return { ok: false, status: 429, message: describeThrottle(verdict), retryAfterMs: verdict.retryAfterMs }
-  const matches = await verifyPassword(user.passwordHash, input.currentPassword)
-  if (!matches) {
-    await recordLoginAttempt(db, user.email, input.clientAddress, false)
+  // The same throttle and check as every password door (docs/decisions/050): a wrong current password is a failed log-in.
+  const checked = await checkCredentials(
+    db,
+    { email: user.email, password: input.currentPassword, clientAddress: input.clientAddress },
+    { roles: ['member', 'operator', 'company', 'admin'] },
+  )
+  if (checked.outcome === 'throttled') return throttled(checked.refusal, describeThrottle(checked.refusal))
+  if (checked.outcome === 'refused') {
     return { ok: false, status: 400, message: 'Your current password is not right.', field: 'currentPassword' }
   }
   if (input.newPassword === input.currentPassword) {
@@ -196,7 +225,6 @@ export async function changePassword(
   const weak = passwordProblem(input.newPassword, [user.email, user.displayName])
   if (weak) return { ok: false, status: 400, message: capitalise(weak), field: 'newPassword' }
   const passwordHash = await hashPassword(input.newPassword)
-  await recordLoginAttempt(db, user.email, input.clientAddress, true)
   await db.$transaction(async (tx) => {
     // Conditional on the hash just checked: two changes at once cannot both pass on the same current password.
     const changed = await tx.user.updateMany({ where: { id: input.userId, passwordHash: user.passwordHash }, data: { passwordHash } })

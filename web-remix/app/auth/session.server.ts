@@ -160,12 +160,6 @@ export async function endSession(request: Request, context?: AppLoadContext): Pr
   return portalCookies(config).session.serialize('', { maxAge: 0 })
 }
 
-/** Where to go after log-in: only a path on this site (an absolute or protocol-relative URL would be an open redirect). */
-export function safeRedirectPath(target: FormDataEntryValue | string | null | undefined, fallback: string): string {
-  if (typeof target !== 'string' || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return fallback
-  return target
-}
-
 /** The home page of each kind of account: the account page until a role's portal has a home of its own. */
 const homes: Record<Role, string> = { member: '/account', operator: '/operator', company: '/company', admin: '/admin' }
 

@@ -1,95 +1,111 @@
 import type { Db } from '../../../prisma/client.js'
 
 /**
- * Log-in throttling. Failed attempts are counted per account (since its last successful log-in) and per client
- * address over a sliding window; past the limit, log-in is refused until the oldest counted failure leaves the
- * window, and the message says how long that is. Unknown addresses are counted too, so the answer never tells
- * whether an account exists.
+ * Throttling of what can be guessed or abused, in PostgreSQL (docs/decisions/007 and 050). Each check is a claim: one
+ * function call that takes an advisory lock per key, counts, and records the attempt before anything is verified, so
+ * that requests arriving together are counted one after the other and at most the limit get through.
+ *
+ * Log-in attempts (the portal's form and the plugin's sign-in share them) count failures per account, since its
+ * last successful log-in, and per client address, over a sliding window. Unknown addresses are counted too, so the
+ * answer never tells whether an account exists. An allowed attempt is written as a failure at once; the caller marks
+ * it succeeded when the password was right.
  *
  * Admins' second factor is throttled the same way, in the same table: its attempts are keyed `second-factor:<user id>`
  * (never an e-mail address), so wrong codes count per admin, and towards their address's limit like wrong passwords.
+ *
+ * Requests that send mail (sign-up, password reset, a new confirmation link) count every request, per client address
+ * and per recipient, in `throttle_hits`.
  */
 
 export const THROTTLE_WINDOW_MS = 15 * 60_000
 export const MAX_FAILURES_PER_ACCOUNT = 5
 export const MAX_FAILURES_PER_ADDRESS = 20
+export const MAX_SECOND_FACTOR_FAILURES = 5
+/** Sign-ups, reset requests and new confirmation links from one client address, together. */
+export const MAX_MAIL_REQUESTS_PER_ADDRESS = 10
+/** Mails those forms may send to one address. */
+export const MAX_MAILS_PER_RECIPIENT = 3
 
-export interface ThrottleVerdict {
-  allowed: boolean
-  /** When refused: how long until the next attempt is allowed. */
+export interface ThrottleRefusal {
+  allowed: false
+  /** How long until the next attempt is allowed. */
+  retryAfterMs: number
+  scope: 'account' | 'address' | 'recipient'
+}
+
+export type AttemptClaim = { allowed: true; attemptId: bigint } | ThrottleRefusal
+
+interface LoginClaimAnswer {
+  attemptId: string | null
   retryAfterMs: number
   scope: 'account' | 'address' | null
 }
 
-export const MAX_SECOND_FACTOR_FAILURES = 5
-
 const secondFactorKey = (userId: string) => `second-factor:${userId}`
 
-// The limit-th most recent failure leaves the window first among those that keep the door shut.
-const waitFor = (failures: { createdAt: Date }[], limit: number, now: Date) =>
-  failures.length >= limit ? failures[limit - 1]!.createdAt.getTime() + THROTTLE_WINDOW_MS - now.getTime() : 0
-
-/** The latest failures of one key (an account's e-mail, an admin's second factor) since its last success in the window. */
-async function failuresOf(db: Db, key: string, limit: number, now: Date): Promise<{ createdAt: Date }[]> {
-  const windowStart = new Date(now.getTime() - THROTTLE_WINDOW_MS)
-  const lastSuccess = await db.loginAttempt.findFirst({
-    where: { email: key, succeeded: true, createdAt: { gt: windowStart } },
-    orderBy: { createdAt: 'desc' },
-    select: { createdAt: true },
-  })
-  return db.loginAttempt.findMany({
-    where: { email: key, succeeded: false, createdAt: { gt: lastSuccess?.createdAt ?? windowStart } },
-    orderBy: { createdAt: 'desc' },
-    take: limit,
-    select: { createdAt: true },
-  })
+async function claim(db: Db, key: string, clientAddress: string, keyLimit: number, addressLimit: number | null): Promise<AttemptClaim> {
+  const [row] = await db.$queryRaw<{ answer: LoginClaimAnswer }[]>`
+    SELECT claim_login_attempt(${key}, ${clientAddress}, ${keyLimit}::int, ${addressLimit}::int, ${THROTTLE_WINDOW_MS}::int) AS answer`
+  const answer = row!.answer
+  if (answer.attemptId !== null) return { allowed: true, attemptId: BigInt(answer.attemptId) }
+  return { allowed: false, retryAfterMs: Number(answer.retryAfterMs), scope: answer.scope ?? 'account' }
 }
 
-export async function checkLoginThrottle(db: Db, email: string, clientAddress: string, now = new Date()): Promise<ThrottleVerdict> {
-  const windowStart = new Date(now.getTime() - THROTTLE_WINDOW_MS)
-  const [accountFailures, addressFailures] = await Promise.all([
-    failuresOf(db, email, MAX_FAILURES_PER_ACCOUNT, now),
-    db.loginAttempt.findMany({
-      where: { clientAddress, succeeded: false, createdAt: { gt: windowStart } },
-      orderBy: { createdAt: 'desc' },
-      take: MAX_FAILURES_PER_ADDRESS,
-      select: { createdAt: true },
-    }),
-  ])
-  const accountWait = waitFor(accountFailures, MAX_FAILURES_PER_ACCOUNT, now)
-  const addressWait = waitFor(addressFailures, MAX_FAILURES_PER_ADDRESS, now)
-  if (accountWait <= 0 && addressWait <= 0) return { allowed: true, retryAfterMs: 0, scope: null }
-  return accountWait >= addressWait
-    ? { allowed: false, retryAfterMs: accountWait, scope: 'account' }
-    : { allowed: false, retryAfterMs: addressWait, scope: 'address' }
+/** Claims a log-in attempt for an account (its normalised e-mail) from an address, or says how long to wait. */
+export function claimLoginAttempt(db: Db, email: string, clientAddress: string): Promise<AttemptClaim> {
+  return claim(db, email, clientAddress, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS)
 }
 
-export async function recordLoginAttempt(db: Db, email: string, clientAddress: string, succeeded: boolean): Promise<void> {
-  await db.loginAttempt.create({ data: { email, clientAddress, succeeded } })
+/** Claims a second-factor attempt of an admin: at most 5 wrong codes (or recovery codes) in 15 minutes. */
+export function claimSecondFactorAttempt(db: Db, userId: string, clientAddress: string): Promise<AttemptClaim> {
+  return claim(db, secondFactorKey(userId), clientAddress, MAX_SECOND_FACTOR_FAILURES, null)
 }
 
-/** Whether an admin may try a second-factor code now: at most 5 wrong codes (or recovery codes) in 15 minutes. */
-export async function checkSecondFactorThrottle(db: Db, userId: string, now = new Date()): Promise<ThrottleVerdict> {
-  const wait = waitFor(await failuresOf(db, secondFactorKey(userId), MAX_SECOND_FACTOR_FAILURES, now), MAX_SECOND_FACTOR_FAILURES, now)
-  return wait > 0 ? { allowed: false, retryAfterMs: wait, scope: 'account' } : { allowed: true, retryAfterMs: 0, scope: null }
+/** The claimed attempt proved its secret: it no longer counts as a failure, and the account's count starts again. */
+export async function markAttemptSucceeded(db: Db, attemptId: bigint): Promise<void> {
+  await db.loginAttempt.update({ where: { id: attemptId }, data: { succeeded: true } })
 }
 
-export async function recordSecondFactorAttempt(db: Db, userId: string, clientAddress: string, succeeded: boolean): Promise<void> {
-  await db.loginAttempt.create({ data: { email: secondFactorKey(userId), clientAddress, succeeded } })
-}
-
-export function describeSecondFactorThrottle(verdict: ThrottleVerdict): string {
-  const minutes = Math.max(1, Math.ceil(verdict.retryAfterMs / 60_000))
-  return `Too many wrong codes. For your account's safety, try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`
+/**
+ * Claims a request that sends mail to `recipient` (the e-mail as typed, normalised here), whether or not an account
+ * has it, so that the answer says nothing about accounts.
+ */
+export async function claimMailRequest(db: Db, recipient: string, clientAddress: string): Promise<{ allowed: true } | ThrottleRefusal> {
+  const addressBucket = `mail-form-address:${clientAddress}`
+  const recipientBucket = `mail-recipient:${recipient.trim().toLowerCase()}`
+  const [row] = await db.$queryRaw<{ answer: { retryAfterMs: number; bucket: string | null } }[]>`
+    SELECT claim_throttle(
+      ARRAY[${addressBucket}, ${recipientBucket}]::text[],
+      ARRAY[${MAX_MAIL_REQUESTS_PER_ADDRESS}, ${MAX_MAILS_PER_RECIPIENT}]::int[],
+      ${THROTTLE_WINDOW_MS}::int) AS answer`
+  const answer = row!.answer
+  if (answer.bucket === null) return { allowed: true }
+  return { allowed: false, retryAfterMs: Number(answer.retryAfterMs), scope: answer.bucket === addressBucket ? 'address' : 'recipient' }
 }
 
 /** The Retry-After header's value (whole seconds, rounded up) for a refused attempt. */
-export const retryAfterSeconds = (verdict: ThrottleVerdict) => String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)))
+export const retryAfterSeconds = (refusal: ThrottleRefusal) => String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)))
 
-export function describeThrottle(verdict: ThrottleVerdict): string {
-  const minutes = Math.max(1, Math.ceil(verdict.retryAfterMs / 60_000))
-  const wait = `${minutes} minute${minutes === 1 ? '' : 's'}`
-  return verdict.scope === 'account'
+/** The wait in words, rounded up to whole minutes: "15 minutes", "1 minute". */
+export function waitInWords(refusal: ThrottleRefusal): string {
+  const minutes = Math.max(1, Math.ceil(refusal.retryAfterMs / 60_000))
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`
+}
+
+export function describeThrottle(refusal: ThrottleRefusal): string {
+  const wait = waitInWords(refusal)
+  return refusal.scope === 'account'
     ? `Too many failed log-ins for this account. Try again in ${wait}, or reset your password.`
     : `Too many failed log-ins from your network. Try again in ${wait}.`
+}
+
+export function describeSecondFactorThrottle(refusal: ThrottleRefusal): string {
+  return `Too many wrong codes. For your account's safety, try again in ${waitInWords(refusal)}.`
+}
+
+export function describeMailThrottle(refusal: ThrottleRefusal): string {
+  const wait = waitInWords(refusal)
+  return refusal.scope === 'recipient'
+    ? `Too many requests for this e-mail address. Try again in ${wait}; meanwhile, look for our mail in your spam folder.`
+    : `Too many requests from your network. Try again in ${wait}.`
 }

@@ -16,6 +16,7 @@ export type ApiErrorCode =
   | 'unauthorized'
   | 'invalid_credentials'
   | 'not_an_operator'
+  | 'too_many_attempts'
   | 'account_disabled'
   | 'not_found'
   | 'call_not_found'

@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
+import { checkCredentials } from '../auth/credentials.server.js'
+import { retryAfterSeconds, waitInWords } from '../auth/throttle.server.js'
 import { hashToken, newToken, type AuthenticatedOperator } from './auth.server.js'
 import { apiError } from './errors.server.js'
 import type { PlatformServices } from './services.server.js'
 import { text } from './validation.server.js'
 
-/** Signing the plugin in (a bearer token for an active operator), renewing its token, and signing out. */
+/**
+ * Signing the plugin in (a bearer token for an active operator), renewing its token, and signing out. Sign-in shares
+ * the portal log-in's throttle and its rules (web-remix/app/auth/credentials.server.ts, docs/decisions/050): an account
+ * that is not an operator's is answered exactly like a wrong password, so the plugin never confirms a member's or an
+ * admin's password.
+ */
 
 export const MAX_DEVICE_NAME_LENGTH = 100
 
@@ -34,39 +40,42 @@ export interface SessionRenewed {
   expiresInSeconds: number
 }
 
-// An unknown login still costs one argon2 verification, so response times do not tell which e-mails exist.
-let decoyHash: Promise<string> | undefined
-const decoy = () => (decoyHash ??= hashPassword(newToken()))
-
 export const emailNotVerified = () =>
   apiError(403, 'email_not_verified', 'confirm your e-mail address first: open the link we mailed you (or ask for a new one when you log in on the website)')
 
-const badCredentials = () => apiError(401, 'invalid_credentials', 'the login or the password is wrong')
-
 const lifetimeMs = (services: PlatformServices) => Math.round(services.config.PLUGIN_TOKEN_TTL_DAYS * 86_400_000)
 
-export async function createSession(services: PlatformServices, request: z.infer<typeof sessionRequest>): Promise<SessionCreated> {
-  const user = await services.db.user.findUnique({
-    where: { email: request.login.trim().toLowerCase() },
-    select: { id: true, role: true, status: true, displayName: true, passwordHash: true, emailVerifiedAt: true, operator: { select: { ratePerMinuteCents: true } } },
+export async function createSession(
+  services: PlatformServices,
+  request: z.infer<typeof sessionRequest>,
+  clientAddress: string,
+): Promise<SessionCreated> {
+  const checked = await checkCredentials(services.db, { email: request.login, password: request.password, clientAddress }, { roles: ['operator'] })
+  if (checked.outcome === 'throttled') {
+    const { refusal } = checked
+    const who = refusal.scope === 'account' ? 'for this account' : 'from this network'
+    throw apiError(429, 'too_many_attempts', `too many failed sign-ins ${who}; try again in ${waitInWords(refusal)}`, { 'Retry-After': retryAfterSeconds(refusal) })
+  }
+  if (checked.outcome === 'refused') throw apiError(401, 'invalid_credentials', 'the login or the password is wrong')
+  // The password is the operator's own: they are told the account is disabled, as the portal tells them.
+  if (!checked.user.active) throw apiError(403, 'account_disabled', 'this operator account is disabled')
+  const user = await services.db.user.findUniqueOrThrow({
+    where: { id: checked.user.id },
+    select: { displayName: true, emailVerifiedAt: true, operator: { select: { ratePerMinuteCents: true } } },
   })
-  const passwordOk = await verifyPassword(user?.passwordHash ?? (await decoy()), request.password)
-  if (!user || !passwordOk) throw badCredentials()
-  // Only after the password is proven does the answer say what is wrong with the account.
-  if (user.role !== 'operator' || !user.operator) throw apiError(403, 'not_an_operator', 'only operators may sign in to the plugin')
-  if (user.status !== 'active') throw apiError(403, 'account_disabled', 'this operator account is disabled')
+  if (!user.operator) throw apiError(401, 'invalid_credentials', 'the login or the password is wrong')
   // An operator bills members only from a confirmed address (docs/decisions/046).
   if (!user.emailVerifiedAt) throw emailNotVerified()
 
   const token = newToken()
   const expiresAt = new Date(Date.now() + lifetimeMs(services))
   await services.db.pluginToken.create({
-    data: { tokenHash: hashToken(token), id: randomUUID(), userId: user.id, deviceName: request.deviceName ?? null, expiresAt },
+    data: { tokenHash: hashToken(token), id: randomUUID(), userId: checked.user.id, deviceName: request.deviceName ?? null, expiresAt },
   })
   return {
     token,
     ...expiry(expiresAt),
-    operator: { id: user.id, displayName: user.displayName, ratePerMinuteCents: user.operator.ratePerMinuteCents },
+    operator: { id: checked.user.id, displayName: user.displayName, ratePerMinuteCents: user.operator.ratePerMinuteCents },
   }
 }
 

@@ -3,10 +3,14 @@ import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remi
 import { sendVerificationMail } from '../auth/accounts.server.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
+import { passOnRetryAfter, retryAfterHeaders } from '../auth/retry-after.js'
 import { requireUser } from '../auth/session.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Your account · perminute' }]
+
+// Too many confirmation mails: the answer says when to come back (Retry-After, in seconds).
+export const headers = passOnRetryAfter
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context)
@@ -26,13 +30,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   if (intent !== 'resend-verification') return data({ message: 'Unknown request.' }, { status: 400 })
   if (user.emailVerified) throw redirect('/account')
-  await sendVerificationMail(context, user.id)
+  const sent = await sendVerificationMail(context, user.id, context.clientAddress ?? 'unknown')
+  if (!sent.ok) return data({ message: sent.message, refused: true }, { status: sent.status, headers: retryAfterHeaders(sent.retryAfterMs) })
   return { message: `A new confirmation link is on its way to ${user.email}.` }
 }
 
 const notices: Record<string, string> = {
   'password-changed': 'Your password is changed. Your other sessions and plugins are signed out.',
-  'check-mail': 'Welcome! We sent you a mail: open its link to confirm your address.',
   'verify-first': 'Confirm your e-mail address first: open the link in the mail we sent you.',
 }
 
@@ -43,11 +47,12 @@ export default function AccountPage() {
   const result = useActionData<typeof action>()
   const [params] = useSearchParams()
   const notice = result?.message ?? notices[params.get('notice') ?? '']
+  const refused = result !== undefined && 'refused' in result
   return (
     <>
       <h1>Hello, {user.displayName}</h1>
       {notice && (
-        <p className="notice" role="status">
+        <p className={refused ? 'alert' : 'notice'} role={refused ? 'alert' : 'status'}>
           {notice}
         </p>
       )}

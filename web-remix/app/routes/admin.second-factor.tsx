@@ -4,8 +4,8 @@ import { recordAuditEntry } from '../../../activities/admin/audit.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { text } from '../auth/form.server.js'
-import { checkSecondFactorThrottle, describeSecondFactorThrottle, recordSecondFactorAttempt, retryAfterSeconds } from '../auth/throttle.server.js'
-import { safeRedirectPath } from '../auth/session.server.js'
+import { safeRedirectPath } from '../auth/redirect-target.server.js'
+import { claimSecondFactorAttempt, describeSecondFactorThrottle, markAttemptSucceeded, retryAfterSeconds } from '../auth/throttle.server.js'
 import { requireAdminFirstFactor, sessionIdHash, sessionPassedSecondFactor } from '../backoffice/admin-access.server.js'
 import { secretBox } from '../../../activities/identity/secret-box.js'
 import { hasRecoveryCodesLeft, issueRecoveryCodes, secondFactorOf, totpFor, useRecoveryCode, verifyTotpCode } from '../backoffice/second-factor.server.js'
@@ -50,10 +50,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const wasEnrolled = factor.enrolledAt !== null
   const code = text(formData, 'code', 20)
   const recovery = text(formData, 'recoveryCode', 40)
-  // Checked before the code is: past the limit, not even a right code passes, so guessing gains nothing.
-  const verdict = await checkSecondFactorThrottle(db, user.id)
-  if (!verdict.allowed) {
-    return data({ error: describeSecondFactorThrottle(verdict), codes: null, next: null }, { status: 429, headers: { 'Retry-After': retryAfterSeconds(verdict) } })
+  // Claimed before the code is checked: past the limit, not even a right code passes, so guessing gains nothing; and
+  // the claim counts this attempt at once, so codes sent together cannot all slip under the limit.
+  const attempt = await claimSecondFactorAttempt(db, user.id, context.clientAddress ?? 'unknown')
+  if (!attempt.allowed) {
+    return data({ error: describeSecondFactorThrottle(attempt), codes: null, next: null }, { status: 429, headers: { 'Retry-After': retryAfterSeconds(attempt) } })
   }
   let passed = false
   let how: 'totp' | 'recovery_code' = 'totp'
@@ -63,7 +64,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   } else if (code) {
     passed = await verifyTotpCode(db, box, user.id, code, config.TOTP_ISSUER)
   }
-  await recordSecondFactorAttempt(db, user.id, context.clientAddress ?? 'unknown', passed)
+  if (passed) await markAttemptSucceeded(db, attempt.attemptId)
   if (!passed) return data({ error: 'That code is not valid. Enter the current 6-digit code from your authenticator app.', codes: null, next: null }, { status: 400 })
   await db.sessionSecondFactor.createMany({ data: [{ sessionIdHash: idHash }], skipDuplicates: true })
   await recordAuditEntry(db, {

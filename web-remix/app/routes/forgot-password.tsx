@@ -4,16 +4,21 @@ import { requestPasswordReset } from '../auth/accounts.server.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { text } from '../auth/form.server.js'
+import { passOnRetryAfter, retryAfterHeaders } from '../auth/retry-after.js'
 import { Field, FormError } from '../components/field.js'
 
 export const meta: MetaFunction = () => [{ title: 'Reset your password · perminute' }]
+
+// Too many requests: the answer says when to come back (Retry-After, in seconds).
+export const headers = passOnRetryAfter
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
   const email = text(formData, 'email', 320)
   if (!email) return data({ sent: false, error: 'Enter the e-mail address of your account.' }, { status: 400 })
-  await requestPasswordReset(context, email)
+  const result = await requestPasswordReset(context, email, context.clientAddress ?? 'unknown')
+  if (!result.ok) return data({ sent: false, error: result.message }, { status: result.status, headers: retryAfterHeaders(result.retryAfterMs) })
   // The same answer whether or not the address has an account.
   return { sent: true, error: null }
 }

@@ -1,17 +1,16 @@
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useNavigation, useSearchParams } from '@remix-run/react'
 import { logIn } from '../auth/accounts.server.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { secret, text } from '../auth/form.server.js'
-import { getSessionUser, homeFor, safeRedirectPath, startSession } from '../auth/session.server.js'
+import { safeRedirectPath } from '../auth/redirect-target.server.js'
+import { passOnRetryAfter, retryAfterHeaders } from '../auth/retry-after.js'
+import { getSessionUser, homeFor, startSession } from '../auth/session.server.js'
 import { Field, FormError } from '../components/field.js'
 
 // A throttled log-in tells the client when to come back (Retry-After, in seconds).
-export const headers: HeadersFunction = ({ actionHeaders }) => {
-  const retryAfter = actionHeaders.get('Retry-After')
-  return retryAfter ? { 'Retry-After': retryAfter } : new Headers()
-}
+export const headers = passOnRetryAfter
 
 export const meta: MetaFunction = () => [{ title: 'Log in · perminute' }]
 
@@ -28,10 +27,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const password = secret(formData, 'password')
   if (!email || !password) return data({ error: 'Enter your e-mail address and your password.', email }, { status: 400 })
   const result = await logIn(context, { email, password, clientAddress: context.clientAddress ?? 'unknown' })
-  if (!result.ok) {
-    const headers: HeadersInit = result.status === 429 && result.retryAfterMs ? { 'Retry-After': String(Math.ceil(result.retryAfterMs / 1000)) } : {}
-    return data({ error: result.message, email }, { status: result.status, headers })
-  }
+  if (!result.ok) return data({ error: result.message, email }, { status: result.status, headers: retryAfterHeaders(result.retryAfterMs) })
   const cookie = await startSession(request, context, result.value.userId, context.clientAddress ?? null)
   const target = safeRedirectPath(formData.get('redirectTo'), homeFor(result.value.role as 'member'))
   return redirect(target, { headers: { 'Set-Cookie': cookie } })

@@ -4,16 +4,23 @@ import { signUp } from '../auth/accounts.server.js'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { secret, text } from '../auth/form.server.js'
-import { getSessionUser, startSession } from '../auth/session.server.js'
+import { passOnRetryAfter, retryAfterHeaders } from '../auth/retry-after.js'
+import { getSessionUser } from '../auth/session.server.js'
 import { Field, FormError } from '../components/field.js'
 
 export const meta: MetaFunction = () => [{ title: 'Sign up · perminute' }]
+
+// Too many sign-ups: the answer says when to come back (Retry-After, in seconds).
+export const headers = passOnRetryAfter
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getSessionUser(request, context)) throw redirect('/account')
   return null
 }
 
+// The answer to a valid sign-up is "check your mail" whether or not the address already has an account (its owner is
+// mailed instead), so this page cannot be used to find out who has one. Nobody is signed in by it: the new member
+// confirms the address, then logs in.
 export async function action({ request, context }: ActionFunctionArgs) {
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
@@ -26,10 +33,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     callingHandle: text(formData, 'callingHandle', 120),
   } as const
   const password = secret(formData, 'password')
-  const result = await signUp(context, { ...values, password })
-  if (!result.ok) return data({ error: result.message, field: result.field ?? null, values }, { status: result.status })
-  const cookie = await startSession(request, context, result.value.id, context.clientAddress ?? null)
-  return redirect('/account?notice=check-mail', { headers: { 'Set-Cookie': cookie } })
+  const result = await signUp(context, { ...values, password }, context.clientAddress ?? 'unknown')
+  if (!result.ok) {
+    return data({ sentTo: null, error: result.message, field: result.field ?? null, values }, { status: result.status, headers: retryAfterHeaders(result.retryAfterMs) })
+  }
+  return { sentTo: result.value.email, error: null, field: null, values }
 }
 
 export default function SignupPage() {
@@ -37,6 +45,22 @@ export default function SignupPage() {
   const navigation = useNavigation()
   const values = result?.values
   const errorFor = (field: string) => (result?.field === field ? result.error : null)
+  if (result?.sentTo) {
+    return (
+      <>
+        <h1>Check your mail</h1>
+        <p className="notice" role="status">
+          We sent a mail to {result.sentTo}. Open its link to confirm your address, then log in.
+        </p>
+        <p>
+          Nothing arrived after a few minutes? Look in your spam folder, or <Link to="/signup">try again</Link>.
+        </p>
+        <p>
+          <Link to="/login">Log in</Link>
+        </p>
+      </>
+    )
+  }
   return (
     <>
       <h1>Create an account</h1>
