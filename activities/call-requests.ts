@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { CallMode } from '../workflows/definitions.js'
+import type { CallChannel, CallMode } from '../workflows/definitions.js'
 import type { Tx } from './ledger/tx.js'
 
 /**
@@ -20,6 +20,8 @@ export interface NewCallRequest {
   prepaidMinutes: number | null
   /** The operator's price the member was shown and agreed to. */
   ratePerMinuteCents: number
+  /** In the platform's room (audio, or video), or on the operator's outside app. */
+  channel: CallChannel
 }
 
 export interface RecordedCallRequest {
@@ -39,18 +41,18 @@ export async function recordCallRequests(tx: Tx, requests: readonly NewCallReque
     WITH asked AS (
       SELECT * FROM unnest(${ids}::uuid[], ${requests.map((r) => r.memberId)}::uuid[], ${requests.map((r) => r.operatorId)}::uuid[],
         ${requests.map((r) => r.mode)}::"CallMode"[], ${requests.map((r) => r.prepaidMinutes)}::int[],
-        ${requests.map((r) => r.ratePerMinuteCents)}::int[])
-        AS a(id, member_id, operator_id, mode, prepaid_minutes, rate_per_minute_cents)
+        ${requests.map((r) => r.ratePerMinuteCents)}::int[], ${requests.map((r) => r.channel)}::"CallChannel"[])
+        AS a(id, member_id, operator_id, mode, prepaid_minutes, rate_per_minute_cents, channel)
     ), recorded AS (
-      INSERT INTO call_requests (id, member_id, operator_id, mode, prepaid_minutes, rate_per_minute_cents, created_at, expires_at)
-      SELECT id, member_id, operator_id, mode, prepaid_minutes, rate_per_minute_cents, ${now}::timestamptz, ${expiresAt}::timestamptz
+      INSERT INTO call_requests (id, member_id, operator_id, mode, prepaid_minutes, rate_per_minute_cents, channel, created_at, expires_at)
+      SELECT id, member_id, operator_id, mode, prepaid_minutes, rate_per_minute_cents, channel, ${now}::timestamptz, ${expiresAt}::timestamptz
       FROM asked
       RETURNING *
     )
     SELECT emit_outbox_event('call.requested', NULL, r.operator_id, NULL, jsonb_build_object(
         'requestId', r.id::text, 'memberId', r.member_id::text, 'memberDisplayName', m.display_name,
         'memberHandle', m.calling_handle, 'mode', r.mode::text, 'prepaidMinutes', r.prepaid_minutes,
-        'ratePerMinuteCents', r.rate_per_minute_cents, 'requestedAt', ${now.toISOString()}::text,
+        'ratePerMinuteCents', r.rate_per_minute_cents, 'channel', r.channel::text, 'requestedAt', ${now.toISOString()}::text,
         'expiresAt', ${expiresAt.toISOString()}::text))
     FROM recorded r JOIN users m ON m.id = r.member_id`
   return ids.map((id) => ({ id, expiresAt }))
@@ -62,6 +64,7 @@ export interface OpenCallRequest {
   mode: CallMode
   prepaidMinutes: number | null
   ratePerMinuteCents: number
+  channel: CallChannel
   requestedAt: string
   expiresAt: string
 }
@@ -71,7 +74,7 @@ export async function latestOpenRequest(tx: Tx, memberId: string, operatorId: st
   const row = await tx.callRequest.findFirst({
     where: { memberId, operatorId, status: 'pending', expiresAt: { gt: now } },
     orderBy: { createdAt: 'desc' },
-    select: { id: true, mode: true, prepaidMinutes: true, ratePerMinuteCents: true, createdAt: true, expiresAt: true },
+    select: { id: true, mode: true, prepaidMinutes: true, ratePerMinuteCents: true, channel: true, createdAt: true, expiresAt: true },
   })
   if (!row) return null
   return {
@@ -79,6 +82,7 @@ export async function latestOpenRequest(tx: Tx, memberId: string, operatorId: st
     mode: row.mode,
     prepaidMinutes: row.prepaidMinutes,
     ratePerMinuteCents: row.ratePerMinuteCents,
+    channel: row.channel,
     requestedAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
   }

@@ -4,7 +4,9 @@ import { billablePeriods, fundedPeriods, isLowBalance, settleAmounts, transferId
 import {
   CONSENT_REFUSALS,
   PLATFORM_END_REASONS,
+  isPlatformChannel,
   type CallActivities,
+  type CallChannel,
   type CallInput,
   type EndReason,
   type HoldResult,
@@ -19,6 +21,7 @@ import { toCents, type Tx } from './ledger/tx.js'
 import { enqueueMail } from './mail/outbox.js'
 import { lowBalanceMail } from './mail/templates.js'
 import { emitEvent } from './outbox.js'
+import type { CallRooms } from './media/call-rooms.js'
 import { linkReservationToCall, releaseReservationForCall } from './scheduled-calls.js'
 
 /** The call's side effects. Each runs in one database transaction and is idempotent (see CallActivities). */
@@ -38,7 +41,9 @@ interface CallRow {
   commission_bps: number
   company_share_bps: number
   request_hash: string
-  status: 'active' | 'ending' | 'settled'
+  status: 'connecting' | 'active' | 'ending' | 'settled'
+  channel: CallChannel
+  accepted_at: Date | null
   started_at: Date
   last_heartbeat_at: Date
   ended_at: Date | null
@@ -296,10 +301,113 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 export interface CallActivityOptions {
   /** Where links in mails point (config PUBLIC_URL). Without it the low-balance warning is not mailed. */
   publicUrl?: string
+  /** The media server's rooms, for calls the platform carries. Without it such a call cannot be accepted. */
+  rooms?: CallRooms
+}
+
+function connectingOutcome(row: CallRow, availableCents: number): StartOutcome {
+  const funded = fundedPeriods(availableCents, row.rate_per_minute_cents)
+  return {
+    status: 'connecting',
+    callId: row.id,
+    requestHash: row.request_hash,
+    acceptedAtMs: (row.accepted_at ?? row.started_at).getTime(),
+    ratePerMinuteCents: row.rate_per_minute_cents,
+    fundedMinutes: row.mode === 'prepaid' ? Math.min(row.prepaid_minutes ?? 0, funded) : funded,
+    channel: row.channel,
+  }
 }
 
 export function createCallActivities(db: Db, options: CallActivityOptions = {}): CallActivities {
-  const { publicUrl } = options
+  const { publicUrl, rooms } = options
+
+  async function acceptCall(input: CallInput & { acceptedAtMs: number }): Promise<StartOutcome> {
+    const { callId } = input
+    const channel = input.channel ?? 'outside'
+    const refused = (reason: StartRefusal): StartOutcome => ({ status: 'refused', callId, requestHash: input.requestHash, reason })
+    if (isPlatformChannel(channel) && !rooms) throw ApplicationFailure.create({ type: 'MediaUnavailableError', message: 'no media server is configured' })
+    const rate = input.ratePerMinuteCents
+    const { settings, consent } = input
+    const required = input.mode === 'prepaid' ? rate * input.prepaidMinutes! : rate
+    // One statement checks the consent and the money and records the call as connecting (see accept_call).
+    const [accepted] = await db.$queryRaw<{ answer: { outcome: string; availableCents?: number } }[]>`
+      SELECT accept_call(${callId}::uuid, ${input.memberId}::uuid, ${input.operatorId}::uuid, ${input.companyId}::uuid,
+        ${input.mode}::"CallMode", ${input.prepaidMinutes}::int, ${rate}::int, ${channel}::"CallChannel", ${settings.periodMs}::int,
+        ${settings.graceMs}::int, ${settings.lowBalancePeriods}::int, ${settings.heartbeatTimeoutMs}::int, ${settings.commissionBps}::int,
+        ${settings.companyShareBps}::int, ${input.requestHash}, ${`call-${callId}`}, ${new Date(input.acceptedAtMs)}::timestamptz,
+        ${required}::bigint, ${accountIds.operatorEarnings(input.operatorId)}, ${consent.requestId}::uuid,
+        ${consent.scheduledCallId}::uuid) AS answer`
+    const { outcome } = accepted!.answer
+    if (isStartRefusal(outcome)) return refused(outcome)
+    if (outcome !== 'accepted' && outcome !== 'exists') {
+      throw ApplicationFailure.create({ type: 'CallStateError', message: `cannot accept call ${callId}: ${outcome}`, nonRetryable: true })
+    }
+    // The room after the row: a retried acceptance opens it again (idempotent), and a call is never without its row.
+    if (isPlatformChannel(channel)) await rooms!.open(callId)
+    const row = (await readCall(db, callId))!
+    const available = (await accountBalance(db, accountIds.memberWallet(row.member_id)))?.availableCents ?? 0
+    return connectingOutcome(row, available)
+  }
+
+  async function startConnectedCall({ callId, startedAtMs }: { callId: string; startedAtMs: number }): Promise<StartOutcome> {
+    try {
+      return await db.$transaction(async (tx) => {
+        const call = await lockCall(tx, callId)
+        if (!call) callNotFound(callId)
+        if (call.status !== 'connecting') {
+          if (call.started_at.getTime() === startedAtMs) return activeOutcome(call)
+          throw ApplicationFailure.create({ type: 'CallStateError', message: `call ${callId} is ${call.status}, not connecting`, nonRetryable: true })
+        }
+        const prepaid = call.mode === 'prepaid'
+        const rate = call.rate_per_minute_cents
+        const held = prepaid ? call.prepaid_minutes! : 1
+        // A booking's reservation becomes the call's block in this same transaction (docs/decisions/014).
+        const reservation = await releaseReservationForCall(tx, { memberId: call.member_id, operatorId: call.operator_id })
+        const [started] = await tx.$queryRaw<{ answer: { outcome: string; availableAfterCents?: number } }[]>`
+          SELECT start_connected_call(${callId}::uuid, ${new Date(startedAtMs)}::timestamptz,
+            ${prepaid ? transferIds.prepaidHold(callId) : transferIds.periodHold(callId, 1)}, ${rate * held}::bigint) AS answer`
+        const { outcome, availableAfterCents } = started!.answer
+        if (outcome === 'exists') return activeOutcome((await lockCall(tx, callId))!)
+        if (isStartRefusal(outcome)) throw new Refusal(outcome)
+        if (outcome !== 'opened' || availableAfterCents === undefined) {
+          throw ApplicationFailure.create({ type: 'CallStateError', message: `cannot start call ${callId}: ${outcome}`, nonRetryable: true })
+        }
+        if (reservation) await linkReservationToCall(tx, reservation, callId)
+        const available = Number(availableAfterCents)
+        const fundedMinutes = prepaid ? held : held + fundedPeriods(available, rate)
+        const [row] = await tx.$queryRaw<CallRow[]>`
+          UPDATE calls SET funded_minutes_at_start = ${fundedMinutes} WHERE id = ${callId}::uuid
+          RETURNING *, false AS heartbeat_stale`
+        await updateLowBalance(tx, row!, available, publicUrl)
+        return activeOutcome(row!)
+      })
+    } catch (error) {
+      if (error instanceof Refusal) {
+        const row = await readCall(db, callId)
+        return { status: 'refused', callId, requestHash: row?.request_hash ?? '', reason: error.reason }
+      }
+      throw error
+    }
+  }
+
+  async function closeCallRoom({ callId }: { callId: string }): Promise<void> {
+    await rooms?.close(callId)
+  }
+
+  /** A call that never connected: settled with nothing charged (close_unconnected_call), both sides told why. */
+  async function closeUnconnected(call: CallRow, endReason: EndReason): Promise<Settlement | null> {
+    const endedAtMs = call.started_at.getTime()
+    const ending = PLATFORM_END_REASONS.includes(endReason) ? JSON.stringify({ callId: call.id, reason: endReason, endedAtMs }) : null
+    const zero = { callId: call.id, status: 'settled', billedMinutes: 0, chargedCents: 0, commissionCents: 0, companyShareCents: 0, operatorEarningsCents: 0, endReason }
+    const [answer] = await db.$queryRaw<Array<CallRow & { outcome: string }>>`
+      SELECT closed.answer ->> 'outcome' AS outcome, c.*, false AS heartbeat_stale
+      FROM close_unconnected_call(${call.id}::uuid, ${endReason}, ${ending}::jsonb, ${JSON.stringify(zero)}::jsonb) AS closed(answer),
+        jsonb_populate_record(NULL::calls, closed.answer -> 'call') AS c`
+    if (!answer || answer.outcome === 'call_not_found') callNotFound(call.id)
+    // It started meanwhile: settled the ordinary way.
+    if (answer.outcome === 'started') return null
+    return settlementOf(answer)
+  }
   async function openCall(input: CallInput & { startedAtMs: number }): Promise<StartOutcome> {
     const { callId } = input
     const refused = (reason: StartRefusal): StartOutcome => ({ status: 'refused', callId, requestHash: input.requestHash, reason })
@@ -386,6 +494,12 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
     for (let attempt = 1; ; attempt++) {
       if (!call) callNotFound(callId)
       if (call.status === 'settled') return settlementOf(call)
+      if (call.status === 'connecting') {
+        const closed = await closeUnconnected(call, endReason)
+        if (closed) return closed
+        call = await readCall(db, callId)
+        continue
+      }
       // Rarely: periods no worker held need catching up, or the call kept moving under every attempt.
       if (attempt > SETTLE_ATTEMPTS || needsCatchUp(call, endedAtMs)) return settleInTransaction(callId, endReason, endedAtMs)
       call = await applySettlement(db, call, endReason, endedAtMs)
@@ -469,7 +583,7 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
     })
   }
 
-  return { openCall, holdNextPeriod, settleCall }
+  return { openCall, acceptCall, startConnectedCall, closeCallRoom, holdNextPeriod, settleCall }
 }
 
 /** Calls whose plugin has been quiet longer than their heartbeat timeout, for the heartbeat monitor. */

@@ -7,6 +7,8 @@ import type { TopUpActivities } from '../workflows/topup.js'
 import type { WalletAdjustmentActivities } from '../workflows/wallet-adjustment.js'
 import { createPortalAdjustmentActivities } from './admin/portal-adjustments.js'
 import { createCallActivities } from './calls.js'
+import type { CallRooms } from './media/call-rooms.js'
+import { createLiveKitRooms, liveKitSettingsFrom } from './media/livekit-rooms.js'
 import { createPayments } from './payments/index.js'
 import { mailTopUpReceipt } from './payments/receipt.js'
 import { createPayoutActivities } from './payouts/activities.js'
@@ -22,6 +24,8 @@ export interface ActivityDeps {
   config?: PlatformConfig
   /** How scheduled calls' messages leave (the mail outbox unless given). */
   scheduleMailer?: ScheduleMailer
+  /** The calls' rooms on the media server (LiveKit at LIVEKIT_URL unless given). */
+  rooms?: CallRooms
 }
 
 export type PlatformActivities = CallActivities & ScheduledCallActivities & TopUpActivities & PayoutActivities & WalletAdjustmentActivities
@@ -30,7 +34,7 @@ export type PlatformActivities = CallActivities & ScheduledCallActivities & TopU
 export function createActivities(deps: ActivityDeps): PlatformActivities {
   const config = deps.config ?? loadConfig()
   return {
-    ...createCallActivities(deps.db, { publicUrl: config.PUBLIC_URL }),
+    ...createCallActivities(deps.db, { publicUrl: config.PUBLIC_URL, rooms: deps.rooms ?? createLiveKitRooms(liveKitSettingsFrom(config)) }),
     ...createScheduledCallActivities({ db: deps.db, publicUrl: config.PUBLIC_URL, mailer: deps.scheduleMailer }),
     ...createTopUpActivities({
       db: deps.db,

@@ -18,6 +18,8 @@ export type OutboxEventType =
   | 'call.requested'
   | 'call.request_declined'
   | 'call.started'
+  // Both parties are connected: the accepted call starts now (to both).
+  | 'call.connected'
   | 'scheduled_call.reserved'
 
 export interface OutboxEventInput {

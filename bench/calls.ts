@@ -507,6 +507,8 @@ async function driveCall(call: CallRecord, options: Options, run: Run, phaseStar
       mode: 'per_minute',
       prepaidMinutes: null,
       ratePerMinuteCents: call.operator.ratePerMinuteCents,
+      // On the operator's outside app: billed from the member's confirmation, kept alive by the plugin's heartbeats.
+      channel: 'outside',
     })
   } catch (error) {
     run.error('call request (recordCallRequests)', error)

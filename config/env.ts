@@ -27,6 +27,13 @@ const envSchema = z.object({
   HEARTBEAT_TIMEOUT_MS: positiveInt(45_000),
   // How often the worker looks for calls whose plugin went quiet.
   HEARTBEAT_SCAN_MS: positiveInt(1_000),
+  // Calls the platform carries (docs/decisions/060): how long an accepted call waits for both parties, how often the
+  // worker asks the media server who is in each room, and how long both may be unseen before the call ends there.
+  CALL_CONNECT_TIMEOUT_MS: positiveInt(120_000),
+  MEDIA_SCAN_MS: positiveInt(2_000),
+  MEDIA_LOST_AFTER_MS: positiveInt(10_000),
+  // How long a join token for a call's room is good for (the client renews it while connected).
+  MEDIA_TOKEN_TTL_S: positiveInt(600),
   // Revenue split, in basis points (1/100 of a percent) of what a call charged.
   PLATFORM_COMMISSION_BPS: int(2_000).pipe(z.number().max(10_000)),
   DEFAULT_COMPANY_SHARE_BPS: int(1_000).pipe(z.number().max(10_000)),
@@ -110,11 +117,24 @@ const envSchema = z.object({
   // this site serves what `npm run dist` in plugin/ packaged into PLUGIN_ARTIFACTS_DIR, at /downloads/plugin.
   PLUGIN_DOWNLOAD_URL: z.string().url().optional(),
   PLUGIN_ARTIFACTS_DIR: z.string().min(1).default('plugin/out'),
+  // LiveKit, which carries the calls' audio and video (docs/decisions/060): where clients connect (ws:// or wss://;
+  // its http(s) twin is the server API) and the key pair its tokens and webhooks are signed with. Outside production
+  // development values are used when unset; production must set its own.
+  LIVEKIT_URL: z
+    .string()
+    .url()
+    .refine((url) => /^wss?:\/\//.test(url), 'must be a ws:// or wss:// URL')
+    .default('ws://127.0.0.1:7880'),
+  LIVEKIT_API_KEY: z.string().min(3).optional(),
+  LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 })
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
 /** Used only when DATA_ENCRYPTION_KEY is unset in development and tests; never valid in production. */
 export const DEV_DATA_ENCRYPTION_KEY = Buffer.from('development-only-data-key-32-byt').toString('base64')
+/** Used only when the LiveKit keys are unset outside production; never valid in production. */
+export const DEV_LIVEKIT_API_KEY = 'devkey'
+export const DEV_LIVEKIT_API_SECRET = 'development-only-livekit-secret-change-me'
 /** Used only when PAYMENT_WEBHOOK_SECRET is unset outside production; never valid in production. */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-for-production'
 
@@ -144,8 +164,14 @@ const checkedSchema = envSchema
     message: 'the sandbox takes no real money; set PAYMENT_SANDBOX_IN_PRODUCTION=true to use it in production anyway',
   })
   .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
+  .refine((env) => env.NODE_ENV !== 'production' || (Boolean(env.LIVEKIT_API_KEY) && env.LIVEKIT_API_SECRET !== undefined && env.LIVEKIT_API_SECRET !== DEV_LIVEKIT_API_SECRET), {
+    path: ['LIVEKIT_API_SECRET'],
+    message: 'production needs LIVEKIT_API_KEY and a LIVEKIT_API_SECRET of its own (at least 32 characters)',
+  })
   .transform((env) => ({
     ...env,
+    LIVEKIT_API_KEY: env.LIVEKIT_API_KEY ?? DEV_LIVEKIT_API_KEY,
+    LIVEKIT_API_SECRET: env.LIVEKIT_API_SECRET ?? DEV_LIVEKIT_API_SECRET,
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
     DATA_ENCRYPTION_KEY: env.DATA_ENCRYPTION_KEY ?? DEV_DATA_ENCRYPTION_KEY,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),

@@ -164,7 +164,7 @@ export async function seedStorefront(db: Db, settings: BillingSettings = DEMO_CA
       const startedAtMs = Date.now() - demo.daysAgo * 24 * 3_600_000
       // Each demo call answers the member's request, made at the operator's price the moment before it began.
       const rate = operator.ratePerMinuteCents
-      const [asked] = await recordCallRequests(db, [{ memberId, operatorId, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: rate }], new Date(startedAtMs))
+      const [asked] = await recordCallRequests(db, [{ memberId, operatorId, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: rate, channel: 'outside' }], new Date(startedAtMs))
       const opened = await calls.openCall({
         callId: demo.id,
         memberId,

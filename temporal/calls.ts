@@ -1,8 +1,16 @@
-import { ServiceError, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client'
+import {
+  ServiceError,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+  type Client,
+} from '@temporalio/client'
 import type { PlatformSettings } from '../activities/settings.js'
 import type { BillingSettings } from '../workflows/billing.js'
 import {
   awaitCallStart,
+  callConnected,
   callWorkflowId,
   endCall,
   forceEnd,
@@ -108,10 +116,28 @@ export async function endCallWorkflow(
   }
 }
 
-/** Ends a call from the platform's side (an operator disabled mid-call, say). Safe to repeat. */
-export async function forceEndCallWorkflow(client: Client, callId: string, reason: EndReason): Promise<void> {
+/**
+ * Both parties of an accepted call are connected, at `atMs` as the platform saw it (LiveKit's webhooks, or the member's
+ * own confirmation for a call on an outside app): the call starts then. With `wait`, resolves with what the start
+ * decided (active, refused, or ended before it); otherwise once the workflow has accepted the news. Safe to repeat:
+ * the first connection counts.
+ */
+export async function connectCallWorkflow(client: Client, callId: string, atMs: number, options: { wait: boolean }): Promise<StartOutcome | null> {
+  const handle = client.workflow.getHandle<typeof callWorkflow>(callWorkflowId(callId))
   try {
-    await client.workflow.getHandle(callWorkflowId(callId)).signal(forceEnd, { reason, requestedAtMs: Date.now() })
+    if (options.wait) return await handle.executeUpdate(callConnected, { args: [{ atMs }] })
+    await handle.startUpdate(callConnected, { args: [{ atMs }], waitForStage: WorkflowUpdateStage.ACCEPTED })
+    return null
+  } catch (error) {
+    if (workflowIsClosed(error)) return null
+    throw error
+  }
+}
+
+/** Ends a call from the platform's side (an operator disabled mid-call, a party seen leaving at atMs). Safe to repeat. */
+export async function forceEndCallWorkflow(client: Client, callId: string, reason: EndReason, atMs = Date.now()): Promise<void> {
+  try {
+    await client.workflow.getHandle(callWorkflowId(callId)).signal(forceEnd, { reason, requestedAtMs: atMs })
   } catch (error) {
     if (!workflowIsClosed(error)) throw error
   }

@@ -8,6 +8,8 @@ import type { CallActivities } from '../workflows/definitions.js'
 import { getDb, type Db } from '../prisma/client.js'
 import { closeTemporalClients, getTemporalClient } from './client.js'
 import { startHeartbeatMonitor } from './heartbeat-monitor.js'
+import { startMediaMonitor } from './media-monitor.js'
+import { createLiveKitRooms, liveKitSettingsFrom } from '../activities/media/livekit-rooms.js'
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
 
@@ -21,16 +23,17 @@ export interface CallWorkerOptions {
   wrapActivities?: (activities: CallActivities) => CallActivities
 }
 
-/** Creates the worker that runs call workflows and their activities, plus the heartbeat monitor beside it. */
+/** Creates the worker that runs call workflows and their activities, plus the heartbeat and media monitors beside it. */
 export async function createCallWorker(options: CallWorkerOptions) {
   const { config, db } = options
+  const rooms = createLiveKitRooms(liveKitSettingsFrom(config))
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS })
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
-    activities: (options.wrapActivities ?? ((activities) => activities))(createActivities({ db, config })),
+    activities: (options.wrapActivities ?? ((activities) => activities))(createActivities({ db, config, rooms })),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -46,9 +49,11 @@ export async function createCallWorker(options: CallWorkerOptions) {
         intervalMs: config.HEARTBEAT_SCAN_MS,
         log: (m) => console.warn(m),
       })
+      const media = startMediaMonitor({ db, rooms, intervalMs: config.MEDIA_SCAN_MS, log: (m) => console.warn(m) })
       try {
         await worker.run()
       } finally {
+        await media.stop()
         await monitor.stop()
         await connection.close()
       }

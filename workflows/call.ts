@@ -11,6 +11,7 @@ import {
 import { holdAheadMs, periodStartOffsetMs } from './billing.js'
 import {
   awaitCallStart,
+  callConnected,
   callState,
   endCall,
   forceEnd,
@@ -22,6 +23,7 @@ import {
   type EndReason,
   type Settlement,
   type StartOutcome,
+  isPlatformChannel,
 } from './definitions.js'
 
 /**
@@ -39,6 +41,16 @@ const ledger = proxyLocalActivities<CallActivities>({
   localRetryThreshold: '10 seconds',
 })
 
+// Ending a call's media (LiveKit's API) must never keep its money from settling: a few quick tries, then settle anyway.
+const media = proxyLocalActivities<Pick<CallActivities, 'closeCallRoom'>>({
+  startToCloseTimeout: '5 seconds',
+  scheduleToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
+})
+
+/** How long an accepted call waits for both parties when its input does not say (runs recorded without it). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 120_000
+
 /** Continue as new after this many periods in one run, to keep the history small on long calls. */
 const PERIODS_PER_RUN = 240
 
@@ -53,6 +65,11 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
   // which moves with workflow tasks, may still read earlier.
   let reachedMs = 0
   let settlement: Settlement | undefined = undefined
+  // Calls that connect first (docs/decisions/060): when both parties were connected, as the platform saw it, and what
+  // the start at that moment decided.
+  let acceptedAtMs: number | null = null
+  let connectedAtMs: number | undefined
+  let connectOutcome: StartOutcome | undefined
 
   const requestEnd = (reason: EndReason, atMs: number) => {
     // The first end wins; later ones (a duplicate hang-up, a late monitor signal) change nothing.
@@ -76,6 +93,21 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
       },
     },
   )
+  setHandler(
+    callConnected,
+    async ({ atMs }) => {
+      // The first connection counts; one reported after the call ended changes nothing.
+      if (connectedAtMs === undefined && end === undefined) connectedAtMs = atMs
+      await condition(() => connectOutcome !== undefined || settlement !== undefined)
+      return connectOutcome ?? { status: 'ended', callId, requestHash: input.requestHash, endReason: settlement!.endReason }
+    },
+    {
+      validator: ({ atMs }) => {
+        if (!Number.isFinite(atMs)) throw new Error('malformed connection')
+        if (input.channel === undefined) throw new Error('this call does not wait for a connection')
+      },
+    },
+  )
   setHandler(heartbeatLost, ({ lastHeartbeatAtMs }) => requestEnd('heartbeat_lost', lastHeartbeatAtMs))
   setHandler(forceEnd, ({ reason, requestedAtMs }) => requestEnd(reason, requestedAtMs))
   setHandler(
@@ -89,7 +121,9 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
           : end
             ? 'ending'
             : startedAtMs === null
-              ? 'opening'
+              ? acceptedAtMs === null
+                ? 'opening'
+                : 'connecting'
               : 'active',
       startedAtMs,
       heldPeriods,
@@ -99,10 +133,51 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
     }),
   )
 
-  if (input.resume === undefined) {
+  const platformMedia = isPlatformChannel(input.channel)
+  /** Ends the room's media first (so it stops at the boundary), then settles: the call's last steps, whatever ended it. */
+  const finish = async (reason: EndReason, endedAtMs: number): Promise<Settlement> => {
+    if (platformMedia) await media.closeCallRoom({ callId }).catch(() => undefined)
+    settlement = await ledger.settleCall({ callId, endReason: reason, endedAtMs })
+    upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['settled'] })
+    await condition(allHandlersFinished)
+    return settlement
+  }
+
+  if (input.resume === undefined && input.channel !== undefined) {
+    // Accepted now; billed only from the moment both parties are connected.
+    startOutcome = await ledger.acceptCall({ ...input, acceptedAtMs: Date.now() })
+    if (startOutcome.status !== 'connecting') {
+      upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['refused'] })
+      await condition(allHandlersFinished)
+      return startOutcome
+    }
+    acceptedAtMs = startOutcome.acceptedAtMs
+    upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['connecting'] })
+    const connected = await condition(
+      () => connectedAtMs !== undefined || end !== undefined,
+      input.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    )
+    if (!connected || connectedAtMs === undefined) {
+      const reason = end?.reason ?? 'not_connected'
+      await finish(reason, acceptedAtMs)
+      connectOutcome = { status: 'ended', callId, requestHash: input.requestHash, endReason: reason }
+      return settlement!
+    }
+    // Never before the acceptance, never in the future: the start is a moment the platform has seen.
+    const startAt = Math.min(Math.max(connectedAtMs, acceptedAtMs), Date.now())
+    connectOutcome = await ledger.startConnectedCall({ callId, startedAtMs: startAt })
+    if (connectOutcome.status !== 'active') {
+      const reason: EndReason = connectOutcome.status === 'refused' && connectOutcome.reason === 'spending_cap' ? 'spending_cap' : 'funds_exhausted'
+      return await finish(reason, acceptedAtMs)
+    }
+    upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['active'] })
+    startedAtMs = connectOutcome.startedAtMs
+    heldPeriods = input.mode === 'prepaid' ? input.prepaidMinutes! : 1
+  } else if (input.resume === undefined) {
+    // A run recorded before calls connected first: it opened at once.
     startedAtMs = Date.now()
     startOutcome = await ledger.openCall({ ...input, startedAtMs })
-    if (startOutcome.status === 'refused') {
+    if (startOutcome.status !== 'active') {
       upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['refused'] })
       await condition(allHandlersFinished)
       return startOutcome
@@ -119,6 +194,7 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
       ratePerMinuteCents: input.ratePerMinuteCents,
       fundedMinutes: heldPeriods,
     }
+    connectOutcome = startOutcome
   }
   const callStart = startedAtMs!
   const periodsAtRunStart = heldPeriods
@@ -168,8 +244,5 @@ export async function callWorkflow(input: CallInput): Promise<Settlement | Start
   const { reason, atMs } = end!
   // Never bill past now or before the start, whatever time a request carried.
   const endedAtMs = Math.min(Math.max(atMs, callStart), Math.max(Date.now(), reachedMs))
-  settlement = await ledger.settleCall({ callId, endReason: reason, endedAtMs })
-  upsertSearchAttributes({ [searchAttributeNames.callStatus]: ['settled'] })
-  await condition(allHandlersFinished)
-  return settlement
+  return finish(reason, endedAtMs)
 }

@@ -15,6 +15,16 @@ export const searchAttributeNames = {
 
 export type CallMode = 'per_minute' | 'prepaid'
 
+/**
+ * How a call is carried (docs/decisions/060): in the platform's LiveKit room, with or without video, billed from the
+ * moment LiveKit saw both parties joined; or on the operator's outside app, billed from the moment the member confirmed
+ * on their own page that the call is connected.
+ */
+export type CallChannel = 'audio' | 'video' | 'outside'
+export const CALL_CHANNELS = ['audio', 'video', 'outside'] as const satisfies readonly CallChannel[]
+/** Channels whose media the platform carries (a LiveKit room). */
+export const isPlatformChannel = (channel: CallChannel | undefined): boolean => channel === 'audio' || channel === 'video'
+
 /** Why a call ended. The first three come from the plugin; the rest are decided by the platform. */
 export type EndReason =
   | 'operator_hangup'
@@ -26,6 +36,11 @@ export type EndReason =
   | 'operator_disabled'
   /** The next period would pass the member's own daily or monthly spending cap. */
   | 'spending_cap'
+  /** The call was accepted but the parties never both connected in time: nothing is charged. */
+  | 'not_connected'
+  /** The platform saw a party leave the call's room (or lose it for longer than the reconnect allowance). */
+  | 'member_left'
+  | 'operator_left'
 
 export const PLUGIN_END_REASONS = ['operator_hangup', 'member_hangup', 'other'] as const
 export const PLATFORM_END_REASONS: readonly EndReason[] = [
@@ -34,6 +49,9 @@ export const PLATFORM_END_REASONS: readonly EndReason[] = [
   'prepaid_exhausted',
   'operator_disabled',
   'spending_cap',
+  'not_connected',
+  'member_left',
+  'operator_left',
 ]
 
 export interface CallInput {
@@ -51,6 +69,13 @@ export interface CallInput {
   requestHash: string
   /** What the call answers: the member's own request or booking (docs/decisions/046). Opening checks it again. */
   consent: CallConsent
+  /**
+   * How the call is carried. Set for every call started since calls connect first (docs/decisions/060): the call is
+   * then accepted, waits for both parties, and starts at that moment. Runs recorded before have none: they opened at once.
+   */
+  channel?: CallChannel
+  /** How long an accepted call waits for both parties before it ends unbilled (not_connected). */
+  connectTimeoutMs?: number
   /** Periods per workflow run before continue-as-new (default 240); tests lower it to exercise the hand-over. */
   periodsPerRun?: number
   /** Set when the workflow continues as new: the call is already open and this much is held. */
@@ -92,6 +117,19 @@ export type StartOutcome =
       fundedMinutes: number
     }
   | { status: 'refused'; callId: string; requestHash: string; reason: StartRefusal }
+  /** Accepted: the parties are connecting; nothing is held until both are connected. */
+  | {
+      status: 'connecting'
+      callId: string
+      requestHash: string
+      acceptedAtMs: number
+      ratePerMinuteCents: number
+      /** Periods the member's available money covers at the call's price now (nothing is held yet). */
+      fundedMinutes: number
+      channel: CallChannel
+    }
+  /** Accepted, but it ended before both parties were connected: nothing was charged. */
+  | { status: 'ended'; callId: string; requestHash: string; endReason: EndReason }
 
 export interface Settlement extends ChargeSplit {
   callId: string
@@ -110,7 +148,7 @@ export interface EndRequest {
 
 export interface CallState {
   callId: string
-  phase: 'opening' | 'active' | 'ending' | 'settled' | 'refused'
+  phase: 'opening' | 'connecting' | 'active' | 'ending' | 'settled' | 'refused'
   startedAtMs: number | null
   heldPeriods: number
   /** When the workflow will hold the next period (a little before it begins), or null when none is due. */
@@ -123,6 +161,11 @@ export interface CallState {
 export const awaitCallStart = defineUpdate<StartOutcome>('awaitCallStart')
 /** Asks the call to end and resolves with its settlement. Repeating it returns the same settlement. */
 export const endCall = defineUpdate<Settlement, [EndRequest]>('endCall')
+/**
+ * Both parties are connected, at `atMs` as the platform saw it (LiveKit's webhooks, or the member's own confirmation):
+ * the accepted call starts then. Resolves when it has started (or could not). The first connection counts.
+ */
+export const callConnected = defineUpdate<StartOutcome, [{ atMs: number }]>('callConnected')
 /** From the heartbeat monitor: the plugin went quiet; bill up to its last heartbeat. */
 export const heartbeatLost = defineSignal<[{ lastHeartbeatAtMs: number }]>('heartbeatLost')
 /** From the back office (an operator disabled mid-call, say): end now. */
@@ -143,6 +186,15 @@ export type HoldResult =
 export interface CallActivities {
   /** Records the call and holds its first period (or its whole prepaid block) in one transaction, or refuses. */
   openCall(input: CallInput & { startedAtMs: number }): Promise<StartOutcome>
+  /**
+   * The operator accepted: records the call 'connecting' under the member's consent (nothing held) and opens its room
+   * for a platform channel. Answers 'connecting', or why not.
+   */
+  acceptCall(input: CallInput & { acceptedAtMs: number }): Promise<StartOutcome>
+  /** Both parties are connected: the call starts at startedAtMs and its first period (or block) is held, or refused. */
+  startConnectedCall(input: { callId: string; startedAtMs: number }): Promise<StartOutcome>
+  /** Ends the media of the call's room: both parties removed, the room deleted. Idempotent. */
+  closeCallRoom(input: { callId: string }): Promise<void>
   /**
    * For period k (a little ahead of it, see holdAheadMs): checks the plugin's heartbeat, then holds one period's
    * price. With notBeforeMs, waits until then first (the worker's clock is more punctual than a timer's round trip).

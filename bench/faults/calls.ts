@@ -106,7 +106,7 @@ export async function prepareCalls(options: {
   // Each member asks their operator for the call, the way the website records it, in one statement.
   const requests = await recordCallRequests(
     db,
-    calls.map((call) => ({ memberId: call.memberId, operatorId: call.party.operatorId, mode: 'per_minute' as const, prepaidMinutes: null, ratePerMinuteCents: options.rateCents })),
+    calls.map((call) => ({ memberId: call.memberId, operatorId: call.party.operatorId, mode: 'per_minute' as const, prepaidMinutes: null, ratePerMinuteCents: options.rateCents, channel: 'outside' as const })),
   )
   calls.forEach((call, i) => (call.requestId = requests[i]!.id))
   return { calls, members }

@@ -28,6 +28,9 @@ function crashing(activities: CallActivities): CallActivities {
     }
   return {
     openCall: after('openCall', activities.openCall),
+    acceptCall: after('acceptCall', activities.acceptCall),
+    startConnectedCall: after('startConnectedCall', activities.startConnectedCall),
+    closeCallRoom: activities.closeCallRoom,
     holdNextPeriod: after('holdNextPeriod', activities.holdNextPeriod),
     settleCall: after('settleCall', activities.settleCall),
   }

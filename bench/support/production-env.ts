@@ -11,6 +11,9 @@ export function benchProductionEnv(): Record<string, string> {
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // The run's own LiveKit keys (its calls run on outside apps; a LiveKit server, when one runs, is given the same).
+    LIVEKIT_API_KEY: process.env.LIVEKIT_API_KEY ?? 'bench',
+    LIVEKIT_API_SECRET: process.env.LIVEKIT_API_SECRET ?? randomBytes(32).toString('base64url'),
     PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
     COOKIE_SECURE: 'false',
   }

@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountIds } from '../../activities/ledger/accounts.js'
 import { accountBalance } from '../../activities/ledger/balances.js'
 import { createTransfer } from '../../activities/ledger/transfers.js'
-import { startCallWorkflow } from '../../temporal/calls.js'
 import { getTemporalClient } from '../../temporal/client.js'
 import { totpFor } from '../../web-remix/app/backoffice/second-factor.server.js'
 import { expectAccessible, expectNoHorizontalScroll, launchBrowser, logInThroughForm, newContext, PHONE, screenshot } from '../support/browser.js'
-import { callInput, waitFor } from '../support/call-harness.js'
+import { callInput, waitFor, startAndConnect } from '../support/call-harness.js'
 import { fundMember } from '../support/db.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { newUser, PASSWORD } from '../web-remix/backoffice-users.js'
@@ -173,7 +172,7 @@ describe('the back office in a real browser', () => {
     await fundMember(stack.db, member.id, 5_000)
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
     const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
-    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    expect((await startAndConnect(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
 
     const context = await newContext(browser, { viewport: PHONE })
     const page = await context.newPage()
@@ -197,7 +196,7 @@ describe('the back office in a real browser', () => {
     await fundMember(stack.db, member.id, 5_000)
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
     const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
-    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    expect((await startAndConnect(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
 
     const admin = await newUser(stack.db, 'admin')
     const context = await newContext(browser)

@@ -5,9 +5,9 @@ import { parseConfig, type PlatformConfig } from '../../config/env.js'
 import type { Db } from '../../prisma/client.js'
 import { getTemporalClient } from '../../temporal/client.js'
 import { defaultSettings } from '../../activities/settings.js'
-import { billingSettingsFrom, startCallWorkflow } from '../../temporal/calls.js'
+import { billingSettingsFrom, connectCallWorkflow, startCallWorkflow } from '../../temporal/calls.js'
 import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
-import type { CallConsent, CallInput, CallMode, StartOutcome } from '../../workflows/definitions.js'
+import type { CallChannel, CallConsent, CallInput, CallMode, StartOutcome } from '../../workflows/definitions.js'
 import { recordCallRequests } from '../../activities/call-requests.js'
 
 /** A call worker on its own task queue, with billing settings shortened for tests (the rules stay the same). */
@@ -61,8 +61,10 @@ export async function callInput(
   db: Db,
   config: PlatformConfig,
   parties: { memberId: string; operatorId: string; ratePerMinuteCents: number; companyId?: string | null; companyShareBps?: number },
-  options: { mode?: CallMode; prepaidMinutes?: number; periodsPerRun?: number; callId?: string; consent?: CallConsent } = {},
+  options: { mode?: CallMode; prepaidMinutes?: number; periodsPerRun?: number; callId?: string; consent?: CallConsent; channel?: CallChannel } = {},
 ): Promise<CallInput> {
+  // On an outside app unless told: started by the member's confirmation (startCall below confirms at once).
+  const channel = options.channel ?? 'outside'
   const callId = options.callId ?? randomUUID()
   const mode = options.mode ?? 'per_minute'
   const prepaidMinutes = options.prepaidMinutes ?? null
@@ -76,7 +78,9 @@ export async function callInput(
     ratePerMinuteCents: parties.ratePerMinuteCents,
     settings: billingSettingsFrom(defaultSettings(config), parties.companyId ? (parties.companyShareBps ?? 0) : null),
     requestHash: `test:${callId}`,
-    consent: options.consent ?? (await memberAsks(db, { ...parties, mode, prepaidMinutes })),
+    consent: options.consent ?? (await memberAsks(db, { ...parties, mode, prepaidMinutes, channel })),
+    channel,
+    connectTimeoutMs: config.CALL_CONNECT_TIMEOUT_MS,
     ...(options.periodsPerRun ? { periodsPerRun: options.periodsPerRun } : {}),
   }
 }
@@ -84,7 +88,7 @@ export async function callInput(
 /** The member asks the operator for a call at these terms: the consent a call may answer. */
 export async function memberAsks(
   db: Db,
-  request: { memberId: string; operatorId: string; ratePerMinuteCents: number; mode?: CallMode; prepaidMinutes?: number | null },
+  request: { memberId: string; operatorId: string; ratePerMinuteCents: number; mode?: CallMode; prepaidMinutes?: number | null; channel?: CallChannel },
 ): Promise<CallConsent> {
   const [recorded] = await recordCallRequests(db, [
     {
@@ -93,13 +97,25 @@ export async function memberAsks(
       mode: request.mode ?? 'per_minute',
       prepaidMinutes: request.prepaidMinutes ?? null,
       ratePerMinuteCents: request.ratePerMinuteCents,
+      channel: request.channel ?? 'outside',
     },
   ])
   return { requestId: recorded!.id, scheduledCallId: null, answeredAtMs: Date.now() }
 }
 
-export function startCall(harness: CallHarness, input: CallInput): Promise<StartOutcome> {
-  return startCallWorkflow(harness.client, harness.taskQueue, input)
+/**
+ * Starts the call as the API does (accepted: connecting), then, unless told not to, connects it at once as its member's
+ * confirmation would (docs/decisions/060): the outcome is then the start's (active, or refused).
+ */
+export function startCall(harness: CallHarness, input: CallInput, options: { connect?: boolean } = {}): Promise<StartOutcome> {
+  return startAndConnect(harness.client, harness.taskQueue, input, options)
+}
+
+/** startCall for a client and task queue of one's own (a web stack's worker). */
+export async function startAndConnect(client: Client, taskQueue: string, input: CallInput, options: { connect?: boolean } = {}): Promise<StartOutcome> {
+  const accepted = await startCallWorkflow(client, taskQueue, input)
+  if (accepted.status !== 'connecting' || options.connect === false) return accepted
+  return (await connectCallWorkflow(client, input.callId, Date.now(), { wait: true }))!
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

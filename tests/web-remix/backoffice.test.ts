@@ -7,9 +7,9 @@ import { accountIds } from '../../activities/ledger/accounts.js'
 import { accountBalance } from '../../activities/ledger/balances.js'
 import { createTransfer } from '../../activities/ledger/transfers.js'
 import { parseAllowList } from '../../web-remix/app/backoffice/address-allow-list.js'
-import { forceEndCallWorkflow, startCallWorkflow } from '../../temporal/calls.js'
+import { forceEndCallWorkflow } from '../../temporal/calls.js'
 import { getTemporalClient } from '../../temporal/client.js'
-import { callInput, waitFor } from '../support/call-harness.js'
+import { callInput, waitFor, startAndConnect } from '../support/call-harness.js'
 import { fundMember } from '../support/db.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { MAX_SECOND_FACTOR_FAILURES } from '../../web-remix/app/auth/throttle.server.js'
@@ -230,7 +230,7 @@ describe('a company and its operators', () => {
 
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
     const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100, companyId: company.companyId!, companyShareBps: 2_000 })
-    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    expect((await startAndConnect(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
     // Let it run into its second period, so there is something to settle.
     await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).heldPeriods >= 2 ? true : undefined), 20_000, 'two periods held')
 
@@ -283,7 +283,7 @@ describe('operators rate members after a call', () => {
     await fundMember(stack.db, member.id, 5_000)
     const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
     const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
-    expect((await startCallWorkflow(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
+    expect((await startAndConnect(temporal, stack.config.TEMPORAL_TASK_QUEUE, input)).status).toBe('active')
     const client = await signedIn(stack.url, operator.email)
 
     // While the call runs there is nothing to rate.

@@ -109,11 +109,11 @@ export async function askForCall(
   db: Db,
   member: { id: string },
   operator: { id: string },
-  terms: { mode?: 'per_minute' | 'prepaid'; prepaidMinutes?: number | null } = {},
+  terms: { mode?: 'per_minute' | 'prepaid'; prepaidMinutes?: number | null; channel?: 'audio' | 'video' | 'outside' } = {},
 ): Promise<string> {
   const { ratePerMinuteCents } = await db.operator.findUniqueOrThrow({ where: { userId: operator.id }, select: { ratePerMinuteCents: true } })
   const [recorded] = await recordCallRequests(db, [
-    { memberId: member.id, operatorId: operator.id, mode: terms.mode ?? 'per_minute', prepaidMinutes: terms.prepaidMinutes ?? null, ratePerMinuteCents },
+    { memberId: member.id, operatorId: operator.id, mode: terms.mode ?? 'per_minute', prepaidMinutes: terms.prepaidMinutes ?? null, ratePerMinuteCents, channel: terms.channel ?? 'outside' },
   ])
   return recorded!.id
 }

@@ -6,12 +6,12 @@ import { walletBalance } from '../../activities/ledger/balances.js'
 import { createSandboxPay, SANDBOX_SIGNATURE_HEADER, type SandboxPay } from '../../activities/payments/sandbox/sandbox-pay.js'
 import { signatureHeader } from '../../activities/payments/webhook-signature.js'
 import { setSpendingCaps } from '../../activities/spending-caps.js'
-import { endCallWorkflow, startCallWorkflow } from '../../temporal/calls.js'
+import { endCallWorkflow } from '../../temporal/calls.js'
 import { createCallWorker } from '../../temporal/worker.js'
 import { createPlatformServices, type PlatformServices } from '../../web-remix/app/plugin-api/services.server.js'
 import { confirmFromReturn, openTopUp } from '../../web-remix/app/wallet/topups.server.js'
 import { topUpWorkflowId, type TopUpOpening } from '../../workflows/topup.js'
-import { callInput, eventsOf, sleep, testConfig, waitFor, workflowBundle } from '../support/call-harness.js'
+import { callInput, eventsOf, sleep, testConfig, waitFor, workflowBundle, startAndConnect } from '../support/call-harness.js'
 import { createMember, createOperator } from '../support/db.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 
@@ -289,7 +289,7 @@ describe('a top-up', () => {
     const member = await createMember(stack.db, { fundedCents: 250 })
     const operator = await createOperator(stack.db, { ratePerMinuteCents: 100 })
     const input = await callInput(stack.db, stack.config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
-    expect(await startCallWorkflow(client, stack.config.TEMPORAL_TASK_QUEUE, input)).toMatchObject({ status: 'active' })
+    expect(await startAndConnect(client, stack.config.TEMPORAL_TASK_QUEUE, input)).toMatchObject({ status: 'active' })
     // One period held leaves 150: fewer than two more periods, so the warning is up.
     await waitFor(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: input.callId } })).lowBalance ? true : undefined), 10_000, 'the warning')
     const { opening, sessionId } = await open(member.id, 5_000)

@@ -3,6 +3,7 @@ import { toCents } from '../../../activities/ledger/tx.js'
 import { fundedPeriods } from '../../../workflows/billing.js'
 import type { EndReason } from '../../../workflows/definitions.js'
 import type { SessionUser } from '../auth/session.server.js'
+import { connectCallWorkflow } from '../../../temporal/calls.js'
 import { viewCallAs } from '../plugin-api/calls.server.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
 
@@ -17,6 +18,9 @@ export const endReasonText: Record<EndReason, string> = {
   prepaid_exhausted: 'Your prepaid block is used up.',
   operator_disabled: 'The platform ended the call: the operator’s account was disabled.',
   spending_cap: 'The platform ended the call: the next minute would pass your spending cap. You can change your caps on your wallet page.',
+  not_connected: 'The call did not connect in time, so it never started. Nothing was charged.',
+  member_left: 'You left the call. You pay only up to that moment.',
+  operator_left: 'The operator left the call. You pay only up to that moment.',
 }
 
 export async function memberCallPanel(services: PlatformServices, member: SessionUser, callId: string) {
@@ -144,4 +148,19 @@ function csvField(value: string): string {
   // A leading =, +, - or @ would make a spreadsheet run the cell as a formula: prefix it with a quote.
   const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
   return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+}
+
+/**
+ * A call on the operator's outside app starts when its member says it is connected, on their own page (the platform
+ * cannot see that app): the moment of this confirmation, on the platform's clock, is the call's start. Answers false
+ * when the call is not this member's, not on an outside app, or not waiting for its start any more.
+ */
+export async function confirmConnected(services: PlatformServices, member: SessionUser, callId: string): Promise<boolean> {
+  const [confirmed] = await services.db.$queryRaw<{ confirmed_at: Date }[]>`
+    UPDATE calls SET member_confirmed_at = coalesce(member_confirmed_at, now())
+    WHERE id = ${callId}::uuid AND member_id = ${member.id}::uuid AND channel = 'outside' AND status = 'connecting'
+    RETURNING member_confirmed_at AS confirmed_at`
+  if (!confirmed) return false
+  await connectCallWorkflow(await services.temporal(), callId, confirmed.confirmed_at.getTime(), { wait: false })
+  return true
 }

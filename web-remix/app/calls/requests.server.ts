@@ -5,6 +5,7 @@ import { capRefusalMessage } from '../wallet/caps.js'
 import { canStartCall } from '../../../workflows/billing.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
 import type { SessionUser } from '../auth/session.server.js'
+import type { CallChannel } from '../../../workflows/definitions.js'
 
 /**
  * A member asking an operator for a call. The request reaches the operator's plugin as a `call.requested` event; the
@@ -27,9 +28,11 @@ export type RequestOutcome = { ok: true; requestId: string } | ({ ok: false } & 
 export async function requestCall(
   services: PlatformServices,
   member: SessionUser,
-  input: { operatorId: string; mode: 'per_minute' | 'prepaid'; prepaidMinutes: number | null },
+  input: { operatorId: string; mode: 'per_minute' | 'prepaid'; prepaidMinutes: number | null; channel?: CallChannel },
   now = new Date(),
 ): Promise<RequestOutcome> {
+  // In the platform's room unless the member chose the operator's outside app.
+  const channel = input.channel ?? 'audio'
   const { db } = services
   if (input.mode === 'prepaid') {
     const minutes = input.prepaidMinutes
@@ -39,9 +42,18 @@ export async function requestCall(
   }
   const operator = await db.operator.findUnique({
     where: { userId: input.operatorId },
-    select: { userId: true, ratePerMinuteCents: true, presence: true, presenceExpiresAt: true, user: { select: { status: true, displayName: true } } },
+    select: {
+      userId: true,
+      ratePerMinuteCents: true,
+      presence: true,
+      presenceExpiresAt: true,
+      user: { select: { status: true, displayName: true, callingProvider: true, callingHandle: true } },
+    },
   })
   if (!operator || operator.user.status !== 'active') return { ok: false, reason: 'operator_not_found', message: 'This operator does not exist.' }
+  if (channel === 'outside' && !operator.user.callingHandle) {
+    return { ok: false, reason: 'invalid', message: `${operator.user.displayName} takes calls only here on the platform.` }
+  }
   const online = operator.presence === 'online' && operator.presenceExpiresAt !== null && operator.presenceExpiresAt > now
   if (!online) {
     const why = operator.presence === 'busy' ? 'is on another call' : 'is offline'
@@ -65,13 +77,13 @@ export async function requestCall(
   return db.$transaction(async (tx) => {
     // A second click while the first request waits is the same request.
     const waiting = await tx.callRequest.findFirst({
-      where: { memberId: member.id, operatorId: operator.userId, status: 'pending', expiresAt: { gt: now }, mode: input.mode, prepaidMinutes: input.prepaidMinutes },
+      where: { memberId: member.id, operatorId: operator.userId, status: 'pending', expiresAt: { gt: now }, mode: input.mode, prepaidMinutes: input.prepaidMinutes, channel },
       select: { id: true },
     })
     if (waiting) return { ok: true as const, requestId: waiting.id }
     const [recorded] = await recordCallRequests(
       tx,
-      [{ memberId: member.id, operatorId: operator.userId, mode: input.mode, prepaidMinutes: input.prepaidMinutes, ratePerMinuteCents: rate }],
+      [{ memberId: member.id, operatorId: operator.userId, mode: input.mode, prepaidMinutes: input.prepaidMinutes, ratePerMinuteCents: rate, channel }],
       now,
     )
     return { ok: true as const, requestId: recorded!.id }

@@ -1,6 +1,6 @@
 import { emitEvent } from '../../../activities/outbox.js'
 import type { Db } from '../../../prisma/client.js'
-import type { CallConsent, CallMode, ConsentRefusal } from '../../../workflows/definitions.js'
+import type { CallChannel, CallConsent, CallMode, ConsentRefusal } from '../../../workflows/definitions.js'
 import { apiError } from './errors.server.js'
 
 /**
@@ -30,6 +30,7 @@ export interface AgreedTerms {
   mode: CallMode
   prepaidMinutes: number | null
   ratePerMinuteCents: number
+  channel: CallChannel
   consent: CallConsent
 }
 
@@ -46,7 +47,7 @@ export async function agreedTerms(
   if (named.requestId) {
     const row = await db.callRequest.findUnique({
       where: { id: named.requestId },
-      select: { operatorId: true, memberId: true, status: true, expiresAt: true, mode: true, prepaidMinutes: true, ratePerMinuteCents: true },
+      select: { operatorId: true, memberId: true, status: true, expiresAt: true, mode: true, prepaidMinutes: true, ratePerMinuteCents: true, channel: true },
     })
     if (!row || row.operatorId !== operatorId) throw consentRefusals.call_request_not_found()
     if (row.status !== 'pending' || row.expiresAt <= now) throw consentRefusals.call_request_closed()
@@ -55,6 +56,7 @@ export async function agreedTerms(
       mode: row.mode,
       prepaidMinutes: row.prepaidMinutes,
       ratePerMinuteCents: row.ratePerMinuteCents,
+      channel: row.channel,
       consent: { requestId: named.requestId, scheduledCallId: null, answeredAtMs: now.getTime() },
     }
   }
@@ -70,6 +72,8 @@ export async function agreedTerms(
       mode: 'prepaid',
       prepaidMinutes: row.minutes,
       ratePerMinuteCents: row.ratePerMinuteCents,
+      // A booked call is a video call in the platform's room (the member may turn the camera off).
+      channel: 'video',
       consent: { requestId: null, scheduledCallId: named.scheduledCallId, answeredAtMs: now.getTime() },
     }
   }

@@ -4,8 +4,10 @@ import { toCents } from '../../../activities/ledger/tx.js'
 import { walletBalance } from '../../../activities/ledger/balances.js'
 import { readPlatformSettings } from '../../../activities/settings.js'
 import { billingSettingsFrom, endCallWorkflow, startCallWorkflow } from '../../../temporal/calls.js'
-import { billablePeriods, canStartCall } from '../../../workflows/billing.js'
-import { callWorkflowId, PLUGIN_END_REASONS, type CallInput, type EndReason, type Settlement, type StartRefusal } from '../../../workflows/definitions.js'
+import { billablePeriods, canStartCall, fundedPeriods, type BillingSettings } from '../../../workflows/billing.js'
+import type { PlatformConfig } from '../../../config/env.js'
+import { mediaJoinFor, type CallMediaJoin } from '../calls/call-media.server.js'
+import { CALL_CHANNELS, callWorkflowId, isPlatformChannel, PLUGIN_END_REASONS, type CallChannel, type CallInput, type EndReason, type Settlement, type StartRefusal } from '../../../workflows/definitions.js'
 import type { AuthenticatedOperator } from './auth.server.js'
 import { agreedTerms, consentRefusals, type AgreedTerms } from './call-requests.server.js'
 import { apiError } from './errors.server.js'
@@ -32,6 +34,7 @@ export const startCallRequest = z
     mode: z.enum(['per_minute', 'prepaid']).optional(),
     prepaidMinutes: z.number().int().positive().max(MAX_PREPAID_MINUTES).nullish(),
     ratePerMinuteCents: z.number().int().positive().optional(),
+    channel: z.enum(CALL_CHANNELS).optional(),
   })
   .superRefine((body, ctx) => {
     if (body.requestId && body.scheduledCallId) {
@@ -52,9 +55,13 @@ export const endCallRequest = z.object({ reason: z.enum(PLUGIN_END_REASONS) })
 export interface CallStarted {
   callId: string
   workflowId: string
-  status: 'active'
+  /** 'connecting' at first: billed only from the moment both parties are connected (docs/decisions/060). */
+  status: 'connecting' | 'active' | 'ending' | 'settled'
+  channel: CallChannel
   ratePerMinuteCents: number
   fundedMinutes: number
+  /** For a call in the platform's room: where and how the operator joins it (a fresh token each time). */
+  media: CallMediaJoin | null
 }
 
 export interface CallSettled {
@@ -68,7 +75,8 @@ export interface CallSettled {
 
 export interface CallView {
   callId: string
-  status: 'active' | 'ending' | 'settled'
+  status: 'connecting' | 'active' | 'ending' | 'settled'
+  channel: CallChannel
   startedAt: string
   elapsedSeconds: number
   billedMinutes: number
@@ -96,6 +104,7 @@ export function startRequestHash(operatorId: string, body: StartCallRequest): st
     mode: body.mode ?? null,
     prepaidMinutes: body.prepaidMinutes ?? null,
     ratePerMinuteCents: body.ratePerMinuteCents ?? null,
+    channel: body.channel ?? null,
   })
   return createHash('sha256').update(canonical).digest('hex')
 }
@@ -107,6 +116,7 @@ function bodyAgrees(body: StartCallRequest, terms: AgreedTerms): boolean {
   if (body.prepaidMinutes != null && body.prepaidMinutes !== terms.prepaidMinutes) return false
   if (body.mode === 'per_minute' && terms.prepaidMinutes !== null) return false
   if (body.ratePerMinuteCents !== undefined && body.ratePerMinuteCents !== terms.ratePerMinuteCents) return false
+  if (body.channel !== undefined && body.channel !== terms.channel) return false
   return true
 }
 
@@ -136,18 +146,39 @@ export async function startCall(
   const answerFromRow = async (): Promise<Answer<CallStarted> | null> => {
     const existing = await db.call.findUnique({
       where: { id: request.callId },
-      select: { operatorId: true, requestHash: true, workflowId: true, ratePerMinuteCents: true, fundedMinutesAtStart: true },
+      select: {
+        id: true,
+        operatorId: true,
+        memberId: true,
+        requestHash: true,
+        workflowId: true,
+        status: true,
+        channel: true,
+        mode: true,
+        prepaidMinutes: true,
+        ratePerMinuteCents: true,
+        fundedMinutesAtStart: true,
+      },
     })
     if (!existing) return null
     if (existing.operatorId !== operator.id || existing.requestHash !== requestHash) throw callIdConflict()
+    let fundedMinutes = existing.fundedMinutesAtStart
+    if (existing.status === 'connecting') {
+      // Nothing is held yet: what the member's money covers now, as the first answer said.
+      const available = (await walletBalance(db, existing.memberId))?.availableCents ?? 0
+      const funded = fundedPeriods(available, existing.ratePerMinuteCents)
+      fundedMinutes = existing.mode === 'prepaid' ? Math.min(existing.prepaidMinutes ?? 0, funded) : funded
+    }
     return {
       status: 200,
       body: {
         callId: request.callId,
         workflowId: existing.workflowId,
-        status: 'active',
+        status: existing.status,
+        channel: existing.channel,
         ratePerMinuteCents: existing.ratePerMinuteCents,
-        fundedMinutes: existing.fundedMinutesAtStart,
+        fundedMinutes,
+        media: await mediaJoinFor(services, existing, operator),
       },
     }
   }
@@ -186,24 +217,43 @@ export async function startCall(
     mode: terms.mode,
     prepaidMinutes: terms.prepaidMinutes,
     ratePerMinuteCents: rate,
-    settings: billingSettingsFrom(await readPlatformSettings(db, config), operator.companyShareBps),
+    settings: callSettings(billingSettingsFrom(await readPlatformSettings(db, config), operator.companyShareBps), terms.channel, config),
     requestHash,
     consent: terms.consent,
+    channel: terms.channel,
+    connectTimeoutMs: config.CALL_CONNECT_TIMEOUT_MS,
   }
   const outcome = await startCallWorkflow(await services.temporal(), config.TEMPORAL_TASK_QUEUE, input)
   // A concurrent request with the same callId but another body started the workflow first.
   if (outcome.requestHash !== requestHash) throw callIdConflict()
   if (outcome.status === 'refused') throw refusals[outcome.reason]()
+  if (outcome.status !== 'connecting') {
+    // Accepted and already over (it can only be a repeat racing the first): its row says how.
+    const opened = await answerFromRow()
+    if (opened) return opened
+    throw callNotFound()
+  }
   return {
     status: 201,
     body: {
       callId: request.callId,
       workflowId: callWorkflowId(request.callId),
-      status: 'active',
+      status: 'connecting',
+      channel: outcome.channel,
       ratePerMinuteCents: outcome.ratePerMinuteCents,
       fundedMinutes: outcome.fundedMinutes,
+      media: await mediaJoinFor(services, { id: request.callId, channel: outcome.channel, status: 'connecting' }, operator),
     },
   }
+}
+
+/**
+ * The settings a call is frozen with: the platform's, except that a call in the platform's room is kept alive by what
+ * the media server sees of both parties (the worker's media monitor), not by the plugin's heartbeats, and ends
+ * sooner when both are no longer seen.
+ */
+function callSettings(settings: BillingSettings, channel: CallChannel, config: PlatformConfig): BillingSettings {
+  return isPlatformChannel(channel) ? { ...settings, heartbeatTimeoutMs: config.MEDIA_LOST_AFTER_MS } : settings
 }
 
 const settledColumns = {
@@ -302,15 +352,17 @@ export async function endCallAs(
  * checks the heartbeat under the same lock, so a skipped update never counts against a plugin it could not see.
  */
 export async function recordHeartbeat(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<void> {
+  // Only a call on an outside app lives by the plugin's heartbeats; one in the platform's room by what LiveKit sees.
   const updated = await services.db.$executeRaw`
     UPDATE calls SET last_heartbeat_at = now()
     WHERE id = (SELECT id FROM calls WHERE id = ${callId}::uuid AND operator_id = ${operator.id}::uuid AND status = 'active'
-                FOR NO KEY UPDATE SKIP LOCKED)`
+                AND channel = 'outside' FOR NO KEY UPDATE SKIP LOCKED)`
   if (updated === 1) return
   // A plain read never waits on a row lock: it sees the call as last committed.
   const row = await services.db.call.findFirst({ where: { id: callId, operatorId: operator.id }, select: { status: true } })
   if (!row) throw callNotFound()
-  if (row.status === 'active') return
+  // Still connecting (nothing runs yet), or running: go on.
+  if (row.status === 'active' || row.status === 'connecting') return
   throw apiError(410, 'call_ended', 'this call has ended; hang up')
 }
 
@@ -329,7 +381,8 @@ export async function viewCallAs(services: PlatformServices, party: CallParty, c
   ])
 
   const startedAtMs = row.startedAt.getTime()
-  const elapsedMs = Math.max(0, (row.endedAt?.getTime() ?? Date.now()) - startedAtMs)
+  // A call still connecting has not started: no time has run yet.
+  const elapsedMs = row.status === 'connecting' ? 0 : Math.max(0, (row.endedAt?.getTime() ?? Date.now()) - startedAtMs)
   const settled = row.status === 'settled'
   // While the call runs, what it would cost if it ended now, by the same rule settlement uses.
   const heldPeriods = row.mode === 'prepaid' ? (row.prepaidMinutes ?? 0) : row.heldPeriods
@@ -339,6 +392,7 @@ export async function viewCallAs(services: PlatformServices, party: CallParty, c
   const view: CallView = {
     callId: row.id,
     status: row.status,
+    channel: row.channel,
     startedAt: row.startedAt.toISOString(),
     elapsedSeconds: Math.floor(elapsedMs / 1000),
     billedMinutes,

@@ -32,7 +32,7 @@ const RECORD_HEARTBEAT = `
               JOIN plugin_tokens t ON t.user_id = c.operator_id
               JOIN users u ON u.id = c.operator_id
               JOIN operators o ON o.user_id = c.operator_id
-              WHERE c.id = $1::uuid AND c.status = 'active'
+              WHERE c.id = $1::uuid AND c.status = 'active' AND c.channel = 'outside'
                 AND t.token_hash = $2 AND t.revoked_at IS NULL AND t.expires_at > now() AND t.last_used_at >= now() - interval '1 minute'
                 AND u.role = 'operator' AND u.status = 'active' AND o.rate_per_minute_cents IS NOT NULL
               FOR NO KEY UPDATE OF c SKIP LOCKED)`
