@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type PlatformConfig } from '../config/env.js'
 import { createHeartbeatRecorder } from './app/plugin-api/heartbeat.server.js'
 import { createPlatformServices } from './app/plugin-api/services.server.js'
 import { hostServes, parsePublicHosts } from './app/backoffice/portal-hosts.js'
+import { acceptOnlyFormBodies, refuseForeignOrigins } from './http/request-guards.js'
 
 /**
  * The web process: serves the built Remix app (portals and the plugin API) with Express.
@@ -91,6 +92,8 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
   app.use(express.static(clientBuildDirectory, { maxAge: '1h' }))
   // Remix's data protocols (`/x.data`, `?_data=`) serve the browser's navigations of pages. Under /api/ there are no
   // pages: they would only re-encode a resource route's JSON (or its event stream) in Remix's wire format.
+  // Form posts: from this site, and in a form's encoding (http/request-guards.ts).
+  app.use(refuseForeignOrigins, acceptOnlyFormBodies)
   app.use('/api', (request, response, next) => {
     if (request.path.endsWith('.data') || new URL(request.originalUrl, 'http://localhost').searchParams.has('_data')) {
       response.status(404).json({ error: 'not_found', message: 'no such endpoint in the plugin API (see docs/api.md)' })

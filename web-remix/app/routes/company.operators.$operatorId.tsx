@@ -9,13 +9,14 @@ import { CallTable, EarningsCards } from '../backoffice/earnings-ui.js'
 import { changeAccountStatus, handleProfileForm, imageTooLarge, operatorCalls, operatorProfile, readProfileForm } from '../backoffice/operators.server.js'
 import { earningsPage } from '../backoffice/payouts.server.js'
 import { ProfileEditor } from '../backoffice/profile-form.js'
+import { idFromPath } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Operator · Company · perminute' }]
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireRole(request, 'company', context)
   const company = await companyOf(context, user)
-  const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
+  const operatorId = await requireOwnOperator(context, company.id, idFromPath(params.operatorId, 'No such operator in your company.'))
   const [profile, calls, page] = await Promise.all([
     operatorProfile(context, operatorId),
     operatorCalls(context, { operatorId }, 50),
@@ -30,7 +31,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (!formData) return data(imageTooLarge(), { status: 413 })
   await requireCsrf(request, formData, context)
   const company = await companyOf(context, user)
-  const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
+  const operatorId = await requireOwnOperator(context, company.id, idFromPath(params.operatorId, 'No such operator in your company.'))
   const intent = formData.get('intent')
   if (intent === 'disable' || intent === 'enable') {
     const { endedCalls } = await changeAccountStatus(context, {

@@ -16,6 +16,7 @@ import { proposeScheduledCall } from '../storefront/scheduling.server.js'
 import storefrontStyles from '../storefront/storefront.css?url'
 import { useTimeZoneCookie } from '../storefront/time-zone-cookie.js'
 import { knownTimeZones, viewerTimeZone } from '../storefront/time-zone.server.js'
+import { idFromPath } from '../ids.server.js'
 
 // GET/POST /schedule/:operatorId — a member proposes a time, in their own zone, for N minutes
 // (docs/decisions/013-scheduled-calls.md). The proposal is checked against the operator's hours in the operator's zone.
@@ -25,9 +26,10 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Schedu
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   await requireRole(request, 'member', context)
+  const operatorId = idFromPath(params.operatorId, 'Not found')
   const { db, config } = servicesFrom(context)
   const viewer = viewerTimeZone(request)
-  const profile = await loadProfile(db, params.operatorId ?? '', viewer.zone, Date.now())
+  const profile = await loadProfile(db, operatorId, viewer.zone, Date.now())
   if (!profile) throw new Response('Not found', { status: 404 })
   const windows = await db.operatorAvailability.findMany({ where: { operatorId: profile.id }, select: { weekday: true, startMinute: true, endMinute: true } })
   const tomorrow = wallTime(Date.now() + 24 * 3_600_000, viewer.zone)
@@ -44,6 +46,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const user = await requireRole(request, 'member', context)
+  const operatorId = idFromPath(params.operatorId, 'Not found')
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
   const services = servicesFrom(context)
@@ -61,7 +64,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const startsAtMs = resolved.kind === 'exact' ? resolved.instantMs : resolved.earlierMs
   const result = await proposeScheduledCall(
     services,
-    { memberId: user.id, operatorId: params.operatorId ?? '', startsAtMs, minutes, memberTimeZone: zone, note: text(formData, 'note', 500) || null },
+    { memberId: user.id, operatorId, startsAtMs, minutes, memberTimeZone: zone, note: text(formData, 'note', 500) || null },
     Date.now(),
   )
   if (!result.ok) return data({ error: result.message }, { status: 422 })

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { presenceHub, presenceStream } from '../storefront/presence.server.js'
+import { isUuid } from '../ids.server.js'
 
 // GET /storefront/presence-stream?ids=<operator id>,… → text/event-stream of `presence` events for those operators:
 // their current presence first, then every change (docs/decisions/011-presence-stream.md). Public, like the listing.
@@ -9,7 +10,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const ids = (new URL(request.url).searchParams.get('ids') ?? '')
     .split(',')
     .map((id) => id.trim().toLowerCase())
-    .filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
+    .filter(isUuid)
   const signals = [request.signal, ...(context.responseClosed ? [context.responseClosed] : [])]
   return presenceStream({ hub: presenceHub(services.config.DATABASE_URL, services.db), db: services.db, operatorIds: ids, signals })
 }
