@@ -9,7 +9,14 @@ const int = (fallback: number) => z.coerce.number().int().nonnegative().default(
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // The development switch, and the only one (docs/decisions/056-fail-closed-configuration.md): "development" and
+  // "test" turn on what a developer's machine needs (the dev mailbox, development secrets, the sandbox payments);
+  // "production" turns them off. No default: a process started without it stops. ./platform up and the test set-up
+  // set it themselves.
+  NODE_ENV: z.enum(['development', 'production', 'test'], {
+    required_error: 'is not set: use development (or test) on a developer\'s machine, production everywhere else',
+    invalid_type_error: 'must be development, test or production',
+  }),
   DATABASE_URL: z
     .string()
     .url()
@@ -39,8 +46,9 @@ const envSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt(5_000),
   // Where the site is reached from outside: links in mails point here.
   PUBLIC_URL: z.string().url().optional(),
-  // Signs the session cookie. A development default exists; production must set its own (checked below).
-  SESSION_SECRET: z.string().min(32).default('development-only-session-secret-change-me'),
+  // Signs the session cookie. With the development switch a development value is used when unset; production must set
+  // its own (checked below).
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_MAX_AGE_DAYS: positiveInt(30),
   // Secure cookies (HTTPS only): on by default in production, off for local development over plain HTTP.
   COOKIE_SECURE: z.enum(['true', 'false']).optional(),
@@ -71,7 +79,8 @@ const envSchema = z.object({
   // with test cards; it is refused in production unless PAYMENT_SANDBOX_IN_PRODUCTION=true (a staging site, say).
   PAYMENT_PROVIDER: z.enum(['sandbox']).default('sandbox'),
   PAYMENT_SANDBOX_IN_PRODUCTION: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  // The shared secret webhooks are signed with (HMAC-SHA256). Outside production a development value is used when unset.
+  // The shared secret webhooks are signed with (HMAC-SHA256). With the development switch a development value is used
+  // when unset; production must set its own.
   PAYMENT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // A webhook whose signed timestamp is further than this from our clock is refused (replay protection).
   PAYMENT_WEBHOOK_TOLERANCE_S: positiveInt(300),
@@ -99,14 +108,25 @@ const envSchema = z.object({
   PLUGIN_ARTIFACTS_DIR: z.string().min(1).default('plugin/out'),
 })
 
-const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
-/** Used only when PAYMENT_WEBHOOK_SECRET is unset outside production; never valid in production. */
+/** Used only when SESSION_SECRET is unset with the development switch on; never valid in production. */
+export const DEV_SESSION_SECRET = 'development-only-session-secret-change-me'
+/** Used only when PAYMENT_WEBHOOK_SECRET is unset with the development switch on; never valid in production. */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-for-production'
+/**
+ * Secrets that have been printed in this repository (its defaults, and the example a compose file once carried):
+ * anyone can sign with them, so production refuses them as if they were unset.
+ */
+const PUBLIC_SECRETS = new Set([DEV_SESSION_SECRET, DEV_PAYMENT_WEBHOOK_SECRET, 'compose-sandbox-webhook-secret-change-me'])
+
+/** Whether the development switch is on: NODE_ENV=development or test. */
+export const developmentSwitch = (nodeEnv: string) => nodeEnv === 'development' || nodeEnv === 'test'
+
+const ownSecret = (value: string | undefined) => value !== undefined && !PUBLIC_SECRETS.has(value)
 
 const checkedSchema = envSchema
-  .refine((env) => env.NODE_ENV !== 'production' || env.SESSION_SECRET !== DEVELOPMENT_SESSION_SECRET, {
+  .refine((env) => developmentSwitch(env.NODE_ENV) || ownSecret(env.SESSION_SECRET), {
     path: ['SESSION_SECRET'],
-    message: 'production needs a SESSION_SECRET of its own (at least 32 characters)',
+    message: 'production needs a SESSION_SECRET of its own (at least 32 random characters; never a value printed in this repository)',
   })
   .refine((env) => Boolean(env.MAILGUN_API_KEY) === Boolean(env.MAILGUN_DOMAIN), {
     path: ['MAILGUN_DOMAIN'],
@@ -116,9 +136,9 @@ const checkedSchema = envSchema
     path: ['SCHEDULE_CLOSE_AFTER_MS'],
     message: 'must be later than SCHEDULE_MEMBER_NO_SHOW_AFTER_MS, or no member could ever be reported absent',
   })
-  .refine((env) => env.NODE_ENV !== 'production' || Boolean(env.PAYMENT_WEBHOOK_SECRET), {
+  .refine((env) => developmentSwitch(env.NODE_ENV) || ownSecret(env.PAYMENT_WEBHOOK_SECRET), {
     path: ['PAYMENT_WEBHOOK_SECRET'],
-    message: 'production needs a PAYMENT_WEBHOOK_SECRET of its own (at least 32 characters)',
+    message: 'production needs a PAYMENT_WEBHOOK_SECRET of its own (at least 32 random characters; never a value printed in this repository)',
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.PAYMENT_PROVIDER !== 'sandbox' || env.PAYMENT_SANDBOX_IN_PRODUCTION, {
     path: ['PAYMENT_PROVIDER'],
@@ -127,6 +147,9 @@ const checkedSchema = envSchema
   .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
   .transform((env) => ({
     ...env,
+    /** The development switch (NODE_ENV=development or test): the dev mailbox, development secrets, sandbox payments. */
+    DEVELOPMENT_FEATURES: developmentSwitch(env.NODE_ENV),
+    SESSION_SECRET: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
     COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',

@@ -64,6 +64,8 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
 
   const app = express()
   app.disable('x-powered-by')
+  // Express's own error pages carry stack traces unless its env says production; only development shows them.
+  app.set('env', config.NODE_ENV === 'development' ? 'development' : 'production')
   // X-Forwarded-For is believed only from proxies the configuration names (TRUST_PROXY); otherwise the peer's address.
   app.set('trust proxy', trustProxySetting(config.TRUST_PROXY))
   // Responses in progress, so that closing the server can end the event streams among them.
@@ -105,7 +107,9 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
     '*',
     createRequestHandler({
       build,
-      mode: config.NODE_ENV === 'production' ? 'production' : 'development',
+      // Remix's development mode puts errors' stack traces in the pages it serves: on a developer's machine only, not in
+      // tests (which are what production does) and never in production.
+      mode: config.NODE_ENV === 'development' ? 'development' : 'production',
       getLoadContext: (request, response) => ({
         services,
         responseClosed: closedSignal(response),

@@ -33,8 +33,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     {
       user: user && { displayName: user.displayName, role: user.role, emailVerified: user.emailVerified },
       csrfToken: csrf.token,
-      // The dev mailbox exists outside production only.
-      showMailbox: config.NODE_ENV !== 'production',
+      // The dev mailbox exists with the development switch on only.
+      showMailbox: config.DEVELOPMENT_FEATURES,
     },
     { headers },
   )
