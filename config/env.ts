@@ -1,9 +1,21 @@
 import { z } from 'zod'
+import { isLoopbackOnly, parseCidrs, parseTrustProxy } from './addresses.js'
 
 /**
  * The platform's configuration, read from the environment and validated once, at start-up.
  * Every process (web, worker, admin CLI, scripts) calls loadConfig(); nothing else reads process.env.
  */
+
+/** A zod check from a parser that throws: its message (without the variable's name, which zod's path gives). */
+function validatedBy(parse: (value: string) => unknown) {
+  return (value: string, context: z.RefinementCtx) => {
+    try {
+      parse(value)
+    } catch (error) {
+      context.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message.replace(/^[A-Z_]+: /, '') })
+    }
+  }
+}
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback)
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
@@ -53,8 +65,8 @@ const envSchema = z.object({
   // Secure cookies (HTTPS only): on by default in production, off for local development over plain HTTP.
   COOKIE_SECURE: z.enum(['true', 'false']).optional(),
   // Client addresses come from X-Forwarded-For only behind a proxy we trust: Express's 'trust proxy' setting
-  // (false, true, a hop count, or addresses/CIDRs, comma-separated).
-  TRUST_PROXY: z.string().default('false'),
+  // (false, a hop count, or the proxies' addresses/CIDRs, comma-separated; never true: config/addresses.ts).
+  TRUST_PROXY: z.string().default('false').superRefine(validatedBy(parseTrustProxy)),
   // Mail: through Mailgun when both are set, otherwise kept in the local outbox (the dev mailbox shows it).
   MAILGUN_API_KEY: z.string().min(1).optional(),
   MAILGUN_DOMAIN: z.string().min(1).optional(),
@@ -94,8 +106,8 @@ const envSchema = z.object({
   PAYOUT_MINIMUM_CENTS: positiveInt(2_000),
   // Earnings of a call become available for payout this long after its settlement.
   EARNINGS_CLEARING_HOURS: int(72),
-  // The admin portal answers only these client addresses (comma-separated CIDRs); 403 for everyone else.
-  ADMIN_ALLOWED_CIDRS: z.string().default('127.0.0.0/8,::1/128'),
+  // The admin portal answers only these client addresses (comma-separated CIDRs, or "none"); 403 for everyone else.
+  ADMIN_ALLOWED_CIDRS: z.string().default('127.0.0.0/8,::1/128').superRefine(validatedBy((value) => parseCidrs(value, 'ADMIN_ALLOWED_CIDRS'))),
   // Portals by host: "host=portal" pairs, comma-separated (portals: public, accounts, admin). Unset: one host serves all.
   PUBLIC_HOSTS: z.string().optional(),
   // TOTP issuer shown in authenticator apps.
@@ -123,6 +135,14 @@ export const developmentSwitch = (nodeEnv: string) => nodeEnv === 'development' 
 
 const ownSecret = (value: string | undefined) => value !== undefined && !PUBLIC_SECRETS.has(value)
 
+function behindNoTrustedProxyWithLoopbackAdmins(env: { TRUST_PROXY: string; ADMIN_ALLOWED_CIDRS: string }): boolean {
+  try {
+    return parseTrustProxy(env.TRUST_PROXY) === false && isLoopbackOnly(parseCidrs(env.ADMIN_ALLOWED_CIDRS, 'ADMIN_ALLOWED_CIDRS'))
+  } catch {
+    return false // a malformed value has its own issue
+  }
+}
+
 const checkedSchema = envSchema
   .refine((env) => developmentSwitch(env.NODE_ENV) || ownSecret(env.SESSION_SECRET), {
     path: ['SESSION_SECRET'],
@@ -143,6 +163,13 @@ const checkedSchema = envSchema
   .refine((env) => env.NODE_ENV !== 'production' || env.PAYMENT_PROVIDER !== 'sandbox' || env.PAYMENT_SANDBOX_IN_PRODUCTION, {
     path: ['PAYMENT_PROVIDER'],
     message: 'the sandbox takes no real money; set PAYMENT_SANDBOX_IN_PRODUCTION=true to use it in production anyway',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || !behindNoTrustedProxyWithLoopbackAdmins(env), {
+    path: ['ADMIN_ALLOWED_CIDRS'],
+    message:
+      'allows loopback only while no proxy is trusted (TRUST_PROXY=false): behind a reverse proxy every visitor would ' +
+      'look like 127.0.0.1 and reach the admin portal. Name the admins\' addresses, set TRUST_PROXY to the proxy, or ' +
+      'use "none" to close the admin portal on this server',
   })
   .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
   .transform((env) => ({

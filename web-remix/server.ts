@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequestHandler } from '@remix-run/express'
 import type { ServerBuild } from '@remix-run/node'
 import express, { type ErrorRequestHandler } from 'express'
+import { parseTrustProxy } from '../config/addresses.js'
 import { ConfigError, loadConfig, type PlatformConfig } from '../config/env.js'
 import { createHeartbeatRecorder } from './app/plugin-api/heartbeat.server.js'
 import { createPlatformServices } from './app/plugin-api/services.server.js'
@@ -42,15 +43,6 @@ function closedSignal(response: express.Response): AbortSignal {
   return controller.signal
 }
 
-/** TRUST_PROXY as Express understands it: a boolean, a hop count, or a list of addresses and CIDRs. */
-export function trustProxySetting(value: string): boolean | number | string[] {
-  const trimmed = value.trim()
-  if (trimmed === 'false' || trimmed === '') return false
-  if (trimmed === 'true') return true
-  if (/^\d+$/.test(trimmed)) return Number(trimmed)
-  return trimmed.split(',').map((part) => part.trim()).filter(Boolean)
-}
-
 export async function startWebServer(options: { config: PlatformConfig; port?: number; host?: string }): Promise<WebServer> {
   const { config } = options
   if (!existsSync(serverBuildPath)) {
@@ -67,7 +59,7 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
   // Express's own error pages carry stack traces unless its env says production; only development shows them.
   app.set('env', config.NODE_ENV === 'development' ? 'development' : 'production')
   // X-Forwarded-For is believed only from proxies the configuration names (TRUST_PROXY); otherwise the peer's address.
-  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY))
+  app.set('trust proxy', parseTrustProxy(config.TRUST_PROXY))
   // Responses in progress, so that closing the server can end the event streams among them.
   const inProgress = new Set<express.Response>()
   app.use((_request, response, next) => {

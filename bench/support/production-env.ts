@@ -12,5 +12,7 @@ export function benchProductionEnv(): Record<string, string> {
     PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
     PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
     COOKIE_SECURE: 'false',
+    // The bench opens no admin page: the portal is closed to every address.
+    ADMIN_ALLOWED_CIDRS: 'none',
   }
 }

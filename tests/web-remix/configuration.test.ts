@@ -103,3 +103,37 @@ describe('error pages', () => {
     }
   })
 })
+
+describe('whose address the web believes', () => {
+  it('refuses TRUST_PROXY=true at start-up, which let any client write its own address into X-Forwarded-For', async () => {
+    const outcome = await startRefused({ NODE_ENV: 'test', TRUST_PROXY: 'true', ADMIN_ALLOWED_CIDRS: '203.0.113.7/32' })
+    expect(outcome).toMatch(/exited \(1\)[\s\S]*TRUST_PROXY: "true" believes the X-Forwarded-For any client sends/)
+    expect(await startRefused({ NODE_ENV: 'test', TRUST_PROXY: '10.0.0.0/33' })).toMatch(/exited \(1\)[\s\S]*TRUST_PROXY: bad prefix/)
+    expect(await startRefused({ NODE_ENV: 'test', ADMIN_ALLOWED_CIDRS: 'office' })).toMatch(/exited \(1\)[\s\S]*ADMIN_ALLOWED_CIDRS: "office" is not an address/)
+  })
+
+  it('refuses, in production, an admin allow-list of loopback only when no proxy is trusted', async () => {
+    const loopbackOnly = await startRefused({ ...production(), ADMIN_ALLOWED_CIDRS: undefined })
+    expect(loopbackOnly).toMatch(/exited \(1\)[\s\S]*ADMIN_ALLOWED_CIDRS: allows loopback only while no proxy is trusted/)
+    expect(await startRefused({ ...production(), ADMIN_ALLOWED_CIDRS: '127.0.0.1, ::1' })).toMatch(/ADMIN_ALLOWED_CIDRS: allows loopback only/)
+    // Behind a named proxy, or with the admin portal closed, production starts.
+    const closed = await startWebProcess(await webEnv({ ...production(), ADMIN_ALLOWED_CIDRS: 'none' }))
+    expect((await fetch(`${closed.url}/admin`)).status).toBe(403)
+    await closed.stop()
+  })
+
+  it.each(['127.0.0.1', '1'])('believes, with TRUST_PROXY=%s, only the address the proxy appended', async (trustProxy) => {
+    const stack = await startWebStack({ env: { TRUST_PROXY: trustProxy, ADMIN_ALLOWED_CIDRS: '203.0.113.7/32' }, worker: false })
+    try {
+      const admin = (forwardedFor?: string) =>
+        fetch(`${stack.url}/admin`, { redirect: 'manual', headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} }).then((r) => r.status)
+      // The allowed admin behind the proxy reaches the log-in; a client that writes the allowed address in front of
+      // its own is still its own address; the proxy itself is not an admin.
+      expect(await admin('203.0.113.7')).toBe(302)
+      expect(await admin('203.0.113.7, 198.51.100.9')).toBe(403)
+      expect(await admin()).toBe(403)
+    } finally {
+      await stack.stop()
+    }
+  })
+})
