@@ -10,6 +10,7 @@ import { createHeartbeatRecorder } from './app/plugin-api/heartbeat.server.js'
 import { createPlatformServices } from './app/plugin-api/services.server.js'
 import { hostServes, parsePublicHosts } from './app/backoffice/portal-hosts.js'
 import { acceptOnlyFormBodies, refuseForeignOrigins } from './http/request-guards.js'
+import { assignCspNonce, securityHeaders } from './http/security-headers.js'
 
 /**
  * The web process: serves the built Remix app (portals and the plugin API) with Express.
@@ -60,6 +61,8 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
   app.set('env', config.NODE_ENV === 'development' ? 'development' : 'production')
   // X-Forwarded-For is believed only from proxies the configuration names (TRUST_PROXY); otherwise the peer's address.
   app.set('trust proxy', parseTrustProxy(config.TRUST_PROXY))
+  // On every response, whatever answers it (http/security-headers.ts).
+  app.use(assignCspNonce, securityHeaders(config))
   // Responses in progress, so that closing the server can end the event streams among them.
   const inProgress = new Set<express.Response>()
   app.use((_request, response, next) => {
@@ -106,6 +109,7 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
         services,
         responseClosed: closedSignal(response),
         clientAddress: request.ip ?? request.socket.remoteAddress ?? null,
+        cspNonce: response.locals.cspNonce as string,
       }),
     }),
   )

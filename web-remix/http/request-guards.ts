@@ -20,12 +20,17 @@ function hostOfOrigin(origin: string): string | null {
 /**
  * A form sent from another site is refused with 403 here. Remix refuses it too, but by throwing, which answers 500;
  * and the portals' own CSRF check (app/auth/csrf.server.ts) runs only after the route has read the body. A browser
- * names the page a form came from in Origin: another host, "null" (a sandboxed or privacy-stripped origin) or
- * something that is no origin at all is refused; no Origin (an old browser, a script) is left to the CSRF token.
+ * names the page a form came from in Origin: another host, or something that is no origin at all, is refused; no
+ * Origin (an old browser, a script) or "null" is left to the CSRF token.
  */
 export const refuseForeignOrigins: RequestHandler = (request, response, next) => {
+  if (!UNSAFE_METHODS.has(request.method) || NOT_FOR_BROWSERS.test(request.path)) return next()
+  // "null" is what a browser sends for a page whose referrer policy is no-referrer, and for privacy-stripped or
+  // sandboxed origins: it names no site, so it says no more than no Origin at all, and the CSRF token decides. (Remix
+  // would refuse it by throwing, a 500.)
+  if (request.headers.origin === 'null') delete request.headers.origin
   const origin = request.headers.origin
-  if (origin === undefined || !UNSAFE_METHODS.has(request.method) || NOT_FOR_BROWSERS.test(request.path)) return next()
+  if (origin === undefined) return next()
   const from = hostOfOrigin(origin)
   const host = (request.headers.host ?? '').toLowerCase()
   // Remix compares with the first X-Forwarded-Host when there is one: both must agree with the Origin.

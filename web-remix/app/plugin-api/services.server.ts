@@ -28,6 +28,8 @@ declare module '@remix-run/node' {
     responseClosed?: AbortSignal
     /** The client's address (behind a trusted proxy, the one it forwarded); null when unknown. */
     clientAddress?: string | null
+    /** This response's Content-Security-Policy nonce (web-remix/http/security-headers.ts), for the document's scripts. */
+    cspNonce?: string
   }
 }
 

@@ -36,6 +36,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   return {
     defaultDate: `${tomorrow.year}-${String(tomorrow.month).padStart(2, '0')}-${String(tomorrow.day).padStart(2, '0')}`,
     operator: { id: profile.id, displayName: profile.displayName, ratePerMinuteCents: profile.ratePerMinuteCents, timeZone: profile.operatorTimeZone },
+    // Worked out here: the rule lives beside the scheduled-call workflow, whose Temporal imports have no place in the browser.
+    halfHourCents: reservationCents({ minutes: 30, ratePerMinuteCents: profile.ratePerMinuteCents }),
     availability: availabilityForViewer({ windows, operatorZone: profile.operatorTimeZone, viewerZone: viewer.zone, nowMs: Date.now(), days: 14 }),
     viewer,
     zones: knownTimeZones(),
@@ -72,14 +74,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function ScheduleCallPage() {
-  const { defaultDate, operator, availability, viewer, zones, noShowAfterMinutes, closeAfterMinutes } = useLoaderData<typeof loader>()
+  const { defaultDate, operator, halfHourCents, availability, viewer, zones, noShowAfterMinutes, closeAfterMinutes } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   useTimeZoneCookie(viewer.zone, viewer.source)
   return (
     <div className="storefront">
       <h1>Schedule a call with {operator.displayName}</h1>
       <p>
-        {formatPricePerMinute(operator.ratePerMinuteCents)}: 30 minutes cost {formatCents(reservationCents({ minutes: 30, ratePerMinuteCents: operator.ratePerMinuteCents }))}.{' '}
+        {formatPricePerMinute(operator.ratePerMinuteCents)}: 30 minutes cost {formatCents(halfHourCents)}.{' '}
         <Link to={`/operators/${operator.id}`}>Back to the profile</Link>
       </p>
       <section aria-labelledby="hours-heading">
