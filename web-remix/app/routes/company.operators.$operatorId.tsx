@@ -2,7 +2,6 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '../auth/csrf-input.js'
-import { requireCsrf } from '../auth/csrf.server.js'
 import { requireRole } from '../auth/session.server.js'
 import { companyOf, requireOwnOperator } from '../backoffice/company.server.js'
 import { CallTable, EarningsCards } from '../backoffice/earnings-ui.js'
@@ -27,9 +26,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const user = await requireRole(request, 'company', context)
-  const formData = await readProfileForm(request)
+  // The session and role first, then the CSRF check, and only then the body (a photo upload is megabytes).
+  const formData = await readProfileForm(request, context)
   if (!formData) return data(imageTooLarge(), { status: 413 })
-  await requireCsrf(request, formData, context)
   const company = await companyOf(context, user)
   const operatorId = await requireOwnOperator(context, company.id, idFromPath(params.operatorId, 'No such operator in your company.'))
   const intent = formData.get('intent')
