@@ -51,6 +51,9 @@ const envSchema = z.object({
   DEFAULT_COMPANY_SHARE_BPS: int(1_000).pipe(z.number().max(10_000)),
   // How long "online" lasts after the plugin's last presence report.
   PRESENCE_TTL_MS: positiveInt(60_000),
+  // Event streams one web process keeps open: per browser session or plugin token, and per client address (429 beyond).
+  EVENT_STREAMS_PER_CLIENT: positiveInt(8),
+  EVENT_STREAMS_PER_ADDRESS: positiveInt(64),
   // How long the call-end endpoint waits for settlement before answering 202.
   SETTLE_WAIT_MS: positiveInt(5_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt(200),

@@ -31,6 +31,7 @@ export type ApiErrorCode =
   | 'call_request_not_found'
   | 'call_request_closed'
   | 'invalid_last_event_id'
+  | 'too_many_streams'
   | 'temporal_unavailable'
   | 'call_service_busy'
   | 'internal_error'

@@ -208,11 +208,14 @@ export function outboxEventStream(options: {
   afterId: bigint | null
   /** Any of them aborting (the client went away) ends the stream. */
   signals: AbortSignal[]
+  /** Called once when the stream has ended (frees its slot). */
+  onEnd?: () => void
 }): Response {
   const { listener, audience } = options
   return serverSentEvents({
     signals: options.signals,
     retryMs: 2_000,
+    onEnd: options.onEnd,
     start({ write, stop }) {
       let cursor = options.afterId ?? 0n
       let open = true

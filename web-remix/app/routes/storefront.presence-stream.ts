@@ -1,5 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { servicesFrom } from '../plugin-api/services.server.js'
+import { tooManyStreams } from '../sse.server.js'
 import { presenceHub, presenceStream } from '../storefront/presence.server.js'
 import { isUuid } from '../ids.server.js'
 
@@ -11,6 +12,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     .split(',')
     .map((id) => id.trim().toLowerCase())
     .filter(isUuid)
+  // Public: counted per address only.
+  const release = services.eventStreams.take(null, context.clientAddress ?? null)
+  if (!release) return tooManyStreams()
   const signals = [request.signal, ...(context.responseClosed ? [context.responseClosed] : [])]
-  return presenceStream({ hub: presenceHub(services.config.DATABASE_URL, services.db), db: services.db, operatorIds: ids, signals })
+  return presenceStream({ hub: presenceHub(services.config.DATABASE_URL, services.db), db: services.db, operatorIds: ids, signals, onEnd: release })
 }
