@@ -5,7 +5,7 @@ import { signedInOperator } from './plugin-client.js'
 
 // Event streams hold a connection for as long as the client likes, so one client (a browser session, a plugin token)
 // and one address may hold only so many open at once: the plugin's stream, the member's call stream and the
-// storefront's presence stream answer 429 beyond their caps (docs/decisions/058-uploads-and-event-streams-within-bounds.md).
+// storefront's presence stream answer 429 beyond their caps (docs/decisions/058-requests-within-bounds.md).
 
 let stack: WebStack
 beforeAll(async () => {

@@ -16,7 +16,7 @@ export interface SseWriter {
 const PING_INTERVAL_MS = 15_000
 
 /**
- * Caps on the event streams a web process keeps open (docs/decisions/058-uploads-and-event-streams-within-bounds.md):
+ * Caps on the event streams a web process keeps open (docs/decisions/058-requests-within-bounds.md):
  * each holds a connection, timers and subscriptions for as long as the client likes, so one client may hold at most
  * `perClient` of them (per browser session or plugin token) and one address at most `perAddress`, whoever is behind it.
  * Per process: each web server of a deployment counts its own.
