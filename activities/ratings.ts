@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../prisma/client.js'
 import type { Tx } from './ledger/tx.js'
+import { isUuid } from '../workflows/ids.js'
 
 /**
  * Ratings, in two directions kept in two tables (docs/decisions/012-ratings.md):
@@ -131,7 +132,7 @@ export async function recentReviews(db: Tx, operatorId: string, limit = 20): Pro
 
 /** Whether a member may still rate this call (the call page shows the form only then). */
 export async function canRateCall(db: Tx, memberId: string, callId: string): Promise<boolean> {
-  if (!/^[0-9a-f-]{36}$/i.test(callId)) return false
+  if (!isUuid(callId)) return false
   const rows = await db.$queryRaw<{ ok: boolean }[]>`
     SELECT (c.member_id = ${memberId}::uuid AND c.status = 'settled' AND coalesce(c.billed_minutes, 0) >= 1
             AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.call_id = c.id)) AS ok

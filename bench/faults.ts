@@ -18,6 +18,7 @@ import { ensureTemporalCli } from '../temporal/setup/temporal-cli.js'
 import { DRILLS, runDrill, type DrillName, type DrillReport } from './faults/drills.js'
 import { startDrillStack } from './faults/stack.js'
 import { machineFacts } from './support/machine.js'
+import { benchProductionEnv } from './support/production-env.js'
 
 const HELP = `Usage: npm run bench:faults -- [options]
 
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
   log(`bench:faults: seed ${seed}; load average ${machine.loadAverageAtStart}`)
 
   const runTag = randomUUID().slice(0, 8)
-  const url = new URL(parseConfig(process.env).DATABASE_URL)
+  const url = new URL(parseConfig({ ...process.env, ...benchProductionEnv() }).DATABASE_URL)
   url.pathname = `/perminute_drill_${runTag}`
   const databaseUrl = url.toString()
   await ensureDatabase(databaseUrl)

@@ -1,15 +1,34 @@
 import { z } from 'zod'
+import { isLoopbackOnly, parseCidrs, parseTrustProxy } from './addresses.js'
 
 /**
  * The platform's configuration, read from the environment and validated once, at start-up.
  * Every process (web, worker, admin CLI, scripts) calls loadConfig(); nothing else reads process.env.
  */
 
+/** A zod check from a parser that throws: its message (without the variable's name, which zod's path gives). */
+function validatedBy(parse: (value: string) => unknown) {
+  return (value: string, context: z.RefinementCtx) => {
+    try {
+      parse(value)
+    } catch (error) {
+      context.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message.replace(/^[A-Z_]+: /, '') })
+    }
+  }
+}
+
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback)
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // The development switch, and the only one (docs/decisions/056-fail-closed-configuration.md): "development" and
+  // "test" turn on what a developer's machine needs (the dev mailbox, development secrets, the sandbox payments);
+  // "production" turns them off. No default: a process started without it stops. ./platform up and the test set-up
+  // set it themselves.
+  NODE_ENV: z.enum(['development', 'production', 'test'], {
+    required_error: 'is not set: use development (or test) on a developer\'s machine, production everywhere else',
+    invalid_type_error: 'must be development, test or production',
+  }),
   DATABASE_URL: z
     .string()
     .url()
@@ -39,6 +58,9 @@ const envSchema = z.object({
   DEFAULT_COMPANY_SHARE_BPS: int(1_000).pipe(z.number().max(10_000)),
   // How long "online" lasts after the plugin's last presence report.
   PRESENCE_TTL_MS: positiveInt(60_000),
+  // Event streams one web process keeps open: per browser session or plugin token, and per client address (429 beyond).
+  EVENT_STREAMS_PER_CLIENT: positiveInt(8),
+  EVENT_STREAMS_PER_ADDRESS: positiveInt(64),
   // How long the call-end endpoint waits for settlement before answering 202.
   SETTLE_WAIT_MS: positiveInt(5_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt(200),
@@ -46,8 +68,9 @@ const envSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt(5_000),
   // Where the site is reached from outside: links in mails point here.
   PUBLIC_URL: z.string().url().optional(),
-  // Signs the session cookie. A development default exists; production must set its own (checked below).
-  SESSION_SECRET: z.string().min(32).default('development-only-session-secret-change-me'),
+  // Signs the session cookie. With the development switch a development value is used when unset; production must set
+  // its own (checked below).
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_MAX_AGE_DAYS: positiveInt(30),
   // A portal session unused this long ends (docs/decisions/053-session-and-token-lifetimes.md); admins' sessions idle
   // out sooner and end after ADMIN_SESSION_MAX_HOURS however busy.
@@ -65,8 +88,8 @@ const envSchema = z.object({
   // Secure cookies (HTTPS only): on by default in production, off for local development over plain HTTP.
   COOKIE_SECURE: z.enum(['true', 'false']).optional(),
   // Client addresses come from X-Forwarded-For only behind a proxy we trust: Express's 'trust proxy' setting
-  // (false, true, a hop count, or addresses/CIDRs, comma-separated).
-  TRUST_PROXY: z.string().default('false'),
+  // (false, a hop count, or the proxies' addresses/CIDRs, comma-separated; never true: config/addresses.ts).
+  TRUST_PROXY: z.string().default('false').superRefine(validatedBy(parseTrustProxy)),
   // Mail: through Mailgun when both are set, otherwise kept in the local outbox (the dev mailbox shows it).
   MAILGUN_API_KEY: z.string().min(1).optional(),
   MAILGUN_DOMAIN: z.string().min(1).optional(),
@@ -91,7 +114,8 @@ const envSchema = z.object({
   // with test cards; it is refused in production unless PAYMENT_SANDBOX_IN_PRODUCTION=true (a staging site, say).
   PAYMENT_PROVIDER: z.enum(['sandbox']).default('sandbox'),
   PAYMENT_SANDBOX_IN_PRODUCTION: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  // The shared secret webhooks are signed with (HMAC-SHA256). Outside production a development value is used when unset.
+  // The shared secret webhooks are signed with (HMAC-SHA256). With the development switch a development value is used
+  // when unset; production must set its own.
   PAYMENT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // A webhook whose signed timestamp is further than this from our clock is refused (replay protection).
   PAYMENT_WEBHOOK_TOLERANCE_S: positiveInt(300),
@@ -105,8 +129,8 @@ const envSchema = z.object({
   PAYOUT_MINIMUM_CENTS: positiveInt(2_000),
   // Earnings of a call become available for payout this long after its settlement.
   EARNINGS_CLEARING_HOURS: int(72),
-  // The admin portal answers only these client addresses (comma-separated CIDRs); 403 for everyone else.
-  ADMIN_ALLOWED_CIDRS: z.string().default('127.0.0.0/8,::1/128'),
+  // The admin portal answers only these client addresses (comma-separated CIDRs, or "none"); 403 for everyone else.
+  ADMIN_ALLOWED_CIDRS: z.string().default('127.0.0.0/8,::1/128').superRefine(validatedBy((value) => parseCidrs(value, 'ADMIN_ALLOWED_CIDRS'))),
   // Portals by host: "host=portal" pairs, comma-separated (portals: public, accounts, admin). Unset: one host serves all.
   PUBLIC_HOSTS: z.string().optional(),
   // TOTP issuer shown in authenticator apps.
@@ -129,19 +153,38 @@ const envSchema = z.object({
   LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 })
 
-const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
+/** Used only when SESSION_SECRET is unset with the development switch on; never valid in production. */
+export const DEV_SESSION_SECRET = 'development-only-session-secret-change-me'
 /** Used only when DATA_ENCRYPTION_KEY is unset in development and tests; never valid in production. */
 export const DEV_DATA_ENCRYPTION_KEY = Buffer.from('development-only-data-key-32-byt').toString('base64')
-/** Used only when the LiveKit keys are unset outside production; never valid in production. */
+/** Used only when the LiveKit keys are unset with the development switch on; never valid in production. */
 export const DEV_LIVEKIT_API_KEY = 'devkey'
 export const DEV_LIVEKIT_API_SECRET = 'development-only-livekit-secret-change-me'
-/** Used only when PAYMENT_WEBHOOK_SECRET is unset outside production; never valid in production. */
+/** Used only when PAYMENT_WEBHOOK_SECRET is unset with the development switch on; never valid in production. */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-for-production'
+/**
+ * Secrets that have been printed in this repository (its defaults, and the example a compose file once carried):
+ * anyone can sign with them, so production refuses them as if they were unset.
+ */
+const PUBLIC_SECRETS = new Set([DEV_SESSION_SECRET, DEV_PAYMENT_WEBHOOK_SECRET, DEV_LIVEKIT_API_SECRET, 'compose-sandbox-webhook-secret-change-me'])
+
+/** Whether the development switch is on: NODE_ENV=development or test. */
+export const developmentSwitch = (nodeEnv: string) => nodeEnv === 'development' || nodeEnv === 'test'
+
+const ownSecret = (value: string | undefined) => value !== undefined && !PUBLIC_SECRETS.has(value)
+
+function behindNoTrustedProxyWithLoopbackAdmins(env: { TRUST_PROXY: string; ADMIN_ALLOWED_CIDRS: string }): boolean {
+  try {
+    return parseTrustProxy(env.TRUST_PROXY) === false && isLoopbackOnly(parseCidrs(env.ADMIN_ALLOWED_CIDRS, 'ADMIN_ALLOWED_CIDRS'))
+  } catch {
+    return false // a malformed value has its own issue
+  }
+}
 
 const checkedSchema = envSchema
-  .refine((env) => env.NODE_ENV !== 'production' || env.SESSION_SECRET !== DEVELOPMENT_SESSION_SECRET, {
+  .refine((env) => developmentSwitch(env.NODE_ENV) || ownSecret(env.SESSION_SECRET), {
     path: ['SESSION_SECRET'],
-    message: 'production needs a SESSION_SECRET of its own (at least 32 characters)',
+    message: 'production needs a SESSION_SECRET of its own (at least 32 random characters; never a value printed in this repository)',
   })
   .refine((env) => env.NODE_ENV !== 'production' || (env.DATA_ENCRYPTION_KEY !== undefined && env.DATA_ENCRYPTION_KEY !== DEV_DATA_ENCRYPTION_KEY), {
     path: ['DATA_ENCRYPTION_KEY'],
@@ -155,16 +198,23 @@ const checkedSchema = envSchema
     path: ['SCHEDULE_CLOSE_AFTER_MS'],
     message: 'must be later than SCHEDULE_MEMBER_NO_SHOW_AFTER_MS, or no member could ever be reported absent',
   })
-  .refine((env) => env.NODE_ENV !== 'production' || Boolean(env.PAYMENT_WEBHOOK_SECRET), {
+  .refine((env) => developmentSwitch(env.NODE_ENV) || ownSecret(env.PAYMENT_WEBHOOK_SECRET), {
     path: ['PAYMENT_WEBHOOK_SECRET'],
-    message: 'production needs a PAYMENT_WEBHOOK_SECRET of its own (at least 32 characters)',
+    message: 'production needs a PAYMENT_WEBHOOK_SECRET of its own (at least 32 random characters; never a value printed in this repository)',
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.PAYMENT_PROVIDER !== 'sandbox' || env.PAYMENT_SANDBOX_IN_PRODUCTION, {
     path: ['PAYMENT_PROVIDER'],
     message: 'the sandbox takes no real money; set PAYMENT_SANDBOX_IN_PRODUCTION=true to use it in production anyway',
   })
+  .refine((env) => env.NODE_ENV !== 'production' || !behindNoTrustedProxyWithLoopbackAdmins(env), {
+    path: ['ADMIN_ALLOWED_CIDRS'],
+    message:
+      'allows loopback only while no proxy is trusted (TRUST_PROXY=false): behind a reverse proxy every visitor would ' +
+      'look like 127.0.0.1 and reach the admin portal. Name the admins\' addresses, set TRUST_PROXY to the proxy, or ' +
+      'use "none" to close the admin portal on this server',
+  })
   .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
-  .refine((env) => env.NODE_ENV !== 'production' || (Boolean(env.LIVEKIT_API_KEY) && env.LIVEKIT_API_SECRET !== undefined && env.LIVEKIT_API_SECRET !== DEV_LIVEKIT_API_SECRET), {
+  .refine((env) => developmentSwitch(env.NODE_ENV) || (Boolean(env.LIVEKIT_API_KEY) && ownSecret(env.LIVEKIT_API_SECRET)), {
     path: ['LIVEKIT_API_SECRET'],
     message: 'production needs LIVEKIT_API_KEY and a LIVEKIT_API_SECRET of its own (at least 32 characters)',
   })
@@ -172,6 +222,9 @@ const checkedSchema = envSchema
     ...env,
     LIVEKIT_API_KEY: env.LIVEKIT_API_KEY ?? DEV_LIVEKIT_API_KEY,
     LIVEKIT_API_SECRET: env.LIVEKIT_API_SECRET ?? DEV_LIVEKIT_API_SECRET,
+    /** The development switch (NODE_ENV=development or test): the dev mailbox, development secrets, sandbox payments. */
+    DEVELOPMENT_FEATURES: developmentSwitch(env.NODE_ENV),
+    SESSION_SECRET: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
     DATA_ENCRYPTION_KEY: env.DATA_ENCRYPTION_KEY ?? DEV_DATA_ENCRYPTION_KEY,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),

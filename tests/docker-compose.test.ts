@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { parseConfig } from '../config/env.js'
 
 // docker-compose.yml is for users; no Docker engine runs here, so it is checked, not started.
 const composeText = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')
@@ -13,7 +14,28 @@ interface Service {
   command?: unknown
   environment?: Record<string, string>
   depends_on?: Record<string, { condition: string }>
+  ports?: Array<string | { target: number; published?: string | number; host_ip?: string }>
 }
+
+/** Compose's interpolation of ${NAME}, ${NAME:-default} and ${NAME:?message}, from `variables`; throws as compose does. */
+function interpolate(text: string, variables: Record<string, string>): string {
+  return text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (_whole, name: string, operator: string | undefined, word: string | undefined) => {
+    const value = variables[name]
+    if (value !== undefined && value !== '') return value
+    if (operator === ':?' || operator === '?') throw new Error(`required variable ${name} is missing a value: ${word}`)
+    return operator ? (word ?? '') : ''
+  })
+}
+
+const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'PAYMENT_WEBHOOK_SECRET']
+const REQUIRED = [...SECRETS, 'ADMIN_ALLOWED_CIDRS']
+const variables = {
+  POSTGRES_PASSWORD: 'a1b2c3d4e5f6',
+  SESSION_SECRET: 'an-own-session-secret-of-at-least-32-chars',
+  PAYMENT_WEBHOOK_SECRET: 'an-own-webhook-secret-of-at-least-32-chars',
+  ADMIN_ALLOWED_CIDRS: '203.0.113.7/32',
+}
+const services = () => (parse(interpolate(composeText, variables), { merge: true }) as { services: Record<string, Service> }).services
 
 describe('docker-compose.yml', () => {
   it.runIf(hasComposeCli)('passes docker compose config', () => {
@@ -21,7 +43,7 @@ describe('docker-compose.yml', () => {
   })
 
   it('describes the production-like stack, every dependency resolvable', () => {
-    const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> }
+    const compose = parse(interpolate(composeText, variables), { merge: true }) as { services: Record<string, Service> }
     const services = compose.services
     expect(Object.keys(services)).toEqual(
       expect.arrayContaining(['postgres', 'temporal', 'temporal-ui', 'migrate', 'worker', 'web']),
@@ -38,5 +60,41 @@ describe('docker-compose.yml', () => {
       expect(services[name]!.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233' })
       expect(services[name]!.environment!.DATABASE_URL).toMatch(/@postgres:5432\//)
     }
+  })
+
+  it('starts only with secrets of its own: every secret and the admin allow-list are required, none has a default', () => {
+    for (const name of REQUIRED) {
+      const uses = [...composeText.matchAll(new RegExp(`\\$\\{${name}([^}]*)\\}`, 'g'))].map((match) => match[1]!)
+      expect(uses.length, `${name} is used`).toBeGreaterThan(0)
+      for (const use of uses) expect(use, `\${${name}${use}} must be required (:?), with no default`).toMatch(/^:\?/)
+      expect(() => interpolate(composeText, { ...variables, [name]: '' }), `${name} unset`).toThrow(new RegExp(`required variable ${name}`))
+    }
+    // No secret is written out: the passwords of the database come from the variable too.
+    expect(composeText).not.toMatch(/change-me|PASSWORD: perminute|PWD: perminute|perminute:perminute@/)
+    for (const name of ['migrate', 'worker', 'web']) {
+      const environment = services()[name]!.environment!
+      for (const secret of SECRETS.filter((s) => s !== 'POSTGRES_PASSWORD')) expect(environment[secret], `${name} ${secret}`).toBe(variables[secret as keyof typeof variables])
+      expect(environment.DATABASE_URL).toContain(`:${variables.POSTGRES_PASSWORD}@postgres:5432/`)
+    }
+  })
+
+  it('gives the platform’s processes a configuration that starts in production', () => {
+    for (const name of ['migrate', 'worker', 'web']) {
+      const config = parseConfig(services()[name]!.environment!)
+      expect(config.NODE_ENV, name).toBe('production')
+      expect(config.DEVELOPMENT_FEATURES, name).toBe(false)
+    }
+  })
+
+  it('publishes only the web on every interface; Temporal’s gRPC not at all, its UI on loopback only', () => {
+    const published = Object.entries(services()).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => ({ name, port: typeof port === 'string' ? port : `${port.host_ip ?? ''}:${port.published ?? ''}:${port.target}` })),
+    )
+    for (const { name, port } of published) {
+      const bindsLoopback = /^127\.0\.0\.1:|^\[::1\]:/.test(port)
+      expect(name === 'web' || bindsLoopback, `${name} publishes ${port} on every interface`).toBe(true)
+    }
+    expect(services().temporal!.ports ?? []).toEqual([])
+    expect(services()['temporal-ui']!.ports).toEqual(['127.0.0.1:8080:8080'])
   })
 })

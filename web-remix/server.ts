@@ -4,10 +4,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequestHandler } from '@remix-run/express'
 import type { ServerBuild } from '@remix-run/node'
 import express, { type ErrorRequestHandler } from 'express'
+import { parseTrustProxy } from '../config/addresses.js'
 import { ConfigError, loadConfig, type PlatformConfig } from '../config/env.js'
 import { createHeartbeatRecorder } from './app/plugin-api/heartbeat.server.js'
 import { createPlatformServices } from './app/plugin-api/services.server.js'
 import { hostServes, parsePublicHosts } from './app/backoffice/portal-hosts.js'
+import { acceptOnlyFormBodies, refuseForeignOrigins } from './http/request-guards.js'
+import { assignCspNonce, securityHeaders } from './http/security-headers.js'
 
 /**
  * The web process: serves the built Remix app (portals and the plugin API) with Express.
@@ -41,15 +44,6 @@ function closedSignal(response: express.Response): AbortSignal {
   return controller.signal
 }
 
-/** TRUST_PROXY as Express understands it: a boolean, a hop count, or a list of addresses and CIDRs. */
-export function trustProxySetting(value: string): boolean | number | string[] {
-  const trimmed = value.trim()
-  if (trimmed === 'false' || trimmed === '') return false
-  if (trimmed === 'true') return true
-  if (/^\d+$/.test(trimmed)) return Number(trimmed)
-  return trimmed.split(',').map((part) => part.trim()).filter(Boolean)
-}
-
 export async function startWebServer(options: { config: PlatformConfig; port?: number; host?: string }): Promise<WebServer> {
   const { config } = options
   if (!existsSync(serverBuildPath)) {
@@ -63,8 +57,12 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
 
   const app = express()
   app.disable('x-powered-by')
+  // Express's own error pages carry stack traces unless its env says production; only development shows them.
+  app.set('env', config.NODE_ENV === 'development' ? 'development' : 'production')
   // X-Forwarded-For is believed only from proxies the configuration names (TRUST_PROXY); otherwise the peer's address.
-  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY))
+  app.set('trust proxy', parseTrustProxy(config.TRUST_PROXY))
+  // On every response, whatever answers it (http/security-headers.ts).
+  app.use(assignCspNonce, securityHeaders(config))
   // Responses in progress, so that closing the server can end the event streams among them.
   const inProgress = new Set<express.Response>()
   app.use((_request, response, next) => {
@@ -91,6 +89,8 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
   app.use(express.static(clientBuildDirectory, { maxAge: '1h' }))
   // Remix's data protocols (`/x.data`, `?_data=`) serve the browser's navigations of pages. Under /api/ there are no
   // pages: they would only re-encode a resource route's JSON (or its event stream) in Remix's wire format.
+  // Form posts: from this site, and in a form's encoding (http/request-guards.ts).
+  app.use(refuseForeignOrigins, acceptOnlyFormBodies)
   app.use('/api', (request, response, next) => {
     if (request.path.endsWith('.data') || new URL(request.originalUrl, 'http://localhost').searchParams.has('_data')) {
       response.status(404).json({ error: 'not_found', message: 'no such endpoint in the plugin API (see docs/api.md)' })
@@ -102,11 +102,14 @@ export async function startWebServer(options: { config: PlatformConfig; port?: n
     '*',
     createRequestHandler({
       build,
-      mode: config.NODE_ENV === 'production' ? 'production' : 'development',
+      // Remix's development mode puts errors' stack traces in the pages it serves: on a developer's machine only, not in
+      // tests (which are what production does) and never in production.
+      mode: config.NODE_ENV === 'development' ? 'development' : 'production',
       getLoadContext: (request, response) => ({
         services,
         responseClosed: closedSignal(response),
         clientAddress: request.ip ?? request.socket.remoteAddress ?? null,
+        cspNonce: response.locals.cspNonce as string,
       }),
     }),
   )

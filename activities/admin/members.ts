@@ -1,4 +1,5 @@
 import type { Db } from '../../prisma/client.js'
+import { isUuid } from '../../workflows/ids.js'
 
 /** Finding the member an administrative command is about, by e-mail (what staff know) or by id (what scripts keep). */
 
@@ -13,11 +14,7 @@ export interface MemberRecord {
   status: 'active' | 'disabled'
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value)
-}
+export { isUuid }
 
 export async function findMember(db: Db, emailOrId: string): Promise<MemberRecord> {
   const ref = emailOrId.trim()

@@ -60,7 +60,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
     cleanups.push(() => temporal.stop())
 
     // Only DATABASE_URL's server and credentials are taken from the environment; the database is the run's own.
-    const databaseUrl = benchDatabaseUrl(parseConfig(process.env).DATABASE_URL, runTag)
+    const databaseUrl = benchDatabaseUrl(parseConfig({ ...process.env, ...benchProductionEnv() }).DATABASE_URL, runTag)
     let keepDatabase = false
     try {
       await ensureDatabase(databaseUrl)

@@ -16,5 +16,9 @@ export function benchProductionEnv(): Record<string, string> {
     LIVEKIT_API_SECRET: process.env.LIVEKIT_API_SECRET ?? randomBytes(32).toString('base64url'),
     PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
     COOKIE_SECURE: 'false',
+    // The bench opens no admin page: the portal is closed to every address.
+    ADMIN_ALLOWED_CIDRS: 'none',
+    // Every simulated plugin opens its event stream from this one machine.
+    EVENT_STREAMS_PER_ADDRESS: '1000000',
   }
 }

@@ -27,6 +27,12 @@ import { forEachLine, sleep } from './processes.js'
  * rest are stopped and up exits 1 with that child's last lines. Expected failures print a message, no stack.
  */
 
+// `./platform up` runs the platform on a developer's machine with demo data: it turns the development switch on
+// (config/env.ts: the dev mailbox, development secrets, the sandbox) unless the caller chose a mode. Its children (the
+// seed, the worker, the web) inherit it.
+const DEVELOPMENT_BY_DEFAULT = !process.env.NODE_ENV
+if (DEVELOPMENT_BY_DEFAULT) process.env.NODE_ENV = 'development'
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DEV_DB_FILE = join(ROOT, '.data', 'temporal', 'dev.db')
 const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli')
@@ -346,6 +352,7 @@ async function main(): Promise<number> {
 
   try {
     const config = await step('Reading the configuration', async () => loadConfig())
+    if (!DEVELOPMENT_BY_DEFAULT) say(`NODE_ENV=${config.NODE_ENV} (from the environment)`)
     await checkWebPort(config)
     await step('Generating the Prisma client', () => ensurePrismaClient({ log: (line) => say(line) }))
     await prepareDatabase(config)

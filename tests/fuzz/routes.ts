@@ -113,11 +113,30 @@ export const PLUGIN_API_HINTS: Record<string, PluginRouteHints> = {
 export interface FormActionEntry {
   file: string
   fields: string[]
-  /** Signs a user in through the portal and returns the Cookie header to send; absent = the form is public. */
-  session?: (origin: string) => Promise<string>
+  /** The role whose session the fuzz posts with (signed in through the portal's forms); absent = the form is public. */
+  session?: 'member' | 'operator' | 'company' | 'admin'
 }
 
-export const FORM_ACTIONS: FormActionEntry[] = []
+export const FORM_ACTIONS: FormActionEntry[] = [
+  { file: 'calls_.$callId.rate.tsx', fields: ['stars', 'comment', 'csrf'], session: 'member' },
+  { file: 'admin.users.$userId.tsx', fields: ['intent', 'reason', 'amount', 'adjustmentKey', 'csrf'], session: 'admin' },
+  { file: 'admin.payouts.tsx', fields: ['payoutId', 'intent', 'reason', 'csrf'], session: 'admin' },
+  { file: 'company.operators.$operatorId.tsx', fields: ['intent', 'headline', 'csrf'], session: 'company' },
+]
+
+/**
+ * Path values that look like ids to a lax pattern but are none: each must answer 404 from every route that takes an id
+ * in its path, with a session of the route's own role (so that the id, not the access check, is what is refused).
+ */
+export const MALFORMED_IDS = [
+  '-'.repeat(36),
+  'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
+  '00000000-0000-4000-8000-00000000000',
+  '00000000-0000-4000-8000-0000000000000',
+  '{00000000-0000-4000-8000-000000000000}',
+  '00000000-0000-4000-8000-000000000000%0A',
+  '00000000000040008000000000000000',
+]
 
 /** Columns written by reading (bookkeeping, not data): the fuzz ignores them when it checks that nothing was written. */
 export const BOOKKEEPING_COLUMNS: Record<string, string[]> = {

@@ -79,4 +79,40 @@ describe('the plugin build', () => {
     expect(rootLock).not.toMatch(/"node_modules\/electron"/)
     expect(rootPackage.workspaces).toBeUndefined()
   })
+
+  it('flips Electron’s fuses in the packaged binary: no Node mode, no injected options or inspector, the app from its asar only', async () => {
+    const config = parse(await readFile(join(repoRoot, 'plugin', 'electron-builder.yml'), 'utf8')) as { asar?: unknown; electronFuses?: Record<string, unknown> }
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableCookieEncryption: true,
+      onlyLoadAppFromAsar: true,
+      enableEmbeddedAsarIntegrityValidation: true,
+    })
+    // Names electron-builder knows (its FuseOptionsV1): a misspelt one would be ignored without a word.
+    const FUSE_OPTIONS_V1 = [
+      'runAsNode',
+      'enableCookieEncryption',
+      'enableNodeOptionsEnvironmentVariable',
+      'enableNodeCliInspectArguments',
+      'enableEmbeddedAsarIntegrityValidation',
+      'onlyLoadAppFromAsar',
+      'loadBrowserProcessSpecificV8Snapshot',
+      'grantFileProtocolExtraPrivileges',
+      'resetAdHocDarwinSignature',
+    ]
+    for (const name of Object.keys(config.electronFuses!)) expect(FUSE_OPTIONS_V1, name).toContain(name)
+    // onlyLoadAppFromAsar and the integrity check need the app packed as an asar.
+    expect(config.asar).toBe(true)
+    // The electron-builder the plugin locks flips fuses itself (app-builder-lib depends on @electron/fuses), and it is
+    // a version with the electronFuses option (26).
+    const lock = JSON.parse(await readFile(join(repoRoot, 'plugin', 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; dependencies?: Record<string, string> }> }
+    const builder = lock.packages['node_modules/app-builder-lib']!
+    expect(Number(builder.version.split('.')[0])).toBeGreaterThanOrEqual(26)
+    expect(Object.keys(builder.dependencies ?? {})).toContain('@electron/fuses')
+    // Nothing in the app needs what the fuses take away.
+    const main = await readFile(join(outDir, 'main.cjs'), 'utf8')
+    expect(main).not.toMatch(/ELECTRON_RUN_AS_NODE|NODE_OPTIONS|--inspect/)
+  })
 })

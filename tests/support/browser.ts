@@ -3,13 +3,28 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import AxeBuilder from '@axe-core/playwright'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { expect } from 'vitest'
+import { afterEach, expect } from 'vitest'
 import { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH } from '../../temporal/setup/chromium.js'
 
 /**
  * A real browser for end-to-end tests: Debian's Chromium (installed by the global set-up) driven by playwright-core.
  * Screenshots go to .test-artifacts/screenshots/, which CI keeps and the README links to.
+ *
+ * Every page runs under the site's Content-Security-Policy, and whatever it refuses (a script, a style, a connection)
+ * fails the test that loaded the page: the pages must work with the policy on, not merely load.
  */
+
+const cspViolations: string[] = []
+
+/** The policy violations seen since the last call, for a test that provokes one on purpose. */
+export function takeCspViolations(): string[] {
+  return cspViolations.splice(0)
+}
+
+afterEach(() => {
+  const seen = takeCspViolations()
+  expect(seen, 'Content-Security-Policy violations in the browser').toEqual([])
+})
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export const screenshotDir = join(repoRoot, '.test-artifacts', 'screenshots')
@@ -36,6 +51,17 @@ export async function newContext(
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   })
   context.setDefaultTimeout(15_000)
+  await context.exposeBinding('__reportCspViolation', (_source, text: string) => void cspViolations.push(text))
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { __reportCspViolation: (text: string) => void }).__reportCspViolation
+      report(`${location.pathname}: ${event.effectiveDirective} refused ${event.blockedURI || 'an inline resource'} (${event.sourceFile || 'the page'}:${event.lineNumber})`)
+    })
+  })
+  // Chromium also says so in the console (for what happens before a listener could hear it).
+  context.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(`${message.location().url}: ${message.text()}`)
+  })
   return context
 }
 

@@ -83,12 +83,17 @@ export class PortalClient {
     return response
   }
 
-  /** Posts a multipart form (a file upload), as a browser does; includes the CSRF token unless one is given. */
+  /**
+   * Posts a multipart form (a file upload), as a browser does: the CSRF token first, as the upload forms carry it
+   * (their first field); the page's token unless one is given.
+   */
   async postMultipart(path: string, form: FormData, options: { headers?: Record<string, string> } = {}): Promise<Response> {
-    if (!form.has('csrf')) form.set('csrf', await this.csrfToken())
+    const ordered = new FormData()
+    ordered.set('csrf', form.get('csrf') ?? (await this.csrfToken()))
+    for (const [name, value] of form) if (name !== 'csrf') ordered.append(name, value)
     const response = await fetch(new URL(path, this.baseUrl), {
       method: 'POST',
-      body: form,
+      body: ordered,
       headers: { ...this.headers, cookie: this.cookieHeader(), origin: new URL(this.baseUrl).origin, ...options.headers },
       redirect: 'manual',
     })

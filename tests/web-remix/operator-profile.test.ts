@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -209,5 +210,76 @@ describe("the operator's profile editor", () => {
     expect(upload.status).toBe(200)
     expect(await stack.db.operatorImage.findFirstOrThrow({ where: { operatorId: operator.id } })).toMatchObject({ altText: 'Studio portrait' })
     expect(await stack.db.auditLogEntry.count({ where: { actorId: company.id, subject: `user:${operator.id}`, action: { in: ['operator.availability.update', 'operator.image.add'] } } })).toBe(2)
+  })
+})
+
+describe('a photo upload, before its CSRF check', () => {
+  /**
+   * Sends the start of a multipart upload that announces megabytes and then stops sending: the server's answer, if it
+   * gives one without reading the rest, or null when it is still waiting for the body (it reads before it checks).
+   */
+  function startUpload(path: string, cookie: string, parts: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string } | null> {
+    const origin = new URL(stack.url)
+    return new Promise((resolve, reject) => {
+      const outgoing = httpRequest(
+        {
+          host: origin.hostname,
+          port: origin.port,
+          method: 'POST',
+          path,
+          agent: false,
+          headers: { cookie, origin: origin.origin, 'content-type': 'multipart/form-data; boundary=B', 'content-length': String(4 * 1024 * 1024), ...headers },
+        },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => {
+            clearTimeout(waiting)
+            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })
+            outgoing.destroy()
+          })
+        },
+      )
+      const waiting = setTimeout(() => {
+        resolve(null)
+        outgoing.destroy()
+      }, 5_000)
+      outgoing.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)))
+      // The first kilobyte of the photo, and no more.
+      outgoing.write(`${parts}--B\r\nContent-Disposition: form-data; name="image"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n${'\xff'.repeat(1024)}`)
+    })
+  }
+  const field = (name: string, value: string) => `--B\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+
+  it('is refused with 403 as soon as a file comes without the token, or after a wrong one, before the file is read', async () => {
+    const operator = await newUser(stack.db, 'operator')
+    const client = await signedIn(stack.url, operator.email)
+    const token = await client.csrfToken('/operator/profile')
+    const cookie = client.cookieHeader()
+    for (const [what, parts] of [
+      ['no token', field('intent', 'add-image')],
+      ['a wrong token', field('csrf', 'x'.repeat(token.length)) + field('intent', 'add-image')],
+      ['the token after the file', ''],
+    ] as const) {
+      const answer = await startUpload('/operator/profile', cookie, parts)
+      expect(answer, `${what}: the server waited for the photo before refusing`).not.toBeNull()
+      expect(answer!.status, what).toBe(403)
+    }
+    // The right token first: the server goes on to read the photo (it waits for the rest of it).
+    expect(await startUpload('/operator/profile', cookie, field('csrf', token) + field('intent', 'add-image'))).toBeNull()
+    expect(await stack.db.operatorImage.count({ where: { operatorId: operator.id } })).toBe(0)
+  })
+
+  it('is refused before it is read from another site, without a session, or for another role', async () => {
+    const operator = await newUser(stack.db, 'operator')
+    const member = await newUser(stack.db, 'member')
+    const client = await signedIn(stack.url, operator.email)
+    const token = await client.csrfToken('/operator/profile')
+    const withToken = field('csrf', token) + field('intent', 'add-image')
+    expect((await startUpload('/operator/profile', client.cookieHeader(), withToken, { origin: 'https://evil.example' }))?.status).toBe(403)
+    expect((await startUpload('/operator/profile', '', withToken))?.status).toBe(302)
+    expect((await startUpload('/operator/profile', (await signedIn(stack.url, member.email)).cookieHeader(), withToken))?.status).toBe(403)
+    // Pages that take no file take no multipart body at all.
+    expect((await startUpload('/account', client.cookieHeader(), withToken))?.status).toBe(415)
   })
 })

@@ -28,7 +28,7 @@ beforeAll(async () => {
   })
   harness = await startCallHarness(db, config)
   // What the web hands its helpers; no event streams are needed here.
-  services = { config, db, temporal: async () => harness.client, outbox: undefined as never, close: async () => {} }
+  services = { config, db, temporal: async () => harness.client, outbox: undefined as never, eventStreams: undefined as never, close: async () => {} }
 })
 afterEach(async () => {
   expect((await checkLedger(db)).violations).toEqual([])

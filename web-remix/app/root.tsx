@@ -14,6 +14,7 @@ import {
 } from '@remix-run/react'
 import type { ReactNode } from 'react'
 import { CsrfInput } from './auth/csrf-input.js'
+import { useCspNonce } from './csp-nonce.js'
 import { csrfTokenFor } from './auth/csrf.server.js'
 import { getSessionUser } from './auth/session.server.js'
 import { servicesFrom } from './plugin-api/services.server.js'
@@ -33,8 +34,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     {
       user: user && { displayName: user.displayName, role: user.role, emailVerified: user.emailVerified },
       csrfToken: csrf.token,
-      // The dev mailbox exists outside production only.
-      showMailbox: config.NODE_ENV !== 'production',
+      // The dev mailbox exists with the development switch on only.
+      showMailbox: config.DEVELOPMENT_FEATURES,
     },
     { headers },
   )
@@ -108,6 +109,7 @@ function SiteHeader() {
 }
 
 export function Layout({ children }: { children: ReactNode }) {
+  const nonce = useCspNonce()
   return (
     <html lang="en">
       <head>
@@ -124,8 +126,8 @@ export function Layout({ children }: { children: ReactNode }) {
         <main id="main" tabIndex={-1}>
           {children}
         </main>
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   )

@@ -15,12 +15,54 @@ export interface SseWriter {
 
 const PING_INTERVAL_MS = 15_000
 
+/**
+ * Caps on the event streams a web process keeps open (docs/decisions/058-requests-within-bounds.md):
+ * each holds a connection, timers and subscriptions for as long as the client likes, so one client may hold at most
+ * `perClient` of them (per browser session or plugin token) and one address at most `perAddress`, whoever is behind it.
+ * Per process: each web server of a deployment counts its own.
+ */
+export class EventStreamSlots {
+  private readonly open = new Map<string, number>()
+
+  constructor(private readonly limits: { perClient: number; perAddress: number }) {}
+
+  /** A slot for one more stream, or null when the client or its address holds its cap; the function frees it, once. */
+  take(client: string | null, address: string | null): (() => void) | null {
+    const wanted: Array<[string, number]> = []
+    if (client) wanted.push([`client:${client}`, this.limits.perClient])
+    if (address) wanted.push([`address:${address}`, this.limits.perAddress])
+    if (wanted.some(([key, cap]) => (this.open.get(key) ?? 0) >= cap)) return null
+    for (const [key] of wanted) this.open.set(key, (this.open.get(key) ?? 0) + 1)
+    let freed = false
+    return () => {
+      if (freed) return
+      freed = true
+      for (const [key] of wanted) {
+        const left = (this.open.get(key) ?? 1) - 1
+        if (left > 0) this.open.set(key, left)
+        else this.open.delete(key)
+      }
+    }
+  }
+}
+
+/** The pages' answer when a client holds all the streams it may (the plugin API answers in its own JSON shape). */
+export function tooManyStreams(): Response {
+  return new Response('Too many open event streams: close another page first.', {
+    status: 429,
+    statusText: 'Too Many Requests',
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '30', 'Cache-Control': 'no-store' },
+  })
+}
+
 export function serverSentEvents(options: {
   /** Any of them aborting (the client went away) ends the stream. */
   signals: AbortSignal[]
   /** How soon an EventSource client should come back after a drop. */
   retryMs: number
   start(writer: SseWriter): () => void
+  /** Called once when the stream has ended, however (frees its EventStreamSlots slot). */
+  onEnd?: () => void
 }): Response {
   const { signals } = options
   const encoder = new TextEncoder()
@@ -44,6 +86,7 @@ export function serverSentEvents(options: {
         if (!open) return
         open = false
         clearInterval(ping)
+        options.onEnd?.()
         cleanup?.()
         for (const signal of signals) signal.removeEventListener('abort', stop)
         try {

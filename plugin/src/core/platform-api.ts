@@ -1,3 +1,5 @@
+import { InsecurePlatformUrlError, platformUrlProblem } from './platform-url.js'
+
 /**
  * A typed client for the platform's plugin API (docs/api.md, "The plugin API"): what the plugin's headless core,
  * third-party call-tracking tools and the benchmark use to talk to the platform.
@@ -363,6 +365,9 @@ export class PlatformApi {
   private currentToken: string | null
 
   constructor(options: PlatformApiOptions) {
+    // The password and the token go over HTTPS only (plain HTTP to this computer itself): see platform-url.ts.
+    const problem = platformUrlProblem(options.baseUrl)
+    if (problem) throw new InsecurePlatformUrlError(problem)
     this.origin = options.baseUrl.replace(/\/+$/, '')
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.onResponse = options.onResponse

@@ -5,6 +5,7 @@ import { OperatorRecord } from './operator-record.js'
 import { DEFAULT_INTERVALS, OperatorSession, type CoreIntervals, type PluginNotification } from './operator-session.js'
 import { isPlatformApiError, PlatformApi, PlatformApiError, type CallingProvider, type PluginEndReason } from './platform-api.js'
 import type { ActionResult, PluginState } from './plugin-state.js'
+import { platformUrlProblem } from './platform-url.js'
 import { SessionVault, type SavedSession, type SecretCipher, type TokenStorage } from './session-vault.js'
 
 /**
@@ -86,9 +87,14 @@ export class PluginCore {
     const vault = new SessionVault(join(options.dataDir, 'session.bin'), options.cipher, log)
     const core = new PluginCore(options, queue, vault)
     core.tokenStorage = await vault.storage()
-    const saved = await vault.load()
+    // An address the plugin will not talk to gets neither a saved token nor a password: the sign-in screen says why.
+    const problem = platformUrlProblem(options.platformUrl)
+    const saved = problem ? null : await vault.load()
     if (saved) await core.begin(saved, { verify: true })
-    else core.show('sign_in')
+    else {
+      core.signInMessage = problem
+      core.show('sign_in')
+    }
     return core
   }
 
@@ -127,6 +133,8 @@ export class PluginCore {
 
   async signIn(login: string, password: string): Promise<ActionResult> {
     if (this.session) return { ok: false, code: 'signed_in', message: 'You are already signed in.' }
+    const problem = platformUrlProblem(this.options.platformUrl)
+    if (problem) return { ok: false, code: 'insecure_platform_url', message: problem }
     const api = this.newApi(null)
     try {
       const signedIn = await api.login(login.trim(), password, this.options.deviceName ?? defaultDeviceName())

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 const prepare = (command: Command, args: string[]) => command.prepare(parseCommandArgs(command, args))
 const run = (command: Command, args: string[]) =>
-  prepare(command, args)({ db, config: parseConfig({ DATABASE_URL: testDatabaseUrl() }), origin: { test: true } })
+  prepare(command, args)({ db, config: parseConfig({ NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl() }), origin: { test: true } })
 const newUser = (role: string, ...extra: string[]) => [
   '--role',
   role,
@@ -176,7 +176,7 @@ describe('admin commands refused by the data', () => {
   })
 
   it("give a company without --share the platform's default company share, from the settings in force", async () => {
-    const config = parseConfig({ DATABASE_URL: testDatabaseUrl(), DEFAULT_COMPANY_SHARE_BPS: '1234' })
+    const config = parseConfig({ NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), DEFAULT_COMPANY_SHARE_BPS: '1234' })
     // The settings in force: the configuration's default unless an admin changed it in this database.
     const expected = (await readPlatformSettings(db, config)).defaultCompanyShareBps
     const created = await prepare(createUserCommand, newUser('company', '--json'))({ db, config, origin: { test: true } })

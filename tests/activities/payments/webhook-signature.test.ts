@@ -46,16 +46,24 @@ describe('the sandbox’s card check', () => {
 })
 
 describe('payment configuration', () => {
-  const production = { NODE_ENV: 'production', SESSION_SECRET: 'a-production-session-secret-of-32-chars!', DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }
-  it('uses a development webhook secret only outside production', () => {
-    expect(parseConfig({}).PAYMENT_WEBHOOK_SECRET).toBe(DEV_PAYMENT_WEBHOOK_SECRET)
+  const production = {
+    NODE_ENV: 'production',
+    SESSION_SECRET: 'a-production-session-secret-of-32-chars!',
+    DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    ADMIN_ALLOWED_CIDRS: '203.0.113.0/24',
+  }
+  it('uses a development webhook secret only with the development switch on', () => {
+    expect(parseConfig({ NODE_ENV: 'development' }).PAYMENT_WEBHOOK_SECRET).toBe(DEV_PAYMENT_WEBHOOK_SECRET)
+    expect(parseConfig({ NODE_ENV: 'test' }).PAYMENT_WEBHOOK_SECRET).toBe(DEV_PAYMENT_WEBHOOK_SECRET)
+    expect(() => parseConfig({})).toThrow(/NODE_ENV: is not set/)
     expect(() => parseConfig({ ...production, PAYMENT_SANDBOX_IN_PRODUCTION: 'true' })).toThrow(/PAYMENT_WEBHOOK_SECRET/)
-    expect(() => parseConfig({ PAYMENT_WEBHOOK_SECRET: 'short' })).toThrow(ConfigError)
+    expect(() => parseConfig({ ...production, PAYMENT_SANDBOX_IN_PRODUCTION: 'true', PAYMENT_WEBHOOK_SECRET: DEV_PAYMENT_WEBHOOK_SECRET })).toThrow(/PAYMENT_WEBHOOK_SECRET/)
+    expect(() => parseConfig({ NODE_ENV: 'test', PAYMENT_WEBHOOK_SECRET: 'short' })).toThrow(ConfigError)
   })
 
   it('refuses the sandbox in production unless it is asked for', () => {
     expect(() => parseConfig({ ...production, PAYMENT_WEBHOOK_SECRET: secret })).toThrow(/PAYMENT_PROVIDER/)
     expect(parseConfig({ ...production, PAYMENT_WEBHOOK_SECRET: secret, PAYMENT_SANDBOX_IN_PRODUCTION: 'true' }).PAYMENT_PROVIDER).toBe('sandbox')
-    expect(() => parseConfig({ TOPUP_MIN_CENTS: '1000', TOPUP_MAX_CENTS: '500' })).toThrow(/TOPUP_MIN_CENTS/)
+    expect(() => parseConfig({ NODE_ENV: 'test', TOPUP_MIN_CENTS: '1000', TOPUP_MAX_CENTS: '500' })).toThrow(/TOPUP_MIN_CENTS/)
   })
 })

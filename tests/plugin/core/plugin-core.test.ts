@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emitEvent } from '../../../activities/outbox.js'
 import { createScheduledCallActivities } from '../../../activities/scheduled-calls.js'
 import { PlatformApi } from '../../../plugin/src/core/platform-api.js'
+import { platformUrlProblem } from '../../../plugin/src/core/platform-url.js'
 import { CALL_REQUEST_TTL_MS, requestCall } from '../../../web-remix/app/calls/requests.server.js'
 import type { PlatformServices } from '../../../web-remix/app/plugin-api/services.server.js'
 import { MAX_FAILURES_PER_ACCOUNT } from '../../../web-remix/app/auth/throttle.server.js'
@@ -547,5 +548,52 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
 
     expect(await plugin.core.uploadProfileVideo(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), 'video/webm')).toMatchObject({ ok: false, code: 'invalid_body' })
     expect(plugin.core.state.video).toMatchObject({ status: 'failed', videoUrl: uploaded.videoUrl })
+  })
+})
+
+describe('the platform address', () => {
+  const PLAIN = 'http://calls.perminute.example'
+  /** The network between the plugin and a platform served over plain HTTP: every request it carries, in the clear. */
+  function plainNetwork() {
+    const carried: Array<{ url: string; body: string | null; authorization: string | null }> = []
+    const fetchOverPlainHttp: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input)
+      const headers = new Headers(init?.headers)
+      carried.push({ url, body: typeof init?.body === 'string' ? init.body : null, authorization: headers.get('authorization') })
+      return fetch(url.replace(PLAIN, stack.url), init)
+    }
+    return { carried, fetch: fetchOverPlainHttp }
+  }
+
+  it('is https://, or http:// to this computer only: the core refuses to sign in over plain HTTP elsewhere', async () => {
+    const operator = await createOperator(stack.db)
+    const network = plainNetwork()
+    const plugin = await openCore({ platformUrl: PLAIN, dataDir: await newDataDir(), cipher: testKeychain(), fetch: network.fetch })
+    cleanups.push(() => plugin.core.shutdown())
+    expect(plugin.core.state).toMatchObject({ screen: 'sign_in', signInMessage: expect.stringMatching(/not secure \(http:\/\/\)/) })
+    const refused = await plugin.core.signIn(operator.email, PASSWORD)
+    expect(refused).toMatchObject({ ok: false, code: 'insecure_platform_url', message: expect.stringContaining('only over https://') })
+    // Neither the password nor anything else went out.
+    expect(network.carried).toEqual([])
+    expect(() => new PlatformApi({ baseUrl: PLAIN })).toThrow(/not secure/)
+  })
+
+  it('does not send a saved session over plain HTTP either', async () => {
+    const first = await signedInCore()
+    await first.core.shutdown()
+    const network = plainNetwork()
+    const again = await openCore({ platformUrl: PLAIN, dataDir: first.dataDir, cipher: first.keychain, fetch: network.fetch })
+    cleanups.push(() => again.core.shutdown())
+    expect(again.core.state).toMatchObject({ screen: 'sign_in', operator: null, signInMessage: expect.stringMatching(/not secure/) })
+    expect(network.carried).toEqual([])
+  })
+
+  it('tells loopback from names that only look like it', () => {
+    for (const allowed of ['https://calls.perminute.example', 'http://127.0.0.1:3000', 'http://127.8.9.10', 'http://localhost:3000/', 'http://LOCALHOST', 'http://[::1]:3000']) {
+      expect(platformUrlProblem(allowed), allowed).toBeNull()
+    }
+    for (const refused of ['http://127.0.0.1.nip.example', 'http://localhost.example', 'http://10.0.0.7:3000', 'http://[::2]', 'http://0.0.0.0:3000', 'ftp://calls.perminute.example', 'calls.perminute.example']) {
+      expect(platformUrlProblem(refused), refused).not.toBeNull()
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { AppLoadContext } from '@remix-run/node'
+import { unstable_parseMultipartFormData, type AppLoadContext, type UploadHandler } from '@remix-run/node'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { portalCookies } from './cookies.server.js'
 import { newSecret } from './tokens.server.js'
@@ -26,14 +26,17 @@ function forbidden(message: string): Response {
   return new Response(message, { status: 403, statusText: 'Forbidden' })
 }
 
-export async function requireCsrf(request: Request, formData: FormData, context?: AppLoadContext): Promise<void> {
+/** A form whose Origin header names another site, refused before its body is read. */
+function requireSameOrigin(request: Request): void {
   const origin = request.headers.get('Origin')
   if (origin && origin !== 'null' && origin !== new URL(request.url).origin) {
     throw forbidden('This form was sent from another site.')
   }
+}
+
+async function requireToken(request: Request, given: unknown, context?: AppLoadContext): Promise<void> {
   const cookie = portalCookies(servicesFrom(context).config).csrf
   const expected: unknown = await cookie.parse(request.headers.get('Cookie'))
-  const given = formData.get(CSRF_FIELD)
   if (typeof expected !== 'string' || typeof given !== 'string') {
     throw forbidden('This form has expired. Reload the page and send it again.')
   }
@@ -42,4 +45,43 @@ export async function requireCsrf(request: Request, formData: FormData, context?
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
     throw forbidden('This form has expired. Reload the page and send it again.')
   }
+}
+
+export async function requireCsrf(request: Request, formData: FormData, context?: AppLoadContext): Promise<void> {
+  requireSameOrigin(request)
+  await requireToken(request, formData.get(CSRF_FIELD), context)
+}
+
+/** A token is 43 characters (newSecret); a first field longer than this is no token and is not read further. */
+const MAX_TOKEN_BYTES = 256
+
+async function textOf(data: AsyncIterable<Uint8Array>, limit: number): Promise<string | null> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of data) {
+    size += chunk.byteLength
+    if (size > limit) return null
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * Reads a multipart form (a file upload) only once it has passed the CSRF check: its Origin first, then its first
+ * part, which must be the token (CsrfInput is the first field of every upload form, and browsers send fields in
+ * order). A file that comes before the token, or a wrong token, is refused with 403 before anything else of the body
+ * is read; only then do the other parts go to `uploads`. The caller has checked the session and role already.
+ */
+export async function parseMultipartFormAfterCsrf(request: Request, context: AppLoadContext | undefined, uploads: UploadHandler): Promise<FormData> {
+  requireSameOrigin(request)
+  let tokenChecked = false
+  const formData = await unstable_parseMultipartFormData(request, async (part) => {
+    if (tokenChecked) return uploads(part)
+    const token = part.name === CSRF_FIELD && !part.filename ? await textOf(part.data, MAX_TOKEN_BYTES) : null
+    await requireToken(request, token, context)
+    tokenChecked = true
+    return token
+  })
+  if (!tokenChecked) throw forbidden('This form has expired. Reload the page and send it again.')
+  return formData
 }

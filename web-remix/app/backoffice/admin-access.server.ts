@@ -2,11 +2,14 @@ import { redirect, type AppLoadContext } from '@remix-run/node'
 import { requireRole, sessionIdHashOf, type SessionUser } from '../auth/session.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { parseAllowList } from './address-allow-list.js'
+import { parsePublicHosts, portalOfHost, type Portal } from './portal-hosts.js'
 
 /**
- * The admin portal's door, in this order: the client's address must be on ADMIN_ALLOWED_CIDRS (403 otherwise, whoever
- * asks and with whatever credentials); then an admin's session; then that session must have passed the second factor.
- * The address is the load context's clientAddress, which trusts X-Forwarded-For only behind TRUST_PROXY.
+ * The admin portal's door, in this order: with PUBLIC_HOSTS, the request must have come to the admin host (404
+ * otherwise: the web server already refuses admin paths on other hosts, this holds even if a spelling of a path got
+ * past it); the client's address must be on ADMIN_ALLOWED_CIDRS (403 otherwise, whoever asks and with whatever
+ * credentials); then an admin's session; then that session must have passed the second factor. The address is the
+ * load context's clientAddress, which trusts X-Forwarded-For only behind TRUST_PROXY.
  */
 
 const matchers = new Map<string, (address: string | null | undefined) => boolean>()
@@ -21,6 +24,19 @@ export function adminAddressAllowed(context: AppLoadContext | undefined): boolea
   return allowed(context?.clientAddress ?? null)
 }
 
+const hostTables = new Map<string, Map<string, Portal> | null>()
+
+/** 404 on a host PUBLIC_HOSTS gives to another portal (or does not list). The Host header, as the web server reads it. */
+export function requireAdminHost(request: Request, context: AppLoadContext | undefined): void {
+  const { PUBLIC_HOSTS } = servicesFrom(context).config
+  const key = PUBLIC_HOSTS ?? ''
+  if (!hostTables.has(key)) hostTables.set(key, parsePublicHosts(PUBLIC_HOSTS))
+  const hosts = hostTables.get(key)!
+  if (hosts && portalOfHost(hosts, request.headers.get('host')) !== 'admin') {
+    throw new Response('Not found on this host.', { status: 404, statusText: 'Not Found' })
+  }
+}
+
 export function requireAdminAddress(context: AppLoadContext | undefined): void {
   if (!adminAddressAllowed(context)) {
     throw new Response('The admin portal is not reachable from this network.', { status: 403, statusText: 'Forbidden' })
@@ -32,6 +48,7 @@ export const sessionIdHash = sessionIdHashOf
 
 /** An admin from an allowed address who has not necessarily passed the second factor yet (the second-factor page). */
 export async function requireAdminFirstFactor(request: Request, context: AppLoadContext | undefined): Promise<SessionUser> {
+  requireAdminHost(request, context)
   requireAdminAddress(context)
   return requireRole(request, 'admin', context)
 }

@@ -1,6 +1,7 @@
 import type { AppLoadContext } from '@remix-run/node'
 import { Prisma } from '../../../prisma/client.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
+import { isUuid } from '../ids.server.js'
 
 /** What the admin portal's pages read. Reads only: every change goes through an audited path of its own. */
 
@@ -34,7 +35,7 @@ export async function searchUsers(context: AppLoadContext | undefined, query: st
 
 export async function userDetail(context: AppLoadContext | undefined, userId: string) {
   const { db } = servicesFrom(context)
-  if (!/^[0-9a-f-]{36}$/i.test(userId)) throw new Response('No such user.', { status: 404 })
+  if (!isUuid(userId)) throw new Response('No such user.', { status: 404, statusText: 'Not Found' })
   const user = await db.user.findUnique({
     where: { id: userId },
     select: {

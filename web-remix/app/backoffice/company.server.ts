@@ -1,6 +1,7 @@
 import type { AppLoadContext } from '@remix-run/node'
 import type { SessionUser } from '../auth/session.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
+import { isUuid } from '../ids.server.js'
 
 /** A company account's own company, and the guard that an operator belongs to it. */
 
@@ -12,7 +13,7 @@ export async function companyOf(context: AppLoadContext | undefined, user: Sessi
 
 /** 404 for an operator of another company (or none): a company learns nothing about other companies' operators. */
 export async function requireOwnOperator(context: AppLoadContext | undefined, companyId: string, operatorId: string | undefined): Promise<string> {
-  const operator = operatorId && /^[0-9a-f-]{36}$/i.test(operatorId)
+  const operator = operatorId && isUuid(operatorId)
     ? await servicesFrom(context).db.operator.findFirst({ where: { userId: operatorId, companyId }, select: { userId: true } })
     : null
   if (!operator) throw new Response('No such operator in your company.', { status: 404, statusText: 'Not Found' })

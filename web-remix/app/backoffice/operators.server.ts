@@ -1,5 +1,5 @@
 import type { AppLoadContext } from '@remix-run/node'
-import { MaxPartSizeExceededError, unstable_createMemoryUploadHandler, unstable_parseMultipartFormData } from '@remix-run/node'
+import { MaxPartSizeExceededError, unstable_createMemoryUploadHandler } from '@remix-run/node'
 import {
   ProfileInputError,
   parseTags,
@@ -11,6 +11,7 @@ import {
 import { readPlatformSettings } from '../../../activities/settings.js'
 import { forceEndCallWorkflow } from '../../../temporal/calls.js'
 import { isValidTimeZone, type WeeklyWindow } from '../../../workflows/availability.js'
+import { parseMultipartFormAfterCsrf, requireCsrf } from '../auth/csrf.server.js'
 import { removeProfileVideo } from '../plugin-api/profile-video.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { renderBio } from '../storefront/markdown.server.js'
@@ -135,17 +136,22 @@ function refused(intent: string, problems: Record<string, string>, values?: Reco
 }
 
 /**
- * Reads a profile form: urlencoded, or multipart for the image upload (held in memory up to the image limit; a larger
- * file stops the reading). Returns null when the upload was too large to read.
+ * Reads a profile form, CSRF checked: urlencoded, or multipart for the image upload, whose token is checked before any
+ * file is read (auth/csrf.server.ts) and whose file is held in memory up to the image limit (a larger one stops the
+ * reading). Returns null when the upload was too large to read. The caller has checked the session and role.
  */
-export async function readProfileForm(request: Request): Promise<FormData | null> {
+export async function readProfileForm(request: Request, context: AppLoadContext | undefined): Promise<FormData | null> {
   const type = request.headers.get('content-type') ?? ''
-  if (!type.startsWith('multipart/form-data')) return request.formData()
+  if (!type.startsWith('multipart/form-data')) {
+    const formData = await request.formData()
+    await requireCsrf(request, formData, context)
+    return formData
+  }
   const declared = Number(request.headers.get('content-length') ?? '0')
   // The file plus a generous allowance for the other fields and the multipart framing.
   if (declared > MAX_IMAGE_BYTES + 64 * 1024) return null
   try {
-    return await unstable_parseMultipartFormData(request, unstable_createMemoryUploadHandler({ maxPartSize: MAX_IMAGE_BYTES }))
+    return await parseMultipartFormAfterCsrf(request, context, unstable_createMemoryUploadHandler({ maxPartSize: MAX_IMAGE_BYTES }))
   } catch (error) {
     if (error instanceof MaxPartSizeExceededError) return null
     throw error

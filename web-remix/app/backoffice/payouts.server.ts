@@ -6,10 +6,9 @@ import { requestPayoutWorkflow } from '../../../temporal/payouts.js'
 import type { PayeeKind } from '../../../workflows/payout.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatCents, parseAmount } from './format.js'
+import { isUuid } from '../ids.server.js'
 
 /** Payout requests from the operator and company portals, and what their pages show of earnings and payouts. */
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export async function earningsPage(context: AppLoadContext | undefined, payee: { kind: PayeeKind; id: string }) {
   const { db, config } = servicesFrom(context)
@@ -43,7 +42,7 @@ export async function submitPayoutRequest(
 ): Promise<PayoutFormResult> {
   const { config } = servicesFrom(context)
   const payoutId = String(formData.get('payoutId') ?? '')
-  if (!UUID.test(payoutId)) return { ok: false, error: 'This form has expired. Reload the page and try again.' }
+  if (!isUuid(payoutId)) return { ok: false, error: 'This form has expired. Reload the page and try again.' }
   const amountCents = parseAmount(String(formData.get('amount') ?? ''))
   if (amountCents === null || amountCents <= 0) return { ok: false, error: 'Enter an amount such as 25.00.' }
   const client = await servicesFrom(context).temporal()

@@ -3,7 +3,8 @@ import type { AppLoadContext } from '@remix-run/node'
 
 /** The development mailbox reads the mail outbox; it does not exist in production. */
 export function requireDevelopment(context: AppLoadContext | undefined): void {
-  if (servicesFrom(context).config.NODE_ENV === 'production') throw new Response('Not found', { status: 404 })
+  // Only with the development switch on (NODE_ENV=development or test): elsewhere the page does not exist.
+  if (!servicesFrom(context).config.DEVELOPMENT_FEATURES) throw new Response('Not found', { status: 404 })
 }
 
 export async function listMail(context: AppLoadContext | undefined, to: string | null) {

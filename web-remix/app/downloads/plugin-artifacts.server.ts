@@ -45,7 +45,6 @@ export async function servePluginArtifact(services: PlatformServices, fileName: 
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(size),
       'Content-Disposition': `attachment; filename="${fileName}"`,
-      'X-Content-Type-Options': 'nosniff',
       // The names carry no version: a new release replaces the file under the same name.
       'Cache-Control': 'no-cache',
     },

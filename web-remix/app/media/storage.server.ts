@@ -120,7 +120,6 @@ export async function serveMediaFile(services: PlatformServices, collection: Med
       'Content-Type': type,
       'Content-Length': String(size),
       'Cache-Control': 'public, max-age=31536000, immutable',
-      'X-Content-Type-Options': 'nosniff',
     },
   })
 }

@@ -37,6 +37,7 @@ export type ApiErrorCode =
   | 'scheduled_call_not_reserved'
   | 'email_not_verified'
   | 'invalid_last_event_id'
+  | 'too_many_streams'
   | 'temporal_unavailable'
   | 'call_service_busy'
   | 'internal_error'

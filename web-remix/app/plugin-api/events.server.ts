@@ -215,11 +215,14 @@ export function outboxEventStream(options: {
    * a "no", or no answer at all, ends the stream: one logged out, revoked, suspended or expired sees nothing more.
    */
   stillAuthorised: () => Promise<boolean>
+  /** Called once when the stream has ended (frees its slot). */
+  onEnd?: () => void
 }): Response {
   const { listener, audience } = options
   return serverSentEvents({
     signals: options.signals,
     retryMs: 2_000,
+    onEnd: options.onEnd,
     start({ write, stop }) {
       let cursor = options.afterId ?? 0n
       let open = true

@@ -2,6 +2,7 @@ import type { AppLoadContext } from '@remix-run/node'
 import { Client, Connection } from '@temporalio/client'
 import { loadConfig, type PlatformConfig } from '../../../config/env.js'
 import { createDb, type Db } from '../../../prisma/client.js'
+import { EventStreamSlots } from '../sse.server.js'
 import { createOutboxListener, type OutboxListener } from './events.server.js'
 
 /**
@@ -18,6 +19,8 @@ export interface PlatformServices {
   /** Connected on first use, so pages are served even while Temporal is still starting. */
   temporal(): Promise<Client>
   readonly outbox: OutboxListener
+  /** The event streams open in this process, per client and per address, within their caps. */
+  readonly eventStreams: EventStreamSlots
   close(): Promise<void>
 }
 
@@ -28,6 +31,8 @@ declare module '@remix-run/node' {
     responseClosed?: AbortSignal
     /** The client's address (behind a trusted proxy, the one it forwarded); null when unknown. */
     clientAddress?: string | null
+    /** This response's Content-Security-Policy nonce (web-remix/http/security-headers.ts), for the document's scripts. */
+    cspNonce?: string
   }
 }
 
@@ -51,6 +56,7 @@ export function createPlatformServices(config: PlatformConfig): PlatformServices
   return {
     config,
     db,
+    eventStreams: new EventStreamSlots({ perClient: config.EVENT_STREAMS_PER_CLIENT, perAddress: config.EVENT_STREAMS_PER_ADDRESS }),
     async temporal() {
       temporal ??= connectTemporal()
       return (await temporal).client

@@ -1,4 +1,5 @@
 import { z, type ZodType, type ZodTypeDef } from 'zod'
+import { uuid } from '../ids.server.js'
 import { apiError } from './errors.server.js'
 
 /** Reading what a client sends: bounded, parsed and validated before anything touches the database. */
@@ -89,10 +90,7 @@ export function parseQuery<Output>(url: URL, schema: ZodType<Output, ZodTypeDef,
 }
 
 /** A uuid, in PostgreSQL's lower-case spelling, so that the same id always names the same call and workflow. */
-export const uuid = z
-  .string()
-  .uuid()
-  .transform((id) => id.toLowerCase())
+export { uuid } from '../ids.server.js'
 
 /** Text bound for the database: PostgreSQL cannot store NUL characters, so they are refused here, not there. */
 export function text(min: number, max: number) {

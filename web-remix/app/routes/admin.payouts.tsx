@@ -12,6 +12,7 @@ import { AdminNav, TemporalLink } from '../backoffice/portal-nav.js'
 import { FormError } from '../components/field.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { DataTable } from '../components/data-table.js'
+import { isUuid } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Payouts · Admin · perminute' }]
 
@@ -30,7 +31,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const payoutId = String(formData.get('payoutId') ?? '')
   const intent = formData.get('intent')
   const { db, temporal } = servicesFrom(context)
-  const payout = /^[0-9a-f-]{36}$/i.test(payoutId) ? await db.payout.findUnique({ where: { id: payoutId } }) : null
+  const payout = isUuid(payoutId) ? await db.payout.findUnique({ where: { id: payoutId } }) : null
   if (!payout) return data<Result>({ ok: false, error: 'No such payout.' }, { status: 404 })
   const reason = text(formData, 'reason', 500)
   if (intent === 'reject' && !reason) return data<Result>({ ok: false, error: 'Give the reason for the rejection.' }, { status: 400 })

@@ -13,12 +13,13 @@ import { AdminNav } from '../backoffice/portal-nav.js'
 import { Field, FormError } from '../components/field.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { DataTable } from '../components/data-table.js'
+import { idFromPath, isUuid } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'User · Admin · perminute' }]
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   await requireAdmin(request, context)
-  return { ...(await userDetail(context, params.userId ?? '')), adjustmentKey: crypto.randomUUID() }
+  return { ...(await userDetail(context, idFromPath(params.userId, 'No such user.'))), adjustmentKey: crypto.randomUUID() }
 }
 
 type Result = { ok: true; message: string } | { ok: false; error: string }
@@ -27,7 +28,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requireAdmin(request, context)
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
-  const { user } = await userDetail(context, params.userId ?? '')
+  const { user } = await userDetail(context, idFromPath(params.userId, 'No such user.'))
   const intent = formData.get('intent')
   const reason = text(formData, 'reason', 500)
   if (intent === 'suspend' || intent === 'reinstate') {
@@ -47,7 +48,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     if (amountCents === null || amountCents <= 0) return data<Result>({ ok: false, error: 'Enter a positive amount such as 10.00.' }, { status: 400 })
     if (!reason) return data<Result>({ ok: false, error: 'Give the reason for the adjustment.' }, { status: 400 })
     const key = String(formData.get('adjustmentKey') ?? '')
-    if (!/^[0-9a-f-]{36}$/i.test(key)) return data<Result>({ ok: false, error: 'This form has expired. Reload the page.' }, { status: 400 })
+    if (!isUuid(key)) return data<Result>({ ok: false, error: 'This form has expired. Reload the page.' }, { status: 400 })
     const services = servicesFrom(context)
     const outcome = await runWalletAdjustment(await services.temporal(), services.config.TEMPORAL_TASK_QUEUE, {
       memberId: user.id,

@@ -11,14 +11,13 @@ import { endCallAs } from '../plugin-api/calls.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatCents, formatPricePerMinute } from '../storefront/money.js'
 import { RateCallForm } from '../storefront/rate-call-form.js'
+import { idFromPath } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Your call · perminute' }]
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 async function loadPanel(request: Request, context: LoaderFunctionArgs['context'], callId: string | undefined) {
   const member = await requireRole(request, 'member', context)
-  const panel = callId && UUID.test(callId) ? await memberCallPanel(servicesFrom(context), member, callId) : null
+  const panel = await memberCallPanel(servicesFrom(context), member, idFromPath(callId, 'No such call'))
   // Another member's call does not exist, as far as this member can tell.
   if (!panel) throw new Response('No such call', { status: 404, statusText: 'Not Found' })
   return { member, panel }

@@ -7,16 +7,15 @@ import { requireRole } from '../auth/session.server.js'
 import { MAX_PREPAID_BOOKING_MINUTES } from '../calls/requests.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatCents, formatPricePerMinute } from '../storefront/money.js'
+import { isUuid } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Book a prepaid block · perminute' }]
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const member = await requireRole(request, 'member', context)
   const operatorId = new URL(request.url).searchParams.get('operator') ?? ''
   const { db } = servicesFrom(context)
-  const operator = UUID.test(operatorId)
+  const operator = isUuid(operatorId)
     ? await db.operator.findUnique({ where: { userId: operatorId }, select: { userId: true, ratePerMinuteCents: true, user: { select: { displayName: true, status: true } } } })
     : null
   if (!operator || operator.user.status !== 'active') throw new Response('No such operator', { status: 404, statusText: 'Not Found' })

@@ -6,10 +6,9 @@ import { requireRole } from '../auth/session.server.js'
 import { requestCall } from '../calls/requests.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatCents } from '../storefront/money.js'
+import { isUuid } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Call request · perminute' }]
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // POST /calls/request {operatorId, mode?, prepaidMinutes?}: "Call now" (and a prepaid block) from a profile.
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -20,7 +19,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const mode = text(formData, 'mode') === 'prepaid' ? 'prepaid' : 'per_minute'
   const minutesText = text(formData, 'prepaidMinutes', 10)
   const prepaidMinutes = mode === 'prepaid' ? (/^\d+$/.test(minutesText) ? Number(minutesText) : NaN) : null
-  if (!UUID.test(operatorId)) return data({ message: 'This operator does not exist.', reason: 'operator_not_found', operatorId: null, shortfallCents: null }, { status: 404 })
+  if (!isUuid(operatorId)) return data({ message: 'This operator does not exist.', reason: 'operator_not_found', operatorId: null, shortfallCents: null }, { status: 404 })
   const outcome = await requestCall(servicesFrom(context), member, { operatorId, mode, prepaidMinutes: prepaidMinutes === null ? null : prepaidMinutes })
   if (outcome.ok) return redirect(`/calls/requests/${outcome.requestId}`)
   const status = { operator_not_found: 404, operator_unavailable: 409, insufficient_funds: 402, invalid: 400, spending_cap: 403 }[outcome.reason]

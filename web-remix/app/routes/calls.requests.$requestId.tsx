@@ -8,12 +8,13 @@ import { cancelCallRequest, viewCallRequest } from '../calls/requests.server.js'
 import { useMemberEvents } from '../calls/use-member-events.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatPricePerMinute } from '../storefront/money.js'
+import { idFromPath } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Waiting for the operator · perminute' }]
 
 async function load(request: Request, context: LoaderFunctionArgs['context'], requestId: string | undefined) {
   const member = await requireRole(request, 'member', context)
-  const view = requestId ? await viewCallRequest(servicesFrom(context), member, requestId) : null
+  const view = await viewCallRequest(servicesFrom(context), member, idFromPath(requestId, 'No such call request'))
   if (!view) throw new Response('No such call request', { status: 404, statusText: 'Not Found' })
   return { member, view }
 }

@@ -7,6 +7,7 @@ import { requireRole } from '../auth/session.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { RatingFields, type RateCallResult } from '../storefront/rate-call-form.js'
 import storefrontStyles from '../storefront/storefront.css?url'
+import { idFromPath } from '../ids.server.js'
 
 // POST /calls/:callId/rate — a member rates a call of theirs (docs/decisions/012-ratings.md). The call page embeds
 // <RateCallForm callId/>, which posts here; GET shows the same form on a page of its own.
@@ -24,18 +25,19 @@ const REFUSALS: Record<RatingRefusal, { status: number; error: string }> = {
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const user = await requireRole(request, 'member', context)
   const { db } = servicesFrom(context)
-  const callId = params.callId ?? ''
+  const callId = idFromPath(params.callId, 'There is no such call of yours.')
   return { canRate: await canRateCall(db, user.id, callId) }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const user = await requireRole(request, 'member', context)
+  const callId = idFromPath(params.callId, 'There is no such call of yours.')
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
   const { db } = servicesFrom(context)
   try {
     const rating = normaliseRating({ stars: formData.get('stars'), comment: formData.get('comment') })
-    await rateOperatorForCall(db, user.id, { callId: params.callId ?? '', ...rating })
+    await rateOperatorForCall(db, user.id, { callId, ...rating })
     return data<RateCallResult>({ ok: true, stars: rating.stars })
   } catch (error) {
     if (error instanceof RatingInputError) return data<RateCallResult>({ ok: false, error: `Please ${error.message}.` }, { status: 422 })

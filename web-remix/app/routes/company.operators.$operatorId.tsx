@@ -2,20 +2,20 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '../auth/csrf-input.js'
-import { requireCsrf } from '../auth/csrf.server.js'
 import { requireRole } from '../auth/session.server.js'
 import { companyOf, requireOwnOperator } from '../backoffice/company.server.js'
 import { CallTable, EarningsCards } from '../backoffice/earnings-ui.js'
 import { changeAccountStatus, handleProfileForm, imageTooLarge, operatorCalls, operatorProfile, readProfileForm } from '../backoffice/operators.server.js'
 import { earningsPage } from '../backoffice/payouts.server.js'
 import { ProfileEditor } from '../backoffice/profile-form.js'
+import { idFromPath } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Operator · Company · perminute' }]
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireRole(request, 'company', context)
   const company = await companyOf(context, user)
-  const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
+  const operatorId = await requireOwnOperator(context, company.id, idFromPath(params.operatorId, 'No such operator in your company.'))
   const [profile, calls, page] = await Promise.all([
     operatorProfile(context, operatorId),
     operatorCalls(context, { operatorId }, 50),
@@ -26,11 +26,11 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const user = await requireRole(request, 'company', context)
-  const formData = await readProfileForm(request)
+  // The session and role first, then the CSRF check, and only then the body (a photo upload is megabytes).
+  const formData = await readProfileForm(request, context)
   if (!formData) return data(imageTooLarge(), { status: 413 })
-  await requireCsrf(request, formData, context)
   const company = await companyOf(context, user)
-  const operatorId = await requireOwnOperator(context, company.id, params.operatorId)
+  const operatorId = await requireOwnOperator(context, company.id, idFromPath(params.operatorId, 'No such operator in your company.'))
   const intent = formData.get('intent')
   if (intent === 'disable' || intent === 'enable') {
     const { endedCalls } = await changeAccountStatus(context, {

@@ -42,7 +42,7 @@ export default function DevMail() {
           {mail.status} ({mail.attempts} delivery attempts){mail.lastError ? `: ${mail.lastError}` : ''}
         </dd>
       </dl>
-      <pre className="mail-body" style={{ whiteSpace: 'pre-wrap' }}>
+      <pre className="mail-body">
         <Linkified text={mail.textBody} />
       </pre>
       <p>

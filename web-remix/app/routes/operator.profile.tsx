@@ -1,7 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
-import { requireCsrf } from '../auth/csrf.server.js'
 import { requireRole } from '../auth/session.server.js'
 import { handleProfileForm, imageTooLarge, operatorProfile, readProfileForm } from '../backoffice/operators.server.js'
 import { OperatorNav } from '../backoffice/portal-nav.js'
@@ -16,9 +15,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireRole(request, 'operator', context)
-  const formData = await readProfileForm(request)
+  // The session and role first, then the CSRF check, and only then the body (a photo upload is megabytes).
+  const formData = await readProfileForm(request, context)
   if (!formData) return data(imageTooLarge(), { status: 413 })
-  await requireCsrf(request, formData, context)
   const result = await handleProfileForm(context, user.id, user.id, formData)
   return data(result, { status: result.ok ? 200 : 400 })
 }

@@ -10,6 +10,7 @@ import storefrontStyles from '../storefront/storefront.css?url'
 import { useTimeZoneCookie } from '../storefront/time-zone-cookie.js'
 import { knownTimeZones, viewerTimeZone } from '../storefront/time-zone.server.js'
 import { useLivePresence } from '../storefront/use-live-presence.js'
+import { idFromPath } from '../ids.server.js'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: storefrontStyles }]
 
@@ -21,7 +22,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { db } = servicesFrom(context)
   const viewer = viewerTimeZone(request)
-  const profile = await loadProfile(db, params.operatorId ?? '', viewer.zone, Date.now())
+  const profile = await loadProfile(db, idFromPath(params.operatorId, 'Not found'), viewer.zone, Date.now())
   if (!profile) throw new Response('Not found', { status: 404 })
   const reviewDate = new Intl.DateTimeFormat('en-GB', { timeZone: viewer.zone, dateStyle: 'medium' })
   return {

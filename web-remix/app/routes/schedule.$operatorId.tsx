@@ -16,6 +16,7 @@ import { proposeScheduledCall } from '../storefront/scheduling.server.js'
 import storefrontStyles from '../storefront/storefront.css?url'
 import { useTimeZoneCookie } from '../storefront/time-zone-cookie.js'
 import { knownTimeZones, viewerTimeZone } from '../storefront/time-zone.server.js'
+import { idFromPath } from '../ids.server.js'
 
 // GET/POST /schedule/:operatorId — a member proposes a time, in their own zone, for N minutes
 // (docs/decisions/013-scheduled-calls.md). The proposal is checked against the operator's hours in the operator's zone.
@@ -25,15 +26,18 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Schedu
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   await requireRole(request, 'member', context)
+  const operatorId = idFromPath(params.operatorId, 'Not found')
   const { db, config } = servicesFrom(context)
   const viewer = viewerTimeZone(request)
-  const profile = await loadProfile(db, params.operatorId ?? '', viewer.zone, Date.now())
+  const profile = await loadProfile(db, operatorId, viewer.zone, Date.now())
   if (!profile) throw new Response('Not found', { status: 404 })
   const windows = await db.operatorAvailability.findMany({ where: { operatorId: profile.id }, select: { weekday: true, startMinute: true, endMinute: true } })
   const tomorrow = wallTime(Date.now() + 24 * 3_600_000, viewer.zone)
   return {
     defaultDate: `${tomorrow.year}-${String(tomorrow.month).padStart(2, '0')}-${String(tomorrow.day).padStart(2, '0')}`,
     operator: { id: profile.id, displayName: profile.displayName, ratePerMinuteCents: profile.ratePerMinuteCents, timeZone: profile.operatorTimeZone },
+    // Worked out here: the rule lives beside the scheduled-call workflow, whose Temporal imports have no place in the browser.
+    halfHourCents: reservationCents({ minutes: 30, ratePerMinuteCents: profile.ratePerMinuteCents }),
     availability: availabilityForViewer({ windows, operatorZone: profile.operatorTimeZone, viewerZone: viewer.zone, nowMs: Date.now(), days: 14 }),
     viewer,
     zones: knownTimeZones(),
@@ -44,6 +48,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const user = await requireRole(request, 'member', context)
+  const operatorId = idFromPath(params.operatorId, 'Not found')
   const formData = await request.formData()
   await requireCsrf(request, formData, context)
   const services = servicesFrom(context)
@@ -61,7 +66,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const startsAtMs = resolved.kind === 'exact' ? resolved.instantMs : resolved.earlierMs
   const result = await proposeScheduledCall(
     services,
-    { memberId: user.id, operatorId: params.operatorId ?? '', startsAtMs, minutes, memberTimeZone: zone, note: text(formData, 'note', 500) || null },
+    { memberId: user.id, operatorId, startsAtMs, minutes, memberTimeZone: zone, note: text(formData, 'note', 500) || null },
     Date.now(),
   )
   if (!result.ok) return data({ error: result.message }, { status: 422 })
@@ -69,14 +74,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function ScheduleCallPage() {
-  const { defaultDate, operator, availability, viewer, zones, noShowAfterMinutes, closeAfterMinutes } = useLoaderData<typeof loader>()
+  const { defaultDate, operator, halfHourCents, availability, viewer, zones, noShowAfterMinutes, closeAfterMinutes } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   useTimeZoneCookie(viewer.zone, viewer.source)
   return (
     <div className="storefront">
       <h1>Schedule a call with {operator.displayName}</h1>
       <p>
-        {formatPricePerMinute(operator.ratePerMinuteCents)}: 30 minutes cost {formatCents(reservationCents({ minutes: 30, ratePerMinuteCents: operator.ratePerMinuteCents }))}.{' '}
+        {formatPricePerMinute(operator.ratePerMinuteCents)}: 30 minutes cost {formatCents(halfHourCents)}.{' '}
         <Link to={`/operators/${operator.id}`}>Back to the profile</Link>
       </p>
       <section aria-labelledby="hours-heading">

@@ -15,6 +15,7 @@ import { MovementsTable } from '../wallet/movements-table.js'
 import { openTopUp, TopUpStartTimeoutError } from '../wallet/topups.server.js'
 import { recentTopUps, selectableTimeZones, TOPUP_PRESETS_CENTS, walletFigures, walletMovements } from '../wallet/wallet.server.js'
 import walletStyles from '../wallet/wallet.css?url'
+import { isUuid } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Wallet · perminute' }]
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: walletStyles }]
@@ -108,7 +109,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     errors[values.amount === 'other' ? 'customAmount' : 'amount'] = `Top-ups are between ${formatCents(min)} and ${formatCents(max)}.`
   }
   const idempotencyKey = text(formData, 'idempotencyKey', 64)
-  if (!/^[0-9a-f-]{36}$/i.test(idempotencyKey)) errors.form = 'This form has expired. Reload the page and try again.'
+  if (!isUuid(idempotencyKey)) errors.form = 'This form has expired. Reload the page and try again.'
   if (Object.keys(errors).length > 0 || amountCents === null) return data<ActionResult>({ intent: 'topup', errors, values }, { status: 400 })
 
   try {

@@ -8,6 +8,7 @@ import { formatCents } from '../storefront/money.js'
 import { confirmFromReturn } from '../wallet/topups.server.js'
 import { memberTopUp, walletFigures } from '../wallet/wallet.server.js'
 import walletStyles from '../wallet/wallet.css?url'
+import { idFromPath } from '../ids.server.js'
 
 /**
  * One top-up's status, and the return address of the payment page: the provider sends the member here with its
@@ -26,7 +27,7 @@ const DECLINE_REASONS: Record<string, string> = {
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const user = await requireRole(request, 'member', context)
   const services = servicesFrom(context)
-  const topUp = await memberTopUp(services.db, user.id, params.id ?? '')
+  const topUp = await memberTopUp(services.db, user.id, idFromPath(params.id, 'There is no such top-up in your wallet.'))
   if (!topUp) throw new Response('There is no such top-up in your wallet.', { status: 404, statusText: 'Not Found' })
   const url = new URL(request.url)
   const sessionId = url.searchParams.get('session_id')

@@ -1,6 +1,7 @@
 import { Prisma, type Db } from '../../../prisma/client.js'
 import { PAGE_SIZE, type ListingQuery } from './listing-query.js'
 import type { ShownPresence } from './presence.js'
+import { isUuid } from '../ids.server.js'
 
 /** The public listing of operators: who can be called now first, then the best ranked. */
 
@@ -131,7 +132,7 @@ export async function searchOperators(db: Db, query: ListingQuery): Promise<List
 
 /** The presence the storefront shows for some operators (disabled ones are offline: they are never listed). */
 export async function shownPresenceOf(db: Db, operatorIds: string[]): Promise<Map<string, ShownPresence>> {
-  const ids = operatorIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id))
+  const ids = operatorIds.filter(isUuid)
   if (ids.length === 0) return new Map()
   const rows = await db.$queryRaw<{ id: string; shown_presence: ShownPresence }[]>`
     SELECT o.user_id AS id, CASE WHEN u.status = 'active' THEN ${shownPresenceSql} ELSE 'offline' END AS shown_presence

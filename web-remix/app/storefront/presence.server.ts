@@ -176,12 +176,13 @@ export const MAX_WATCHED_OPERATORS = 100
  * A browser's presence stream: first the current presence of the operators its page shows, then each change to one
  * of them, as `event: presence` with `{operatorId, presence}`.
  */
-export function presenceStream(options: { hub: PresenceHub; db: Db; operatorIds: string[]; signals: AbortSignal[] }): Response {
+export function presenceStream(options: { hub: PresenceHub; db: Db; operatorIds: string[]; signals: AbortSignal[]; onEnd?: () => void }): Response {
   const { hub, db } = options
   const watched = new Set(options.operatorIds.slice(0, MAX_WATCHED_OPERATORS))
   return serverSentEvents({
     signals: options.signals,
     retryMs: 3_000,
+    onEnd: options.onEnd,
     start({ write, stop }) {
       const send = (change: PresenceChange) => write(`event: presence\ndata: ${JSON.stringify(change)}\n\n`)
       // Subscribed before the snapshot is read, so a change in between is sent (perhaps twice, never lost).

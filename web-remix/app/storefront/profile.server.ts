@@ -3,6 +3,7 @@ import type { Db } from '../../../prisma/client.js'
 import { availabilityForViewer, isValidTimeZone, type DayOfSlots, type WeeklyWindow } from '../../../workflows/availability.js'
 import { renderBio } from './markdown.server.js'
 import { shownPresenceSql, type ShownPresence } from './operators.server.js'
+import { isUuid } from '../ids.server.js'
 
 /** An operator's public profile: what /operators/:operatorId shows. Disabled operators have none. */
 
@@ -24,8 +25,6 @@ export interface Profile {
   availability: DayOfSlots[]
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export async function operatorWindows(db: Db, operatorId: string): Promise<WeeklyWindow[]> {
   return db.operatorAvailability.findMany({
     where: { operatorId },
@@ -35,7 +34,7 @@ export async function operatorWindows(db: Db, operatorId: string): Promise<Weekl
 }
 
 export async function loadProfile(db: Db, operatorId: string, viewerZone: string, nowMs: number): Promise<Profile | null> {
-  if (!UUID.test(operatorId)) return null
+  if (!isUuid(operatorId)) return null
   const [row] = await db.$queryRaw<
     {
       id: string

@@ -15,7 +15,8 @@ import {
 } from '../../../workflows/scheduled-call-definitions.js'
 import { readPlatformSettings } from '../../../activities/settings.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
-import { operatorWindows, UUID } from './profile.server.js'
+import { isUuid } from '../ids.server.js'
+import { operatorWindows } from './profile.server.js'
 
 /**
  * Scheduled calls from the web's side (docs/decisions/013-scheduled-calls.md): a member's proposal is checked here
@@ -39,7 +40,7 @@ export type ProposalResult = { ok: true; scheduledCallId: string } | { ok: false
 
 export async function proposeScheduledCall(services: PlatformServices, proposal: Proposal, nowMs: number): Promise<ProposalResult> {
   const { db, config } = services
-  if (!UUID.test(proposal.operatorId)) return { ok: false, message: 'There is no such operator.' }
+  if (!isUuid(proposal.operatorId)) return { ok: false, message: 'There is no such operator.' }
   if (!Number.isInteger(proposal.minutes) || proposal.minutes < 1 || proposal.minutes > MAX_SCHEDULED_MINUTES) {
     return { ok: false, message: `Choose between 1 and ${MAX_SCHEDULED_MINUTES} minutes.` }
   }
@@ -111,7 +112,7 @@ export type UpdateResult<T> = { ok: true; value: T } | { ok: false; message: str
 
 /** Runs one of a booking's updates; a refusal by its validator (wrong person, wrong moment) becomes a message. */
 async function updateBooking<T>(services: PlatformServices, scheduledCallId: string, run: (handle: WorkflowHandle) => Promise<T>): Promise<UpdateResult<T>> {
-  if (!UUID.test(scheduledCallId)) return { ok: false, message: 'There is no such booking.' }
+  if (!isUuid(scheduledCallId)) return { ok: false, message: 'There is no such booking.' }
   try {
     const client = await services.temporal()
     return { ok: true, value: await run(client.workflow.getHandle(scheduledCallWorkflowId(scheduledCallId))) }
@@ -144,7 +145,7 @@ export async function reportNoShow(services: PlatformServices, operatorId: strin
 }
 
 async function owns(services: PlatformServices, scheduledCallId: string, who: { memberId?: string; operatorId?: string }): Promise<boolean> {
-  if (!UUID.test(scheduledCallId)) return false
+  if (!isUuid(scheduledCallId)) return false
   const count = await services.db.scheduledCall.count({ where: { id: scheduledCallId, ...who } })
   return count === 1
 }

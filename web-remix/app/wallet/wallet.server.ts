@@ -3,6 +3,7 @@ import { walletBalance } from '../../../activities/ledger/balances.js'
 import { toCents } from '../../../activities/ledger/tx.js'
 import type { Db } from '../../../prisma/client.js'
 import { describeMovement, type Movement, type MovementRow } from './movements.js'
+import { isUuid } from '../ids.server.js'
 
 /** What the wallet pages read. Every query is scoped to the signed-in member's own wallet. */
 
@@ -85,7 +86,7 @@ export async function recentTopUps(db: Db, memberId: string, take = 5) {
 
 /** A member's own top-up, or null (another member's top-up is "not found", never "forbidden"). */
 export async function memberTopUp(db: Db, memberId: string, paymentId: string) {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(paymentId)) return null
+  if (!isUuid(paymentId)) return null
   return db.topUp.findFirst({ where: { id: paymentId, memberId } })
 }
 
