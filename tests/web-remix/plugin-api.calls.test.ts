@@ -6,7 +6,7 @@ import { splitCharge } from '../../workflows/billing.js'
 import { hashToken } from '../../web-remix/app/plugin-api/auth.server.js'
 import { createHeartbeatRecorder } from '../../web-remix/app/plugin-api/heartbeat.server.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { askForCall, call, createMember, eventually, fund, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
+import { askForCall, call, createMember, eventually, fund, memberConfirms, signedInOperator, sleep, type ApiResponse } from './plugin-client.js'
 
 // The call endpoints over real HTTP, with a real worker and 1-second billing periods.
 
@@ -31,6 +31,14 @@ function expectError(response: ApiResponse, status: number, error: string) {
 const ask = (operator: Operator, member: { id: string }, terms: { mode?: 'per_minute' | 'prepaid'; prepaidMinutes?: number } = {}) =>
   askForCall(stack.db, member, operator, terms)
 const startCall = (operator: Operator, json: unknown) => call(stack.url, '/api/plugin/v1/calls', { json, token: operator.token })
+/** Accepted (201, connecting), then started by the member's confirmation: a call on an outside app, running. */
+async function startConnected(operator: Operator, member: Member, json: { callId: string } & Record<string, unknown>) {
+  const started = await startCall(operator, json)
+  expect(started.status, started.text).toBe(201)
+  await memberConfirms(stack, member, json.callId)
+  return started
+}
+type Member = Awaited<ReturnType<typeof createMember>>
 const endCall = (operator: Operator, callId: string, reason = 'operator_hangup') =>
   call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { json: { reason }, token: operator.token })
 const heartbeat = (operator: Operator, callId: string) =>
@@ -53,16 +61,29 @@ describe('a per-minute call from start to settlement', () => {
 
     const started = await startCall(operator, request)
     expect(started.status, started.text).toBe(201)
-    expect(started.body).toEqual({ callId, workflowId: `call-${callId}`, status: 'active', ratePerMinuteCents: 100, fundedMinutes: 10 })
+    // Accepted: nothing is held until the member confirms the call is connected (a call on an outside app).
+    expect(started.body).toEqual({
+      callId,
+      workflowId: `call-${callId}`,
+      status: 'connecting',
+      channel: 'outside',
+      ratePerMinuteCents: 100,
+      fundedMinutes: 10,
+      media: null,
+    })
+    expect((await walletBalance(stack.db, member.id))!.pendingDebitCents).toBe(0)
 
     // The same request again: the same answer, nothing new started or held.
     const replay = await startCall(operator, request)
     expect(replay.status).toBe(200)
     expect(replay.body).toEqual(started.body)
+    await memberConfirms(stack, member, callId)
     // Upper-case spelling of the same ids is the same request.
     const shouted = await startCall(operator, { ...request, callId: callId.toUpperCase(), requestId: request.requestId.toUpperCase(), memberId: member.id.toUpperCase() })
     expect(shouted.status).toBe(200)
-    expect(shouted.body).toEqual(started.body)
+    // The same call, now running.
+    const running = { ...started.body, status: 'active' }
+    expect(shouted.body).toEqual(running)
 
     expectError(await startCall(operator, { ...request, mode: 'prepaid', prepaidMinutes: 2 }), 409, 'call_id_conflict')
     const otherMember = await createMember(stack.db, { fundedCents: 1_000 })
@@ -79,6 +100,7 @@ describe('a per-minute call from start to settlement', () => {
     expect(live.body).toEqual({
       callId,
       status: 'active',
+      channel: 'outside',
       startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       elapsedSeconds: expect.any(Number),
       billedMinutes: expect.any(Number),
@@ -129,12 +151,12 @@ describe('a per-minute call from start to settlement', () => {
     // Replaying the start of a settled call still answers its first answer, and starts nothing.
     const late = await startCall(operator, request)
     expect(late.status).toBe(200)
-    expect(late.body).toEqual(started.body)
+    expect(late.body).toEqual({ ...started.body, status: 'settled' })
     expect((await walletBalance(stack.db, member.id))!.availableCents).toBe(1_000 - billed * 100)
 
     // The operator is free again.
-    const next = await startCall(operator, { callId: randomUUID(), requestId: await ask(operator, otherMember) })
-    expect(next.status).toBe(201)
+    const nextId = randomUUID()
+    const next = await startConnected(operator, otherMember, { callId: nextId, requestId: await ask(operator, otherMember) })
     expect((await endCall(operator, next.body.callId)).status).toBe(200)
   })
 
@@ -143,9 +165,8 @@ describe('a per-minute call from start to settlement', () => {
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
     const requestId = await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 3 })
-    const started = await startCall(operator, { callId, requestId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 })
-    expect(started.status, started.text).toBe(201)
-    expect(started.body).toMatchObject({ status: 'active', ratePerMinuteCents: 120, fundedMinutes: 3 })
+    const started = await startConnected(operator, member, { callId, requestId, memberId: member.id, mode: 'prepaid', prepaidMinutes: 3 })
+    expect(started.body).toMatchObject({ status: 'connecting', ratePerMinuteCents: 120, fundedMinutes: 3 })
     const live = await getCall(operator, callId)
     expect(live.body).toMatchObject({ heldCents: 360, memberAvailableCents: 640 })
 
@@ -163,7 +184,7 @@ describe('a per-minute call from start to settlement', () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
+    await startConnected(operator, member, { callId, requestId: await ask(operator, member) })
 
     await stack.stopWorker()
     try {
@@ -186,7 +207,7 @@ describe('heartbeats', () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
+    await startConnected(operator, member, { callId, requestId: await ask(operator, member) })
     const lastBeat = async () => (await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).lastHeartbeatAt.getTime()
     const before = await lastBeat()
 
@@ -212,7 +233,7 @@ describe('the heartbeat in front of Remix', () => {
     const operator = await signedInOperator(stack.db, stack.url)
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
-    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
+    await startConnected(operator, member, { callId, requestId: await ask(operator, member) })
     const recorder = createHeartbeatRecorder(stack.config.DATABASE_URL, { maxConnections: 1 })
     onTestFinished(() => recorder.close())
     const bearer = `Bearer ${operator.token}`
@@ -275,7 +296,7 @@ describe('refusals', () => {
     expect(await stack.db.call.count({ where: { memberId: member.id } })).toBe(0)
     expect(await stack.db.transfer.count({ where: { callId } })).toBe(0)
     // The operator is not left busy: a call the member can afford starts.
-    expect((await startCall(operator, { callId, requestId: await ask(operator, member) })).status).toBe(201)
+    await startConnected(operator, member, { callId, requestId: await ask(operator, member) })
     expect((await endCall(operator, callId)).status).toBe(200)
   })
 
@@ -290,7 +311,7 @@ describe('refusals', () => {
     expect(await stack.db.call.count({ where: { memberId: member.id } })).toBe(0)
     // Within the cap, a call starts.
     const allowed = randomUUID()
-    expect((await startCall(operator, { callId: allowed, requestId: await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 2 }) })).status).toBe(201)
+    await startConnected(operator, member, { callId: allowed, requestId: await ask(operator, member, { mode: 'prepaid', prepaidMinutes: 2 }) })
     expect((await endCall(operator, allowed)).status).toBe(200)
   })
 
@@ -343,7 +364,7 @@ describe('authorization: an operator never sees another operator’s call', () =
     const member = await createMember(stack.db, { fundedCents: 1_000 })
     const callId = randomUUID()
     const request = { callId, requestId: await ask(owner, member), memberId: member.id, mode: 'per_minute' }
-    expect((await startCall(owner, request)).status).toBe(201)
+    await startConnected(owner, member, request)
 
     const unknown = await getCall(intruder, randomUUID())
     const foreign = await getCall(intruder, callId)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { walletBalance } from '../../activities/ledger/balances.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { askForCall, call, createMember, createOperator, PASSWORD, signedInOperator, type ApiResponse } from './plugin-client.js'
+import { askForCall, call, createMember, createOperator, memberConfirms, PASSWORD, signedInOperator, type ApiResponse } from './plugin-client.js'
 
 // The attacks of the security review on consent (docs/decisions/046), replayed over real HTTP against a real worker:
 // an operator starting calls nobody asked for, at terms nobody agreed to, and reading strangers' wallets.
@@ -89,6 +89,7 @@ describe("the member's terms are the call's terms", () => {
     const started = await api(operator, '/calls', { callId: randomUUID(), requestId, memberId: member.id, mode: 'per_minute' })
     expect(started.status, started.text).toBe(201)
     expect(started.body.ratePerMinuteCents).toBe(10)
+    await memberConfirms(stack, member, started.body.callId)
     const row = await stack.db.call.findUniqueOrThrow({ where: { id: started.body.callId } })
     expect(row).toMatchObject({ ratePerMinuteCents: 10, mode: 'per_minute', prepaidMinutes: null })
     expect((await walletBalance(stack.db, member.id))?.pendingDebitCents).toBe(10)
@@ -105,6 +106,7 @@ describe("the member's terms are the call's terms", () => {
     const started = await api(operator, '/calls', { callId: randomUUID(), requestId })
     expect(started.status, started.text).toBe(201)
     expect(started.body).toMatchObject({ ratePerMinuteCents: 100, fundedMinutes: 5 })
+    await memberConfirms(stack, member, started.body.callId)
     expect((await walletBalance(stack.db, member.id))?.pendingDebitCents).toBe(500)
     expect((await end(operator, started.body.callId)).status).toBe(200)
   })

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { askForCall, call, createMember, fund, openEvents, signedInOperator, sleep, type EventStream, type ServerSentEvent } from './plugin-client.js'
+import { askForCall, call, memberConfirms, createMember, fund, openEvents, signedInOperator, sleep, type EventStream, type ServerSentEvent } from './plugin-client.js'
 
 // GET /api/plugin/v1/events: the outbox, streamed to the operator's plugin over Server-Sent Events.
 
@@ -42,6 +42,7 @@ describe('GET /api/plugin/v1/events', () => {
       token: operator.token,
     })
     expect(started.status, started.text).toBe(201)
+    await memberConfirms(stack, member, callId)
     // 250 cents at 100 a minute: one period held, one more funded.
     expect(started.body.fundedMinutes).toBe(2)
 
@@ -84,6 +85,7 @@ describe('GET /api/plugin/v1/events', () => {
     expect(otherStream.events.filter((event) => event.data.includes(callId))).toEqual([])
     // Each event arrived once.
     expect(stream.events.filter((event) => event.data.includes(callId)).map((event) => event.event)).toEqual([
+      'call.connected',
       'call.low_balance',
       'call.ending',
       'call.settled',
@@ -105,6 +107,7 @@ describe('GET /api/plugin/v1/events', () => {
     const stream = await open(operator.token)
     const callId = randomUUID()
     expect((await call(stack.url, '/api/plugin/v1/calls', { json: { callId, requestId: await askForCall(stack.db, member, operator) }, token: operator.token })).status).toBe(201)
+    await memberConfirms(stack, member, callId)
     await stream.next(ofCall(callId, 'call.low_balance'))
     const lowView = await call(stack.url, `/api/plugin/v1/calls/${callId}`, { token: operator.token })
     expect(lowView.body.lowBalance).toBe(true)

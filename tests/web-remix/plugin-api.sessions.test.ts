@@ -4,7 +4,7 @@ import { createUser } from '../../activities/identity/users.js'
 import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS } from '../../web-remix/app/auth/throttle.server.js'
 import { ownAddress, PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
-import { askForCall, call, createMember, createOperator, PASSWORD, signedInOperator, signIn, sleep, type ApiResponse } from './plugin-client.js'
+import { askForCall, call, memberConfirms, createMember, createOperator, PASSWORD, signedInOperator, signIn, sleep, type ApiResponse } from './plugin-client.js'
 
 // Signing in and out, linking the calling account, presence (and the profiles page that shows it), member lookup.
 // The server trusts X-Forwarded-For from loopback (TRUST_PROXY), so that the sign-in throttle's tests each come from
@@ -292,6 +292,7 @@ describe('GET /api/plugin/v1/members/lookup', () => {
           mode: 'per_minute',
           prepaidMinutes: null,
           ratePerMinuteCents: 150,
+          channel: 'outside',
           requestedAt: request.createdAt.toISOString(),
           expiresAt: request.expiresAt.toISOString(),
         },
@@ -309,6 +310,7 @@ describe('GET /api/plugin/v1/members/lookup', () => {
       const requestId = await askForCall(stack.db, member, operator)
       const started = await call(stack.url, '/api/plugin/v1/calls', { json: { callId, requestId }, token: operator.token })
       expect(started.status).toBe(201)
+      await memberConfirms(stack, member, callId)
       await sleep(lengthMs)
       const ended = await call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { json: { reason: 'member_hangup' }, token: operator.token })
       expect(ended.status).toBe(200)

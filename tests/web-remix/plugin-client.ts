@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { recordCallRequests } from '../../activities/call-requests.js'
 import { createUser, type CreatedUser } from '../../activities/identity/users.js'
 import { creditMemberWallet } from '../../activities/wallets.js'
+import type { PlatformConfig } from '../../config/env.js'
 import type { Db } from '../../prisma/client.js'
+import { getTemporalClient } from '../../temporal/client.js'
+import { confirmConnected } from '../../web-remix/app/calls/member-calls.server.js'
+import type { PlatformServices } from '../../web-remix/app/plugin-api/services.server.js'
 
 /** What the plugin does over HTTP, as small helpers for the plugin API's tests, plus the users they need. */
 
@@ -116,6 +120,26 @@ export async function askForCall(
     { memberId: member.id, operatorId: operator.id, mode: terms.mode ?? 'per_minute', prepaidMinutes: terms.prepaidMinutes ?? null, ratePerMinuteCents, channel: terms.channel ?? 'outside' },
   ])
   return recorded!.id
+}
+
+/**
+ * The member confirms, on their call page, that the call on the operator's outside app is connected: what the page's
+ * button does (web-remix/app/calls/member-calls.server.ts confirmConnected). The call starts then; this waits until it has.
+ */
+export async function memberConfirms(
+  stack: { db: Db; config: PlatformConfig },
+  member: { id: string; email: string; displayName: string },
+  callId: string,
+): Promise<void> {
+  const temporal = await getTemporalClient({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE })
+  const services = { db: stack.db, config: stack.config, temporal: async () => temporal } as unknown as PlatformServices
+  const sessionMember = { ...member, role: 'member' as const, emailVerified: true }
+  if (!(await confirmConnected(services, sessionMember, callId))) throw new Error(`call ${callId} is not waiting for this member's confirmation`)
+  await eventually(
+    async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: callId }, select: { status: true } })).status === 'connecting' ? undefined : true),
+    15_000,
+    `call ${callId} to start`,
+  )
 }
 
 export async function signIn(baseUrl: string, email: string, password = PASSWORD): Promise<string> {

@@ -106,7 +106,7 @@ describe('the call workflow', () => {
     expect(call.endedAt!.getTime() - call.startedAt.getTime()).toBe(3 * PERIOD)
     expect(await available(member.id)).toBe(50)
     const types = (await eventsOf(db, input.callId)).map((e) => e.type)
-    expect(types).toEqual(['call.started', 'call.low_balance', 'call.ending', 'call.settled'])
+    expect(types).toEqual(['call.started', 'call.connected', 'call.low_balance', 'call.ending', 'call.settled'])
   })
 
   it('ends the call at the boundary where the member’s own spending cap would be passed', async () => {
@@ -130,6 +130,7 @@ describe('the call workflow', () => {
     expect(await startCall(harness, input)).toMatchObject({ status: 'refused', reason: 'spending_cap' })
     expect(await available(member.id)).toBe(1_000)
     expect(await db.call.count({ where: { id: input.callId } })).toBe(0)
+    expect(await db.transfer.count({ where: { callId: input.callId } })).toBe(0)
   })
 
   it('mails the low-balance warning once to a member who wants it, and not to one who turned it off', async () => {
@@ -193,7 +194,7 @@ describe('the call workflow', () => {
     await waitFor(async () => ((await eventsOf(db, input.callId)).some((e) => e.type === 'call.low_balance') ? true : undefined), 5_000, 'the low-balance warning')
     await fundMember(db, member.id, 1_000)
     const events = await eventsOf(db, input.callId)
-    expect(events.map((e) => e.type)).toEqual(['call.started', 'call.low_balance', 'call.low_balance_cleared'])
+    expect(events.map((e) => e.type)).toEqual(['call.started', 'call.connected', 'call.low_balance', 'call.low_balance_cleared'])
     // Without the top-up the call would have ended at 3 s; it is still running at 3.5 s.
     await sleep(2.5 * PERIOD)
     expect((await db.call.findUniqueOrThrow({ where: { id: input.callId } })).status).toBe('active')
@@ -258,15 +259,17 @@ describe('the call workflow', () => {
     const operator = await createOperator(db, { ratePerMinuteCents: 100 })
     const input = await callInput(db, config, { memberId: member.id, operatorId: operator.id, ratePerMinuteCents: 100 })
     // No worker polls this queue yet: the start and the end both wait in the workflow's first task.
-    const startPromise = startCall(idle, input)
+    const startPromise = startCall(idle, input, { connect: false })
     await sleep(300)
     const handle = idle.client.workflow.getHandle(callWorkflowId(input.callId))
     const endPromise = handle.executeUpdate(endCall, { args: [{ reason: 'member_hangup', requestedAtMs: Date.now() }] })
     await sleep(300)
     const worker = await startCallHarness(db, config)
     try {
-      expect(await startPromise).toMatchObject({ status: 'active' })
+      // Accepted, then ended before both parties were connected: nothing was ever held.
+      expect(await startPromise).toMatchObject({ status: 'connecting' })
       expect(await endPromise).toMatchObject({ billedMinutes: 0, chargedCents: 0, endReason: 'member_hangup' })
+      expect(await db.transfer.count({ where: { callId: input.callId } })).toBe(0)
       expect(await available(member.id)).toBe(1_000)
     } finally {
       await worker.stop()

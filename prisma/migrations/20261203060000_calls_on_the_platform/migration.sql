@@ -170,6 +170,9 @@ DECLARE
     consent JSONB;
     available BIGINT;
     violated TEXT;
+    caps "spending_caps"%ROWTYPE;
+    spent_today BIGINT;
+    spent_month BIGINT;
 BEGIN
     IF EXISTS (SELECT 1 FROM "calls" WHERE "id" = p_call_id) THEN
         RETURN jsonb_build_object('outcome', 'exists');
@@ -188,9 +191,20 @@ BEGIN
     END IF;
     SELECT "credits_posted" - "debits_posted" - "debits_pending" INTO available
     FROM "accounts" WHERE "kind" = 'member_wallet' AND "owner_id" = p_member_id;
-    -- A booking's money is reserved already; anything else must be affordable now.
-    IF p_scheduled_call_id IS NULL AND coalesce(available, 0) < p_required THEN
-        RETURN jsonb_build_object('outcome', 'insufficient_funds');
+    -- A booking's money is reserved already; anything else must be affordable now, within the member's own caps
+    -- (read here, as call_hold reads them; the first hold at the start checks them again under the accounts' locks).
+    IF p_scheduled_call_id IS NULL THEN
+        IF coalesce(available, 0) < p_required THEN
+            RETURN jsonb_build_object('outcome', 'insufficient_funds');
+        END IF;
+        SELECT * INTO caps FROM "spending_caps" WHERE "member_id" = p_member_id;
+        IF FOUND AND (caps."daily_cents" IS NOT NULL OR caps."monthly_cents" IS NOT NULL) THEN
+            SELECT s."today", s."month" INTO spent_today, spent_month FROM "member_call_spending"(p_member_id, now(), caps."time_zone") s;
+            IF (caps."daily_cents" IS NOT NULL AND spent_today + p_required > caps."daily_cents")
+               OR (caps."monthly_cents" IS NOT NULL AND spent_month + p_required > caps."monthly_cents") THEN
+                RETURN jsonb_build_object('outcome', 'spending_cap');
+            END IF;
+        END IF;
     END IF;
     BEGIN
         INSERT INTO "calls" ("id", "member_id", "operator_id", "company_id", "mode", "prepaid_minutes", "rate_per_minute_cents",
