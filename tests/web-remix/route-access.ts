@@ -75,6 +75,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'sandbox-pay.checkout.$sessionId', access: 'public', path: '/sandbox-pay/checkout/:id' },
   { file: 'sandbox-pay.checkout.$sessionId_.authenticate', access: 'public', path: '/sandbox-pay/checkout/:id/authenticate' },
   { file: 'webhooks.payments.$provider', access: 'public', path: '/webhooks/payments/sandbox' },
+  // LiveKit's webhooks are authenticated by their signature (docs/decisions/060), not by a session.
+  { file: 'webhooks.livekit', access: 'public', path: '/webhooks/livekit' },
 
   // The plugin API (bearer tokens; its own tests cover its refusals).
   { file: 'api.plugin.v1.$', access: 'plugin-token', path: '/api/plugin/v1/unknown' },
@@ -82,6 +84,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { file: 'api.plugin.v1.calls', access: 'plugin-token', path: '/api/plugin/v1/calls' },
   { file: 'api.plugin.v1.calls.$callId', access: 'plugin-token', path: '/api/plugin/v1/calls/:id' },
   { file: 'api.plugin.v1.calls.$callId.end', access: 'plugin-token', path: '/api/plugin/v1/calls/:id/end' },
+  { file: 'api.plugin.v1.calls.$callId.media-token', access: 'plugin-token', path: '/api/plugin/v1/calls/:id/media-token' },
   { file: 'api.plugin.v1.calls.$callId.heartbeat', access: 'plugin-token', path: '/api/plugin/v1/calls/:id/heartbeat' },
   { file: 'api.plugin.v1.events', access: 'plugin-token', path: '/api/plugin/v1/events' },
   { file: 'api.plugin.v1.link', access: 'plugin-token', path: '/api/plugin/v1/link' },

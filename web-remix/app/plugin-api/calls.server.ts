@@ -366,6 +366,18 @@ export async function recordHeartbeat(services: PlatformServices, operator: Auth
   throw apiError(410, 'call_ended', 'this call has ended; hang up')
 }
 
+/**
+ * A fresh join token for the operator's own call in the platform's room (after a restart of the plugin, say); the
+ * member's page gets its own on every load. None for a call on an outside app, or one that is over.
+ */
+export async function callMediaToken(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<CallMediaJoin> {
+  const row = await services.db.call.findFirst({ where: { id: callId, operatorId: operator.id }, select: { id: true, channel: true, status: true } })
+  if (!row) throw callNotFound()
+  const media = await mediaJoinFor(services, row, operator)
+  if (!media) throw apiError(409, 'no_media', 'this call is not in the platform’s room, or it is over')
+  return media
+}
+
 export function viewCall(services: PlatformServices, operator: AuthenticatedOperator, callId: string): Promise<CallView> {
   return viewCallAs(services, { operatorId: operator.id }, callId)
 }

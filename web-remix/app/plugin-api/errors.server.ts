@@ -36,6 +36,7 @@ export type ApiErrorCode =
   | 'scheduled_call_not_found'
   | 'scheduled_call_not_reserved'
   | 'email_not_verified'
+  | 'no_media'
   | 'invalid_last_event_id'
   | 'too_many_streams'
   | 'temporal_unavailable'
