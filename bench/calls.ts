@@ -39,7 +39,8 @@ import { measureLedgerCeiling, type LedgerCeiling } from './ceilings/ledger.js'
 import { measureTemporalCeiling, type TemporalCeiling } from './ceilings/temporal.js'
 import { mapLimit, sleep } from './support/concurrency.js'
 import { historyCost, type HistoryCost } from './support/histories.js'
-import { createCallRequestBatcher, type CallRequestBatcher } from './support/call-requests.js'
+import { loadConfig } from '../config/env.js'
+import { createCallRequestBatcher, memberConfirmation, type CallRequestBatcher } from './support/call-requests.js'
 import { insertUsers } from './support/participants.js'
 import { summarizeProfiles, type ProfileSummary } from './support/profile.js'
 import { lagOverTimeSvg } from './support/plot.js'
@@ -495,13 +496,19 @@ function periodsText(options: Options): string {
 // ---------------------------------------------------------------------------------------------------------------
 // One call, as a plugin drives it
 
-async function driveCall(call: CallRecord, options: Options, run: Run, phaseStartedAt: number, members: CallRequestBatcher): Promise<void> {
+/** What the members do on the website for the calls: ask for them, and confirm each is connected. */
+interface MembersSide {
+  requests: CallRequestBatcher
+  confirm: (memberId: string, callId: string) => Promise<boolean>
+}
+
+async function driveCall(call: CallRecord, options: Options, run: Run, phaseStartedAt: number, members: MembersSide): Promise<void> {
   const api = call.operator.api
   // The ramp: each call picks up at its own moment, answering the request its member made just before.
   await sleep(phaseStartedAt + call.startOffsetMs - Date.now())
   let requestId: string
   try {
-    requestId = await members.ask({
+    requestId = await members.requests.ask({
       memberId: call.memberId,
       operatorId: call.operator.id,
       mode: 'per_minute',
@@ -541,8 +548,21 @@ async function driveCall(call: CallRecord, options: Options, run: Run, phaseStar
   }
 
   try {
-    // The plugin shows the call's clock from the platform's start time; the call ends by that clock.
-    const view = await api.getCall(call.callId)
+    // Accepted: the member confirms on their page that the call is connected, and it starts then.
+    if (!(await members.confirm(call.memberId, call.callId))) throw new Error('the call was not waiting for the member')
+  } catch (error) {
+    run.error('member confirmation (confirmConnected)', error)
+    call.failure = `connect: ${(error as Error).message}`
+    return
+  }
+
+  try {
+    // The plugin shows the call's clock from the platform's start time (once started); the call ends by that clock.
+    let view = await api.getCall(call.callId)
+    for (let tries = 0; view.status === 'connecting' && tries < 200; tries++) {
+      await sleep(50)
+      view = await api.getCall(call.callId)
+    }
     call.serverStartedAt = Date.parse(view.startedAt)
   } catch (error) {
     run.error('GET /calls/:callId', error)
@@ -1206,7 +1226,7 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
     const callsStartedAt = Date.now()
     const apiBefore = countRequests(run)
     // Each operator takes its calls in turn; with as many operators as calls, every call runs at once.
-    const members = createCallRequestBatcher(db)
+    const members: MembersSide = { requests: createCallRequestBatcher(db), confirm: memberConfirmation(db, stack.config ?? loadConfig()) }
     await Promise.all(
       operators.map(async (operator) => {
         for (const call of calls.filter((c) => c.operator === operator)) await driveCall(call, options, run, callsStartedAt, members)

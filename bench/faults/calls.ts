@@ -115,7 +115,10 @@ export async function prepareCalls(options: {
 const statusOf = (error: unknown) => (error instanceof PlatformApiError ? error.status : 0)
 
 /** Runs every call as its plugin would, all at once. `copies` sends each start and each end that many times at once. */
-export async function driveCalls(calls: DrillCall[], options: { heartbeatMs: number; copies?: number; patienceMs?: number }): Promise<void> {
+export async function driveCalls(
+  calls: DrillCall[],
+  options: { heartbeatMs: number; copies?: number; patienceMs?: number; connect: (memberId: string, callId: string) => Promise<boolean> },
+): Promise<void> {
   const copies = options.copies ?? 1
   const patience = options.patienceMs ?? 300_000
   await Promise.all(
@@ -137,6 +140,17 @@ export async function driveCalls(calls: DrillCall[], options: { heartbeatMs: num
         }
       }
       if (call.start !== 'started') return
+      // Accepted: the member confirms it is connected (again after a failure, as a member clicks again); it starts then.
+      for (;;) {
+        try {
+          // False: not connecting any more (started by an earlier confirmation whose answer was lost, or ended).
+          await options.connect(call.memberId, call.callId)
+          break
+        } catch {
+          if (Date.now() - call.startSentAt > patience) break
+          await sleep(300)
+        }
+      }
       call.startAnsweredAt = Date.now()
 
       const endAt = call.startAnsweredAt + call.lengthMs

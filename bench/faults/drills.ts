@@ -1,3 +1,4 @@
+import { memberConfirmation } from '../support/call-requests.js'
 import { sleep } from '../support/concurrency.js'
 import { driveCalls, prepareCalls, verifyDrill, type DrillCall, type DrillMember, type DrillVerdict } from './calls.js'
 import { faultyNetwork } from './network.js'
@@ -48,6 +49,8 @@ export async function runDrill(stack: DrillStack, drill: DrillName, options: Dri
   const lengthMs = (index: number) => (options.periods - 1 + 0.3 + 0.4 * ((index * 0.618) % 1)) * P
   const heartbeatMs = Math.max(100, Math.round(P / 2))
   if (!stack.worker()) await stack.startWorker()
+  // Each call's member confirms on their page that it is connected, as the website does.
+  const connect = memberConfirmation(stack.db, stack.config)
 
   let calls: DrillCall[]
   let members: DrillMember[]
@@ -56,7 +59,7 @@ export async function runDrill(stack: DrillStack, drill: DrillName, options: Dri
     case 'network': {
       const network = faultyNetwork(options.seed, { maxDelayMs: P })
       ;({ calls, members } = await prepareCalls({ db: stack.db, webUrl: stack.webUrl, calls: options.calls, rateCents: rate, fundedCents: rate * (options.periods + 20), lengthMs, fetch: network.fetch, tag }))
-      await driveCalls(calls, { heartbeatMs })
+      await driveCalls(calls, { heartbeatMs, connect })
       say(`heartbeats and ends: ${network.faults.delayed} delayed, ${network.faults.duplicated} sent twice, ${network.faults.lostBefore} lost on the way, ${network.faults.lostAfter} answers lost`)
       drive = Promise.resolve()
       break
@@ -65,7 +68,7 @@ export async function runDrill(stack: DrillStack, drill: DrillName, options: Dri
       ;({ calls, members } = await prepareCalls({ db: stack.db, webUrl: stack.webUrl, calls: options.calls, rateCents: rate, fundedCents: rate * (options.periods + 20), lengthMs, tag }))
       const copies = 2 + Math.floor(random() * 7)
       say(`every start and every end sent ${copies} times at once`)
-      drive = driveCalls(calls, { heartbeatMs, copies })
+      drive = driveCalls(calls, { heartbeatMs, copies, connect })
       break
     }
     case 'shared-wallet': {
@@ -73,12 +76,12 @@ export async function runDrill(stack: DrillStack, drill: DrillName, options: Dri
       const periods = Math.max(options.calls, Math.floor((options.calls * options.periods) / 2))
       ;({ calls, members } = await prepareCalls({ db: stack.db, webUrl: stack.webUrl, calls: options.calls, rateCents: rate, fundedCents: rate * periods + 37, sharedMember: true, lengthMs, tag }))
       say(`${options.calls} calls drain one wallet of ${periods} periods (+37 cents)`)
-      drive = driveCalls(calls, { heartbeatMs })
+      drive = driveCalls(calls, { heartbeatMs, connect })
       break
     }
     default: {
       ;({ calls, members } = await prepareCalls({ db: stack.db, webUrl: stack.webUrl, calls: options.calls, rateCents: rate, fundedCents: rate * (options.periods + 20), lengthMs, tag }))
-      drive = driveCalls(calls, { heartbeatMs })
+      drive = driveCalls(calls, { heartbeatMs, connect })
       await injectFaults(stack, drill, options, random, drive, P, say)
     }
   }

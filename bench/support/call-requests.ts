@@ -1,5 +1,9 @@
 import { recordCallRequests, type NewCallRequest } from '../../activities/call-requests.js'
+import type { PlatformConfig } from '../../config/env.js'
 import type { Db } from '../../prisma/client.js'
+import { getTemporalClient } from '../../temporal/client.js'
+import { confirmConnected } from '../../web-remix/app/calls/member-calls.server.js'
+import type { PlatformServices } from '../../web-remix/app/plugin-api/services.server.js'
 
 /**
  * The members' side of a load run: each call answers a request its member made, recorded the way the website records
@@ -47,4 +51,18 @@ export function createCallRequestBatcher(db: Db, options: { gatherMs?: number; m
     },
     stats: () => ({ statements, requests }),
   }
+}
+
+/**
+ * The member's confirmation that a call on an outside app is connected, as their call page's button makes it
+ * (web-remix/app/calls/member-calls.server.ts): the call starts then.
+ */
+export function memberConfirmation(db: Db, config: PlatformConfig): (memberId: string, callId: string) => Promise<boolean> {
+  let temporal: ReturnType<typeof getTemporalClient> | undefined
+  const services = {
+    db,
+    config,
+    temporal: () => (temporal ??= getTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })),
+  } as unknown as PlatformServices
+  return (memberId, callId) => confirmConnected(services, { id: memberId, email: '', displayName: '', role: 'member', emailVerified: true }, callId)
 }

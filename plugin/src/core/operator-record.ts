@@ -18,6 +18,9 @@ const endReason = z.enum([
   'prepaid_exhausted',
   'operator_disabled',
   'spending_cap',
+  'not_connected',
+  'member_left',
+  'operator_left',
 ])
 
 const callingLink = z.object({

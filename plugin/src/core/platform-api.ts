@@ -19,7 +19,16 @@ export type PresenceStatus = 'online' | 'busy' | 'offline'
 export type CallMode = 'per_minute' | 'prepaid'
 export type PluginEndReason = 'operator_hangup' | 'member_hangup' | 'other'
 /** Why a call ended: the plugin's reasons, and those the platform decides. */
-export type EndReason = PluginEndReason | 'funds_exhausted' | 'heartbeat_lost' | 'prepaid_exhausted' | 'operator_disabled' | 'spending_cap'
+export type EndReason =
+  | PluginEndReason
+  | 'funds_exhausted'
+  | 'heartbeat_lost'
+  | 'prepaid_exhausted'
+  | 'operator_disabled'
+  | 'spending_cap'
+  | 'not_connected'
+  | 'member_left'
+  | 'operator_left'
 export type CallingProvider = 'discord' | 'sip' | 'whatsapp' | 'telegram' | 'zoom' | 'other'
 
 export interface SignedInOperator {
@@ -94,12 +103,29 @@ interface ShownTerms {
 /** A call answers the member's request (`requestId`) or their reserved booking (`scheduledCallId`), at its terms. */
 export type StartCallRequest = ShownTerms & ({ callId: string; requestId: string } | { callId: string; scheduledCallId: string })
 
+/** How a call is carried: in the platform's LiveKit room (audio, or video), or on the operator's outside app. */
+export type CallChannel = 'audio' | 'video' | 'outside'
+
+/** Where and how to join a call's room on the media server: good for that room only, as this operator. */
+export interface CallMedia {
+  url: string
+  room: string
+  identity: string
+  token: string
+  /** ISO 8601. */
+  expiresAt: string
+}
+
 export interface CallStarted {
   callId: string
   workflowId: string
-  status: 'active'
+  /** 'connecting' at first: the call starts (and is billed) from the moment both parties are connected. */
+  status: 'connecting' | 'active' | 'ending' | 'settled'
+  channel: CallChannel
   ratePerMinuteCents: Cents
   fundedMinutes: number
+  /** For a call in the platform's room; null for one on an outside app. */
+  media: CallMedia | null
 }
 
 export interface CallSettled {
@@ -118,7 +144,8 @@ export interface CallEnding {
 
 export interface CallView {
   callId: string
-  status: 'active' | 'ending' | 'settled'
+  status: 'connecting' | 'active' | 'ending' | 'settled'
+  channel: CallChannel
   startedAt: string
   elapsedSeconds: number
   billedMinutes: number
@@ -133,6 +160,8 @@ export interface CallView {
 export interface PlatformEventMap {
   'call.low_balance': { callId: string; availableCents: Cents; minutesLeft: number; ratePerMinuteCents: Cents }
   'call.low_balance_cleared': { callId: string; availableCents: Cents; minutesLeft: number; ratePerMinuteCents: Cents }
+  /** Both parties are connected: the call starts now (its first minute is held). */
+  'call.connected': { callId: string; startedAtMs: number }
   /** The platform ended the call (funds exhausted, heartbeats lost, …): the plugin must hang up. */
   'call.ending': { callId: string; reason: EndReason; endedAtMs: number }
   'call.settled': {

@@ -148,6 +148,12 @@ export function describeEndReason(reason: EndReason | null): string {
       return 'your account was disabled'
     case 'spending_cap':
       return "the member's own spending cap was reached"
+    case 'not_connected':
+      return 'the call never connected: nothing was charged'
+    case 'member_left':
+      return 'the member left the call'
+    case 'operator_left':
+      return 'you left the call'
     case null:
       return 'the call was ended elsewhere'
   }
