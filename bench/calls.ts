@@ -292,6 +292,9 @@ interface CallRecord {
   startSentAt?: number
   startAnsweredAt?: number
   serverStartedAt?: number
+  /** The member's confirmation that the call is connected: the call starts at a moment inside it. */
+  connectSentAt?: number
+  connectAnsweredAt?: number
   plannedEndAt?: number
   endSentAt?: number
   /** When the first answer to the end request came (200 or 202). */
@@ -549,7 +552,9 @@ async function driveCall(call: CallRecord, options: Options, run: Run, phaseStar
 
   try {
     // Accepted: the member confirms on their page that the call is connected, and it starts then.
+    call.connectSentAt = Date.now()
     if (!(await members.confirm(call.memberId, call.callId))) throw new Error('the call was not waiting for the member')
+    call.connectAnsweredAt = Date.now()
   } catch (error) {
     run.error('member confirmation (confirmConnected)', error)
     call.failure = `connect: ${(error as Error).message}`
@@ -764,10 +769,10 @@ async function readLedger(db: Db, calls: CallRecord[], options: Options, stack: 
       else problems.push({ callId: call.callId, problem: 'cut off for funds, but the plugin was never told to hang up' })
     }
     // On one machine the client's clock is the platform's: a call the plugin ended was billed up to a moment inside
-    // the end request, and began inside the start request.
-    if (stack.sameClock && call.startSentAt !== undefined && call.startAnsweredAt !== undefined) {
-      if (startedMs < call.startSentAt || startedMs > call.startAnsweredAt) {
-        problems.push({ callId: call.callId, problem: `started_at ${row.started_at.toISOString()} lies outside the start request` })
+    // the end request, and began inside the member's confirmation that it was connected.
+    if (stack.sameClock && call.connectSentAt !== undefined && call.connectAnsweredAt !== undefined) {
+      if (startedMs < call.connectSentAt || startedMs > call.connectAnsweredAt) {
+        problems.push({ callId: call.callId, problem: `started_at ${row.started_at.toISOString()} lies outside the member's confirmation` })
       }
       const answeredAt = call.settledAnswerAt ?? call.endFirstAnswerAt
       if (row.end_reason === 'operator_hangup' && call.endSentAt !== undefined && answeredAt !== undefined && (endedMs < call.endSentAt || endedMs > answeredAt)) {
