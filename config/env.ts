@@ -97,11 +97,43 @@ const envSchema = z.object({
   // this site serves what `npm run dist` in plugin/ packaged into PLUGIN_ARTIFACTS_DIR, at /downloads/plugin.
   PLUGIN_DOWNLOAD_URL: z.string().url().optional(),
   PLUGIN_ARTIFACTS_DIR: z.string().min(1).default('plugin/out'),
+  // LiveKit carries the calls' audio and video (docs/decisions/070-livekit.md). LIVEKIT_URL is what browsers and the
+  // plugin connect to (ws:// or wss://); LIVEKIT_API_URL is where the web and the worker reach its API, the same server
+  // over http(s) unless told otherwise (inside docker-compose, say). Outside production, a local LiveKit with
+  // development keys is assumed when they are unset; production must set all three (checked below).
+  LIVEKIT_URL: z
+    .string()
+    .url()
+    .refine((url) => /^wss?:\/\//.test(url), 'must be a ws:// or wss:// URL')
+    .optional(),
+  LIVEKIT_API_URL: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), 'must be an http:// or https:// URL')
+    .optional(),
+  LIVEKIT_API_KEY: z.string().min(1).optional(),
+  LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // The local LiveKit that `./platform up` starts (its signal port is LIVEKIT_URL's): ICE over TCP on this port, and
+  // media over UDP on this small range ("start-end").
+  LIVEKIT_RTC_TCP_PORT: positiveInt(7881).pipe(z.number().max(65_535)),
+  LIVEKIT_RTC_UDP_PORTS: z
+    .string()
+    .regex(/^\d+-\d+$/, 'a port range, "start-end"')
+    .default('50000-50049')
+    .transform((text) => {
+      const [start, end] = text.split('-').map(Number) as [number, number]
+      return { start, end }
+    })
+    .refine(({ start, end }) => start >= 1024 && start <= end && end <= 65_535, 'must be start-end with 1024 <= start <= end <= 65535'),
 })
 
 const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me'
 /** Used only when PAYMENT_WEBHOOK_SECRET is unset outside production; never valid in production. */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-for-production'
+/** The local LiveKit's keys when LIVEKIT_API_KEY/LIVEKIT_API_SECRET are unset outside production; never valid in production. */
+export const DEV_LIVEKIT_API_KEY = 'devkey'
+export const DEV_LIVEKIT_API_SECRET = 'development-only-livekit-secret-change-me'
+export const DEV_LIVEKIT_URL = 'ws://127.0.0.1:7880'
 
 const checkedSchema = envSchema
   .refine((env) => env.NODE_ENV !== 'production' || env.SESSION_SECRET !== DEVELOPMENT_SESSION_SECRET, {
@@ -125,9 +157,25 @@ const checkedSchema = envSchema
     message: 'the sandbox takes no real money; set PAYMENT_SANDBOX_IN_PRODUCTION=true to use it in production anyway',
   })
   .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
+  .refine((env) => env.NODE_ENV !== 'production' || Boolean(env.LIVEKIT_URL), {
+    path: ['LIVEKIT_URL'],
+    message: 'production needs the LiveKit server browsers connect to (ws:// or wss://)',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || Boolean(env.LIVEKIT_API_KEY), {
+    path: ['LIVEKIT_API_KEY'],
+    message: 'production needs the API key of its LiveKit server',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || (Boolean(env.LIVEKIT_API_SECRET) && env.LIVEKIT_API_SECRET !== DEV_LIVEKIT_API_SECRET), {
+    path: ['LIVEKIT_API_SECRET'],
+    message: 'production needs a LIVEKIT_API_SECRET of its own (at least 32 characters)',
+  })
   .transform((env) => ({
     ...env,
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
+    LIVEKIT_URL: (env.LIVEKIT_URL ?? DEV_LIVEKIT_URL).replace(/\/$/, ''),
+    LIVEKIT_API_URL: (env.LIVEKIT_API_URL ?? (env.LIVEKIT_URL ?? DEV_LIVEKIT_URL).replace(/^ws/, 'http')).replace(/\/$/, ''),
+    LIVEKIT_API_KEY: env.LIVEKIT_API_KEY ?? DEV_LIVEKIT_API_KEY,
+    LIVEKIT_API_SECRET: env.LIVEKIT_API_SECRET ?? DEV_LIVEKIT_API_SECRET,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
     COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',
   }))

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto'
 /**
  * The environment a bench stack runs its web and worker with: production mode (what a user's request pays for), with
  * secrets of the run's own, never a development default. The sandbox payment provider is allowed because the bench
- * tops wallets up through it, and cookies are not Secure because the stack speaks plain HTTP on loopback.
+ * tops wallets up through it, and cookies are not Secure because the stack speaks plain HTTP on loopback. The bench's
+ * calls are reported by the plugin API, not carried: LiveKit is configured (production requires it) but not started.
  */
 export function benchProductionEnv(): Record<string, string> {
   return {
@@ -12,5 +13,8 @@ export function benchProductionEnv(): Record<string, string> {
     PAYMENT_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
     PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
     COOKIE_SECURE: 'false',
+    LIVEKIT_URL: 'ws://127.0.0.1:7880',
+    LIVEKIT_API_KEY: 'bench',
+    LIVEKIT_API_SECRET: randomBytes(32).toString('base64url'),
   }
 }

@@ -46,7 +46,14 @@ describe('the sandbox’s card check', () => {
 })
 
 describe('payment configuration', () => {
-  const production = { NODE_ENV: 'production', SESSION_SECRET: 'a-production-session-secret-of-32-chars!' }
+  const production = {
+    NODE_ENV: 'production',
+    SESSION_SECRET: 'a-production-session-secret-of-32-chars!',
+    // Production needs its LiveKit too (config/env.ts); beside the point here.
+    LIVEKIT_URL: 'wss://media.example.com',
+    LIVEKIT_API_KEY: 'APIxyz',
+    LIVEKIT_API_SECRET: 'a-production-livekit-secret-of-32-chars',
+  }
   it('uses a development webhook secret only outside production', () => {
     expect(parseConfig({}).PAYMENT_WEBHOOK_SECRET).toBe(DEV_PAYMENT_WEBHOOK_SECRET)
     expect(() => parseConfig({ ...production, PAYMENT_SANDBOX_IN_PRODUCTION: 'true' })).toThrow(/PAYMENT_WEBHOOK_SECRET/)
