@@ -9,8 +9,8 @@ import { sleep } from '../../temporal/setup/processes.js'
  * run's own (process.env.LIVEKIT_*), and its webhooks, which arrive through the run's relay
  * (tests/support/livekit-webhook-relay.ts, docs/decisions/070-livekit.md).
  *
- * Rooms keep test files apart: give every room a name no other test uses (testRoomName). Webhooks of every room reach
- * every registered target, so a receiver looks only at its own rooms' events.
+ * Rooms keep test files apart: name rooms after fresh call ids (roomNameForCall(randomUUID())). Webhooks of every room
+ * reach every registered target, so a receiver looks only at its own rooms' events.
  */
 
 /** The run's LiveKit, as the platform's configuration names it. */
@@ -25,11 +25,6 @@ export function testLiveKitSettings(): LiveKitSettings {
 /** activities/media/livekit.ts on the run's LiveKit. */
 export function testLiveKit(): LiveKit {
   return createLiveKit(testLiveKitSettings())
-}
-
-/** A room name no other test file uses. */
-export function testRoomName(prefix = 'test'): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 }
 
 /**
