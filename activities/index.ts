@@ -8,7 +8,8 @@ import type { WalletAdjustmentActivities } from '../workflows/wallet-adjustment.
 import { createPortalAdjustmentActivities } from './admin/portal-adjustments.js'
 import { createCallActivities } from './calls.js'
 import type { CallRooms } from './media/call-rooms.js'
-import { createLiveKitRooms, liveKitSettingsFrom } from './media/livekit-rooms.js'
+import { createLiveKit, liveKitSettings } from './media/livekit.js'
+import { createCallRooms } from './media/livekit-rooms.js'
 import { createPayments } from './payments/index.js'
 import { mailTopUpReceipt } from './payments/receipt.js'
 import { createPayoutActivities } from './payouts/activities.js'
@@ -34,7 +35,7 @@ export type PlatformActivities = CallActivities & ScheduledCallActivities & TopU
 export function createActivities(deps: ActivityDeps): PlatformActivities {
   const config = deps.config ?? loadConfig()
   return {
-    ...createCallActivities(deps.db, { publicUrl: config.PUBLIC_URL, rooms: deps.rooms ?? createLiveKitRooms(liveKitSettingsFrom(config)) }),
+    ...createCallActivities(deps.db, { publicUrl: config.PUBLIC_URL, rooms: deps.rooms ?? createCallRooms(createLiveKit(liveKitSettings(config))) }),
     ...createScheduledCallActivities({ db: deps.db, publicUrl: config.PUBLIC_URL, mailer: deps.scheduleMailer }),
     ...createTopUpActivities({
       db: deps.db,

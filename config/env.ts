@@ -141,16 +141,34 @@ const envSchema = z.object({
   // this site serves what `npm run dist` in plugin/ packaged into PLUGIN_ARTIFACTS_DIR, at /downloads/plugin.
   PLUGIN_DOWNLOAD_URL: z.string().url().optional(),
   PLUGIN_ARTIFACTS_DIR: z.string().min(1).default('plugin/out'),
-  // LiveKit, which carries the calls' audio and video (docs/decisions/060): where clients connect (ws:// or wss://;
-  // its http(s) twin is the server API) and the key pair its tokens and webhooks are signed with. Outside production
-  // development values are used when unset; production must set its own.
+  // LiveKit carries the calls' audio and video (docs/decisions/070-livekit.md). LIVEKIT_URL is what browsers and the
+  // plugin connect to (ws:// or wss://); LIVEKIT_API_URL is where the web and the worker reach its API, the same server
+  // over http(s) unless told otherwise (inside docker-compose, say). Outside production, a local LiveKit with
+  // development keys is assumed when they are unset; production must set all three (checked below).
   LIVEKIT_URL: z
     .string()
     .url()
     .refine((url) => /^wss?:\/\//.test(url), 'must be a ws:// or wss:// URL')
-    .default('ws://127.0.0.1:7880'),
-  LIVEKIT_API_KEY: z.string().min(3).optional(),
+    .optional(),
+  LIVEKIT_API_URL: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), 'must be an http:// or https:// URL')
+    .optional(),
+  LIVEKIT_API_KEY: z.string().min(1).optional(),
   LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // The local LiveKit that `./platform up` starts (its signal port is LIVEKIT_URL's): ICE over TCP on this port, and
+  // media over UDP on this small range ("start-end").
+  LIVEKIT_RTC_TCP_PORT: positiveInt(7881).pipe(z.number().max(65_535)),
+  LIVEKIT_RTC_UDP_PORTS: z
+    .string()
+    .regex(/^\d+-\d+$/, 'a port range, "start-end"')
+    .default('50000-50049')
+    .transform((text) => {
+      const [start, end] = text.split('-').map(Number) as [number, number]
+      return { start, end }
+    })
+    .refine(({ start, end }) => start >= 1024 && start <= end && end <= 65_535, 'must be start-end with 1024 <= start <= end <= 65535'),
 })
 
 /** Used only when SESSION_SECRET is unset with the development switch on; never valid in production. */
@@ -167,6 +185,9 @@ export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-only-sandbox-webhook-secret-not-f
  * anyone can sign with them, so production refuses them as if they were unset.
  */
 const PUBLIC_SECRETS = new Set([DEV_SESSION_SECRET, DEV_PAYMENT_WEBHOOK_SECRET, DEV_LIVEKIT_API_SECRET, 'compose-sandbox-webhook-secret-change-me'])
+
+/** Where a local LiveKit listens when LIVEKIT_URL is unset outside production. */
+export const DEV_LIVEKIT_URL = 'ws://127.0.0.1:7880'
 
 /** Whether the development switch is on: NODE_ENV=development or test. */
 export const developmentSwitch = (nodeEnv: string) => nodeEnv === 'development' || nodeEnv === 'test'
@@ -214,9 +235,17 @@ const checkedSchema = envSchema
       'use "none" to close the admin portal on this server',
   })
   .refine((env) => env.TOPUP_MIN_CENTS <= env.TOPUP_MAX_CENTS, { path: ['TOPUP_MIN_CENTS'], message: 'is above TOPUP_MAX_CENTS' })
-  .refine((env) => developmentSwitch(env.NODE_ENV) || (Boolean(env.LIVEKIT_API_KEY) && ownSecret(env.LIVEKIT_API_SECRET)), {
+  .refine((env) => developmentSwitch(env.NODE_ENV) || Boolean(env.LIVEKIT_URL), {
+    path: ['LIVEKIT_URL'],
+    message: 'production needs the LiveKit server browsers connect to (ws:// or wss://)',
+  })
+  .refine((env) => developmentSwitch(env.NODE_ENV) || Boolean(env.LIVEKIT_API_KEY), {
+    path: ['LIVEKIT_API_KEY'],
+    message: 'production needs the API key of its LiveKit server',
+  })
+  .refine((env) => developmentSwitch(env.NODE_ENV) || ownSecret(env.LIVEKIT_API_SECRET), {
     path: ['LIVEKIT_API_SECRET'],
-    message: 'production needs LIVEKIT_API_KEY and a LIVEKIT_API_SECRET of its own (at least 32 characters)',
+    message: 'production needs a LIVEKIT_API_SECRET of its own (at least 32 characters; never a value printed in this repository)',
   })
   .transform((env) => ({
     ...env,
@@ -227,6 +256,8 @@ const checkedSchema = envSchema
     SESSION_SECRET: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
     DATA_ENCRYPTION_KEY: env.DATA_ENCRYPTION_KEY ?? DEV_DATA_ENCRYPTION_KEY,
+    LIVEKIT_URL: (env.LIVEKIT_URL ?? DEV_LIVEKIT_URL).replace(/\/$/, ''),
+    LIVEKIT_API_URL: (env.LIVEKIT_API_URL ?? (env.LIVEKIT_URL ?? DEV_LIVEKIT_URL).replace(/^ws/, 'http')).replace(/\/$/, ''),
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
     COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',
   }))

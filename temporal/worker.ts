@@ -9,7 +9,8 @@ import { getDb, type Db } from '../prisma/client.js'
 import { closeTemporalClients, getTemporalClient } from './client.js'
 import { startHeartbeatMonitor } from './heartbeat-monitor.js'
 import { startMediaMonitor } from './media-monitor.js'
-import { createLiveKitRooms, liveKitSettingsFrom } from '../activities/media/livekit-rooms.js'
+import { createLiveKit, liveKitSettings } from '../activities/media/livekit.js'
+import { createCallRooms } from '../activities/media/livekit-rooms.js'
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
 
@@ -26,7 +27,7 @@ export interface CallWorkerOptions {
 /** Creates the worker that runs call workflows and their activities, plus the heartbeat and media monitors beside it. */
 export async function createCallWorker(options: CallWorkerOptions) {
   const { config, db } = options
-  const rooms = createLiveKitRooms(liveKitSettingsFrom(config))
+  const rooms = createCallRooms(createLiveKit(liveKitSettings(config)))
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS })
   const worker = await Worker.create({
     connection,

@@ -27,19 +27,22 @@ function interpolate(text: string, variables: Record<string, string>): string {
   })
 }
 
-const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'PAYMENT_WEBHOOK_SECRET']
+const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'LIVEKIT_API_SECRET']
 const REQUIRED = [...SECRETS, 'ADMIN_ALLOWED_CIDRS']
 const variables = {
   POSTGRES_PASSWORD: 'a1b2c3d4e5f6',
   SESSION_SECRET: 'an-own-session-secret-of-at-least-32-chars',
   PAYMENT_WEBHOOK_SECRET: 'an-own-webhook-secret-of-at-least-32-chars',
   ADMIN_ALLOWED_CIDRS: '203.0.113.7/32',
+  LIVEKIT_API_SECRET: 'an-own-livekit-secret-of-at-least-32-chars',
 }
 const services = () => (parse(interpolate(composeText, variables), { merge: true }) as { services: Record<string, Service> }).services
 
 describe('docker-compose.yml', () => {
   it.runIf(hasComposeCli)('passes docker compose config', () => {
-    execFileSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '--quiet'], { stdio: 'pipe' })
+    // LIVEKIT_API_SECRET has no default: compose refuses to start without it.
+    const env = { ...process.env, LIVEKIT_API_SECRET: 'a-secret-for-checking-the-file-only-0123' }
+    execFileSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '--quiet'], { stdio: 'pipe', env })
   })
 
   it('describes the production-like stack, every dependency resolvable', () => {
@@ -92,9 +95,32 @@ describe('docker-compose.yml', () => {
     )
     for (const { name, port } of published) {
       const bindsLoopback = /^127\.0\.0\.1:|^\[::1\]:/.test(port)
-      expect(name === 'web' || bindsLoopback, `${name} publishes ${port} on every interface`).toBe(true)
+      // Media must reach LiveKit's ICE ports from the members' machines; its signal and API port stays on loopback.
+      const media = name === 'livekit' && /^788[12]:788[12]\/(tcp|udp)$/.test(port)
+      expect(name === 'web' || media || bindsLoopback, `${name} publishes ${port} on every interface`).toBe(true)
     }
     expect(services().temporal!.ports ?? []).toEqual([])
     expect(services()['temporal-ui']!.ports).toEqual(['127.0.0.1:8080:8080'])
+  })
+
+  it('runs LiveKit from a written-down config, its secret required, its webhooks to the web', () => {
+    const { livekit, web, worker } = services()
+    expect(livekit!.image).toBe('livekit/livekit-server:v1.11.0')
+    const config = parse(livekit!.environment!.LIVEKIT_CONFIG!) as Record<string, Record<string, unknown>>
+    expect(config).toMatchObject({
+      port: 7880,
+      rtc: { tcp_port: 7881, udp_port: 7882, use_external_ip: false, node_ip: '127.0.0.1' },
+      keys: { perminute: variables.LIVEKIT_API_SECRET },
+      webhook: { api_key: 'perminute', urls: ['http://web:3000/webhooks/livekit'] },
+      room: { auto_create: false },
+    })
+    expect(config.rtc).not.toHaveProperty('stun_servers')
+    expect(livekit!.ports).toEqual(['127.0.0.1:7880:7880', '7881:7881/tcp', '7882:7882/udp'])
+
+    for (const service of [web!, worker!]) {
+      expect(service.environment).toMatchObject({ LIVEKIT_API_URL: 'http://livekit:7880', LIVEKIT_URL: 'ws://localhost:7880', LIVEKIT_API_KEY: 'perminute' })
+      expect(service.environment!.LIVEKIT_API_SECRET).toBe(variables.LIVEKIT_API_SECRET)
+      expect(service.depends_on).toHaveProperty('livekit')
+    }
   })
 })

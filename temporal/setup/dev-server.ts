@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { Connection } from '@temporalio/client'
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../search-attributes.js'
-import { SetupError, stderrLog, tailLines, type SetupLog } from './errors.js'
-import { forEachLine, isAlive, sleep } from './processes.js'
+import { SetupError, stderrLog, type SetupLog } from './errors.js'
+import { commandLineIncludes, isAlive, sleep } from './processes.js'
+import { startServerProcess } from './server-process.js'
 
 /**
  * Starts (or, for `./platform up`, finds again) a Temporal CLI dev server: the platform's embedded Temporal.
@@ -78,7 +78,6 @@ interface StateFile {
 }
 
 const STOP_TIMEOUT_MS = 10_000
-const OUTPUT_LINES_KEPT = 200
 
 /** A TCP port that is free on the loopback interface right now. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -153,77 +152,32 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   for (const [name, kind] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${kind}`)
 
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false })
-  const output: string[] = []
-  let stopping = false
-  const onLine = (line: string) => {
-    if (!line.trim()) return
-    output.push(line)
-    if (output.length > OUTPUT_LINES_KEPT) output.shift()
-    // The server complains loudly while it shuts down (its own workers lose their connection): not news.
-    if (!stopping) opts.onOutput?.(line)
-  }
-  forEachLine(child.stdout, onLine)
-  forEachLine(child.stderr, onLine)
-
-  let spawnError: Error | undefined
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ code, signal }))
-    // A binary that cannot be run at all emits 'error' and never 'exit'.
-    child.once('error', (error) => {
-      spawnError = error
-      resolveExit({ code: null, signal: null })
-    })
+  const server = startServerProcess(opts.cliPath, args, {
+    title: 'The Temporal dev server',
+    // What it says while it shuts down (its own workers lose their connection) is not passed on: not news.
+    onOutput: opts.onOutput,
+    detached: opts.detached,
+    stopSequence: [
+      ['SIGTERM', 0],
+      ['SIGKILL', STOP_TIMEOUT_MS],
+    ],
   })
-  // A parent that exits without calling stop() (process.exit in a crashed script) must not leave the server behind.
-  const killOnExit = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  process.once('exit', killOnExit)
 
   const address = `${ip}:${port}`
   const uiUrl = `http://${ip}:${uiPort}`
   const statePath = dbFile ? stateFilePath(dbFile) : undefined
 
   const stop = async () => {
-    process.removeListener('exit', killOnExit)
-    if (child.exitCode === null && child.signalCode === null && !spawnError) {
-      stopping = true
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-      await exited
-      clearTimeout(timer)
-    }
+    await server.stop()
     if (statePath) await rm(statePath, { force: true })
   }
 
-  const giveUp = new AbortController()
-  try {
-    await Promise.race([
-      waitForTemporal(address, namespace, {
-        timeoutMs,
-        searchAttributes: Object.keys(CUSTOM_SEARCH_ATTRIBUTES),
-        signal: giveUp.signal,
-      }),
-      exited.then(({ code, signal }) => {
-        if (spawnError) throw new SetupError(`Could not run the Temporal CLI at ${opts.cliPath}: ${spawnError.message}`)
-        throw new SetupError(
-          `The Temporal dev server exited while starting (${signal ? `signal ${signal}` : `exit code ${code}`}). It said:\n` +
-            `${tailLines(output, 20) || '(nothing)'}`,
-        )
-      }),
-    ])
-  } catch (error) {
-    giveUp.abort()
-    await stop()
-    if (error instanceof SetupError && /did not answer/.test(error.message)) {
-      throw new SetupError(`${error.message}\nThe server said:\n${tailLines(output, 20) || '(nothing)'}`)
-    }
-    throw error
-  }
+  await server.untilAnswering((signal) =>
+    waitForTemporal(address, namespace, { timeoutMs, searchAttributes: Object.keys(CUSTOM_SEARCH_ATTRIBUTES), signal }),
+  )
 
-  if (statePath && dbFile && child.pid !== undefined) {
-    const state: StateFile = { pid: child.pid, ip, port, uiPort, namespace, dbFile, startedAt: new Date().toISOString() }
+  if (statePath && dbFile && server.pid > 0) {
+    const state: StateFile = { pid: server.pid, ip, port, uiPort, namespace, dbFile, startedAt: new Date().toISOString() }
     await writeFile(statePath, `${JSON.stringify(state, null, 2)}\n`)
   }
 
@@ -231,11 +185,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     address,
     uiUrl,
     namespace,
-    pid: child.pid ?? -1,
+    pid: server.pid,
     dbFile,
     reused: false,
-    exited,
-    outputTail: (lines = 20) => tailLines(output, lines),
+    exited: server.exited,
+    outputTail: server.outputTail,
     stop,
   }
 }
@@ -294,22 +248,11 @@ async function findRunningServer(dbFile: string): Promise<StateFile | undefined>
   } catch {
     return undefined
   }
-  if (typeof state.pid === 'number' && isAlive(state.pid) && (await isDevServerFor(state.pid, dbFile))) return state
+  if (typeof state.pid === 'number' && isAlive(state.pid) && (await commandLineIncludes(state.pid, 'start-dev', dbFile))) return state
   await rm(path, { force: true })
   return undefined
 }
 
-
-/** Guards against a recycled pid: on Linux the process's command line must be a dev server on this dbFile. */
-async function isDevServerFor(pid: number, dbFile: string): Promise<boolean> {
-  if (process.platform !== 'linux') return true
-  try {
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
-    return argv.includes('start-dev') && argv.includes(dbFile)
-  } catch {
-    return false
-  }
-}
 
 function reusedServer(state: StateFile): DevServer {
   // Not our child: its end is noticed by polling, so callers (up.ts) still learn when it goes away.

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+
 /** Small helpers for the child processes and lock holders that machine preparation deals with. */
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
@@ -26,4 +28,18 @@ export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Guards against a recycled pid: on Linux, whether the process's command line holds every one of `args` (elsewhere
+ * this cannot be checked, and the pid is trusted).
+ */
+export async function commandLineIncludes(pid: number, ...args: string[]): Promise<boolean> {
+  if (process.platform !== 'linux') return true
+  try {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+    return args.every((arg) => argv.includes(arg))
+  } catch {
+    return false
+  }
 }

@@ -9,6 +9,8 @@ import { ensurePrismaClient } from '../../prisma/generate.js'
 import { applyMigrations, describeDatabaseError, ensureDatabase } from '../../prisma/migrate.js'
 import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './dev-server.js'
 import { describeFailure, SetupError, tailLines } from './errors.js'
+import { startLiveKit, waitForLiveKit, type LiveKitServer } from './livekit.js'
+import { ensureLiveKitServer } from './livekit-server.js'
 import { ensureTemporalCli } from './temporal-cli.js'
 import { ensureWebBuild, WEB_VITE_CONFIG } from './web-build.js'
 import { forEachLine, sleep } from './processes.js'
@@ -17,13 +19,14 @@ import { forEachLine, sleep } from './processes.js'
  * `./platform up`: the one command that starts the whole platform on this machine, with demo data.
  *
  *   database (create + migrate) → demo seed → Temporal CLI → Temporal dev server (.data/temporal/dev.db)
- *   → web build when stale → worker + web as child processes, their output prefixed and coloured
+ *   → LiveKit server (config in .data/livekit/) → web build when stale → worker + web as child processes,
+ *   their output prefixed and coloured
  *
  * Every step is idempotent, so running it again (after Ctrl-C, or after a crash) just works: the database and
  * its migrations are kept, the seed creates nothing twice, the dev server keeps its state file (and a dev server
  * left running on that file is reused), a fresh web build is not rebuilt.
  *
- * Ctrl-C or SIGTERM stops the children in order (web, worker, then Temporal) and exits 0. If a child dies, the
+ * Ctrl-C or SIGTERM stops the children in order (web, worker, LiveKit, then Temporal) and exits 0. If a child dies, the
  * rest are stopped and up exits 1 with that child's last lines. Expected failures print a message, no stack.
  */
 
@@ -35,6 +38,7 @@ if (DEVELOPMENT_BY_DEFAULT) process.env.NODE_ENV = 'development'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DEV_DB_FILE = join(ROOT, '.data', 'temporal', 'dev.db')
+const LIVEKIT_CONFIG_FILE = join(ROOT, '.data', 'livekit', 'livekit.yaml')
 const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli')
 const STOP_TIMEOUT_MS = 10_000
 const WEB_READY_TIMEOUT_MS = 60_000
@@ -44,7 +48,7 @@ const TAIL_LINES = 30
 // Output: every line is prefixed with who said it; colours only on a terminal (and never with NO_COLOR).
 
 const useColor = process.env.FORCE_COLOR ? process.env.FORCE_COLOR !== '0' : process.stdout.isTTY === true && !process.env.NO_COLOR
-const COLORS = { up: 1, temporal: 35, worker: 36, web: 32, seed: 33, build: 34 } as const
+const COLORS = { up: 1, temporal: 35, livekit: 94, worker: 36, web: 32, seed: 33, build: 34 } as const
 type Source = keyof typeof COLORS
 const PREFIX_WIDTH = Math.max(...Object.keys(COLORS).map((name) => name.length))
 
@@ -77,6 +81,7 @@ interface Child {
 
 const children: Child[] = []
 let devServer: DevServer | undefined
+let liveKit: LiveKitServer | undefined
 let shuttingDown = false
 
 function startChild(name: Source, args: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Child {
@@ -133,10 +138,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stops the web and the worker (newest first), then the Temporal dev server they talk to. */
+/** Stops the web and the worker (newest first), then LiveKit and the Temporal dev server they talk to. */
 async function stopEverything(): Promise<void> {
   shuttingDown = true
   for (const child of [...children].reverse()) await stopChild(child)
+  await liveKit?.stop()
   await devServer?.stop()
 }
 
@@ -234,6 +240,49 @@ async function prepareTemporal(config: PlatformConfig): Promise<{ address: strin
   return { address: devServer.address, uiUrl: devServer.uiUrl, note }
 }
 
+/**
+ * A local LIVEKIT_URL gets a LiveKit server of its own, its webhooks pointed at our web server's /webhooks/livekit;
+ * any other one is a deployment (self-hosted or LiveKit Cloud) that must already answer.
+ */
+async function prepareLiveKit(config: PlatformConfig): Promise<{ url: string; note: string }> {
+  const url = new URL(config.LIVEKIT_URL)
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if (!LOCAL_HOSTS.has(host)) {
+    say(`using the LiveKit deployment at ${config.LIVEKIT_URL}`)
+    try {
+      await waitForLiveKit(config.LIVEKIT_API_URL, { timeoutMs: 15_000 })
+    } catch (error) {
+      throw new SetupError(
+        `${(error as Error).message}\nCheck LIVEKIT_URL and LIVEKIT_API_URL, or set LIVEKIT_URL to ws://127.0.0.1:PORT ` +
+          `to run a local LiveKit server instead.`,
+      )
+    }
+    return { url: config.LIVEKIT_URL, note: 'deployment' }
+  }
+  const serverPath = await ensureLiveKitServer({ log: (line) => print('livekit', line.replace(/^livekit-server: /, '')) })
+  const webHost = ['0.0.0.0', '::', 'localhost'].includes(config.WEB_HOST) ? '127.0.0.1' : config.WEB_HOST
+  const webhookUrl = `http://${webHost.includes(':') ? `[${webHost}]` : webHost}:${config.WEB_PORT}/webhooks/livekit`
+  liveKit = await startLiveKit({
+    serverPath,
+    apiKey: config.LIVEKIT_API_KEY,
+    apiSecret: config.LIVEKIT_API_SECRET,
+    host: host === 'localhost' ? '127.0.0.1' : host,
+    port: Number(url.port || (url.protocol === 'wss:' ? 443 : 80)),
+    rtcTcpPort: config.LIVEKIT_RTC_TCP_PORT,
+    rtcUdpPorts: config.LIVEKIT_RTC_UDP_PORTS,
+    webhookUrls: [webhookUrl],
+    // Its INFO lines include every SDP offer: warnings and errors are what a developer wants to see here.
+    logLevel: 'warn',
+    configFile: LIVEKIT_CONFIG_FILE,
+    detached: true,
+    log: (line) => print('livekit', line.replace(/^livekit: /, '')),
+    onOutput: (line) => print('livekit', line),
+  })
+  say(`LiveKit server on ${liveKit.url} (pid ${liveKit.pid}), webhooks to ${webhookUrl}`)
+  const { start, end } = liveKit.rtcUdpPorts
+  return { url: liveKit.url, note: `local server; media on UDP ${start}-${end}, TCP ${liveKit.rtcTcpPort}` }
+}
+
 /** Returns false when there is no web app to build yet (web-remix/vite.config.ts missing). */
 async function buildWeb(): Promise<boolean> {
   if (!existsSync(WEB_VITE_CONFIG)) {
@@ -305,13 +354,22 @@ function describeDatabase(url: string): string {
   }
 }
 
-function printSummary(parts: { web?: string; temporal: { address: string; uiUrl: string; note: string }; namespace: string; taskQueue: string; database: string; seedOutput: string }): void {
+function printSummary(parts: {
+  web?: string
+  temporal: { address: string; uiUrl: string; note: string }
+  liveKit: { url: string; note: string }
+  namespace: string
+  taskQueue: string
+  database: string
+  seedOutput: string
+}): void {
   const lines = [
     '',
     bold('The platform is up.'),
     `  Web            ${parts.web ?? '(not started: no web app yet)'}`,
     `  Temporal gRPC  ${parts.temporal.address}  namespace ${parts.namespace}, task queue ${parts.taskQueue} (${parts.temporal.note})`,
     `  Temporal UI    ${parts.temporal.uiUrl}`,
+    `  LiveKit        ${parts.liveKit.url}  (${parts.liveKit.note})`,
     `  Database       ${parts.database}`,
     '',
     ...(parts.seedOutput.trim() ? parts.seedOutput.trimEnd().split('\n').map((line) => `  ${line}`) : ['  (the seed printed no demo logins)']),
@@ -333,6 +391,7 @@ async function main(): Promise<number> {
       if (Date.now() - firstSignalAt > 1_000) {
         say('stopping now')
         for (const child of children) if (child.process.pid !== undefined) signalGroup(child.process.pid, 'SIGKILL')
+        if (liveKit) signalGroup(liveKit.pid, 'SIGKILL')
         if (devServer && !devServer.reused) signalGroup(devServer.pid, 'SIGKILL')
       }
       return
@@ -359,6 +418,7 @@ async function main(): Promise<number> {
     const seedOutput = await seedDemoData()
     say('demo data ready')
     const temporal = await step('Starting Temporal', () => prepareTemporal(config))
+    const liveKitPart = await step('Starting LiveKit', () => prepareLiveKit(config))
     const webBuilt = await step('Building the web app', () => buildWeb())
 
     const startWeb = webBuilt && existsSync(WEB_SERVER_FILE)
@@ -370,6 +430,10 @@ async function main(): Promise<number> {
       { name: 'worker', exited: worker.exited, tail: () => tailLines(worker.output, TAIL_LINES) },
     ]
     if (web) watched.push({ name: 'web', exited: web.exited, tail: () => tailLines(web.output, TAIL_LINES) })
+    if (liveKit) {
+      const server = liveKit
+      watched.push({ name: 'the LiveKit server', exited: server.exited, tail: () => server.outputTail(TAIL_LINES) })
+    }
     if (devServer) {
       const server = devServer
       watched.push({ name: 'the Temporal dev server', exited: server.exited, tail: () => server.outputTail(TAIL_LINES) })
@@ -387,6 +451,7 @@ async function main(): Promise<number> {
       printSummary({
         web: web ? webUrl : undefined,
         temporal,
+        liveKit: liveKitPart,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         database: describeDatabase(config.DATABASE_URL),

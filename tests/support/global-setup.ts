@@ -9,16 +9,21 @@ import { applyMigrations, describeDatabaseError, dropDatabase, ensureDatabase } 
 import { startDevServer } from '../../temporal/setup/dev-server.js'
 import { describeFailure, SetupError } from '../../temporal/setup/errors.js'
 import { ensureChromium } from '../../temporal/setup/chromium.js'
+import { startLiveKit } from '../../temporal/setup/livekit.js'
+import { ensureLiveKitServer } from '../../temporal/setup/livekit-server.js'
 import { ensureTemporalCli } from '../../temporal/setup/temporal-cli.js'
+import { startWebhookRelay } from './livekit-webhook-relay.js'
 
 /**
  * Vitest's global setup (docs/decisions/006-tests-against-real-services.md): a Temporal dev server on free ports
- * with its own state file, and a fresh, migrated PostgreSQL database; both removed at the end. The demo database
+ * with its own state file, a fresh, migrated PostgreSQL database, and a LiveKit server on free ports whose webhooks
+ * go through a relay to every web server of the run (docs/decisions/070-livekit.md); all removed at the end. The demo database
  * is never touched: the test database has a unique name on the server TEST_PG_URL names.
  *
  * Test files read what they need through inject() (typed below) or, because forked test processes inherit the
  * environment this process has when they start, through process.env: DATABASE_URL, TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE, TEMPORAL_UI_URL and NODE_ENV=test, which is what config/env.ts's loadConfig() reads.
+ * TEMPORAL_NAMESPACE, TEMPORAL_UI_URL, LIVEKIT_URL, LIVEKIT_API_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET and
+ * NODE_ENV=test, which is what config/env.ts's loadConfig() reads.
  *
  * Each step is a small function that returns what it made and how to undo it, so later steps (a web server,
  * a browser) slot in beside them.
@@ -41,6 +46,14 @@ declare module 'vitest' {
      */
     temporalDbFile: string
     temporalPid: number
+    /** The shared LiveKit server (also in process.env.LIVEKIT_URL and LIVEKIT_API_URL). */
+    liveKitUrl: string
+    liveKitApiUrl: string
+    liveKitPid: number
+    /** The livekit-server binary, for tests that start a LiveKit of their own. */
+    liveKitServerPath: string
+    /** Where test files register their web servers for LiveKit's webhooks (tests/support/livekit.ts). */
+    liveKitWebhookRelayUrl: string
   }
 }
 
@@ -74,7 +87,7 @@ export default async function setup(project: TestProject): Promise<Teardown> {
     // The browser tests' Chromium: found, or installed from Debian's packages once per machine.
     const chromiumPath = await ensureChromium({ log: (line) => console.log(`setup: ${line}`) })
     // Independent and each a second or two (more when the Temporal CLI must be built): side by side.
-    const [temporal, database] = await settleAll(teardowns, [startTestTemporal(), createTestDatabase()])
+    const [temporal, database, liveKit] = await settleAll(teardowns, [startTestTemporal(), createTestDatabase(), startTestLiveKit()])
 
     project.provide('databaseUrl', database.url)
     project.provide('temporalAddress', temporal.address)
@@ -83,11 +96,20 @@ export default async function setup(project: TestProject): Promise<Teardown> {
     project.provide('temporalCliPath', temporal.cliPath)
     project.provide('temporalDbFile', temporal.dbFile)
     project.provide('temporalPid', temporal.pid)
+    project.provide('liveKitUrl', liveKit.url)
+    project.provide('liveKitApiUrl', liveKit.apiUrl)
+    project.provide('liveKitPid', liveKit.pid)
+    project.provide('liveKitServerPath', liveKit.serverPath)
+    project.provide('liveKitWebhookRelayUrl', liveKit.relayUrl)
     exportToTestProcesses({
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
       TEMPORAL_UI_URL: temporal.uiUrl,
+      LIVEKIT_URL: liveKit.url,
+      LIVEKIT_API_URL: liveKit.apiUrl,
+      LIVEKIT_API_KEY: liveKit.apiKey,
+      LIVEKIT_API_SECRET: liveKit.apiSecret,
       NODE_ENV: 'test',
       CHROMIUM_PATH: chromiumPath,
     })
@@ -139,6 +161,56 @@ async function startTestTemporal(): Promise<Step<TestTemporal>> {
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+interface TestLiveKit {
+  url: string
+  apiUrl: string
+  apiKey: string
+  apiSecret: string
+  pid: number
+  serverPath: string
+  relayUrl: string
+}
+
+/**
+ * One LiveKit for the run (it starts in about 0.1 s, and rooms keep test files apart), with keys of the run's own.
+ * Its webhooks go to the relay, which forwards them to whichever web servers are registered at the time.
+ */
+async function startTestLiveKit(): Promise<Step<TestLiveKit>> {
+  const serverPath = await ensureLiveKitServer({ log: (line) => console.log(`setup: ${line}`) })
+  const relay = await startWebhookRelay()
+  const apiKey = 'test-key'
+  const apiSecret = randomBytes(32).toString('base64url')
+  try {
+    const server = await startLiveKit({
+      serverPath,
+      apiKey,
+      apiSecret,
+      webhookUrls: [relay.webhookUrl],
+      log: (line) => console.log(`setup: ${line}`),
+    })
+    let stopping = false
+    // Nothing in the run restarts it: a death is news, and every media test after it will fail on it.
+    void server.exited.then(({ code, signal }) => {
+      if (stopping) return
+      process.stderr.write(
+        `setup: the test LiveKit server (pid ${server.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} ` +
+          `during the run. Its last lines:\n${server.outputTail(30)}\n`,
+      )
+    })
+    return {
+      value: { url: server.url, apiUrl: server.apiUrl, apiKey, apiSecret, pid: server.pid, serverPath, relayUrl: relay.url },
+      teardown: async () => {
+        stopping = true
+        await server.stop()
+        await relay.close()
+      },
+    }
+  } catch (error) {
+    await relay.close()
     throw error
   }
 }

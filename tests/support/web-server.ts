@@ -9,11 +9,13 @@ import { createCallWorker, workflowsPath } from '../../temporal/worker.js'
 import { freePort } from '../../temporal/setup/dev-server.js'
 import { buildWebApp, ensureWebBuild as ensureSharedWebBuild } from '../../temporal/setup/web-build.js'
 import { startWebServer } from '../../web-remix/server.js'
+import { registerWebhookTarget } from './livekit.js'
 
 /**
  * A running stack for a test file: the built web app on a free port, and an in-process call worker on a task queue
  * of its own (so parallel test files never run each other's workflows), both on the test database and Temporal dev
- * server that the global set-up started. Billing runs on a short clock: the rules of production, faster.
+ * server that the global set-up started. Billing runs on a short clock: the rules of production, faster. The run's
+ * LiveKit forwards its webhooks to the stack's /webhooks/livekit while it runs (tests/support/livekit.ts).
  */
 
 export interface WebStack {
@@ -89,6 +91,10 @@ export async function startWebStack(options: { env?: Record<string, string>; wor
   if (options.worker !== false) await startWorker()
   try {
     const web = await startWebServer({ config, port })
+    const stopWebhooks = await registerWebhookTarget(`${web.url}/webhooks/livekit`).catch(async (error: unknown) => {
+      await web.close()
+      throw error
+    })
     return {
       config,
       db,
@@ -96,6 +102,7 @@ export async function startWebStack(options: { env?: Record<string, string>; wor
       stopWorker: () => stopWorker(),
       startWorker,
       async stop() {
+        await stopWebhooks()
         await web.close()
         await stopWorker()
         await db.$disconnect()

@@ -51,6 +51,10 @@ describe('payment configuration', () => {
     SESSION_SECRET: 'a-production-session-secret-of-32-chars!',
     DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     ADMIN_ALLOWED_CIDRS: '203.0.113.0/24',
+    // Production needs its LiveKit too (config/env.ts); beside the point here.
+    LIVEKIT_URL: 'wss://media.example.com',
+    LIVEKIT_API_KEY: 'APIxyz',
+    LIVEKIT_API_SECRET: 'a-production-livekit-secret-of-32-chars',
   }
   it('uses a development webhook secret only with the development switch on', () => {
     expect(parseConfig({ NODE_ENV: 'development' }).PAYMENT_WEBHOOK_SECRET).toBe(DEV_PAYMENT_WEBHOOK_SECRET)

@@ -1,4 +1,4 @@
-import { createJoinToken, liveKitSettingsFrom, roomNameForCall } from '../../../activities/media/livekit-rooms.js'
+import { createLiveKit, liveKitSettings, roomNameForCall } from '../../../activities/media/livekit.js'
 import type { CallChannel } from '../../../workflows/definitions.js'
 import { isPlatformChannel } from '../../../workflows/definitions.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
@@ -22,12 +22,10 @@ export async function mediaJoinFor(
   party: { id: string; displayName: string },
 ): Promise<CallMediaJoin | null> {
   if (!isPlatformChannel(call.channel) || call.status === 'settled') return null
-  const settings = liveKitSettingsFrom(services.config)
-  const { token, expiresAt } = await createJoinToken(settings, {
-    callId: call.id,
-    identity: party.id,
-    name: party.displayName,
-    ttlSeconds: services.config.MEDIA_TOKEN_TTL_S,
-  })
-  return { url: settings.url, room: roomNameForCall(call.id), identity: party.id, token, expiresAt }
+  const liveKit = createLiveKit(liveKitSettings(services.config))
+  const room = roomNameForCall(call.id)
+  const ttlSeconds = services.config.MEDIA_TOKEN_TTL_S
+  // Camera and microphone in this room only, as this user; no data messages (the call's chat goes through the platform).
+  const token = await liveKit.createJoinToken({ room, identity: party.id, name: party.displayName, ttlSeconds, canPublish: true, canSubscribe: true })
+  return { url: liveKit.url, room, identity: party.id, token, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() }
 }

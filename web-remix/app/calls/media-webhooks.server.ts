@@ -1,4 +1,4 @@
-import { MediaWebhookError, liveKitSettingsFrom, readMediaWebhook } from '../../../activities/media/livekit-rooms.js'
+import { callIdForRoom, createLiveKit, liveKitSettings, LiveKitWebhookError } from '../../../activities/media/livekit.js'
 import { connectCallWorkflow, forceEndCallWorkflow } from '../../../temporal/calls.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
 
@@ -25,15 +25,19 @@ interface Presence {
 export type WebhookAnswer = { status: number; body: Record<string, unknown> }
 
 export async function receiveMediaWebhook(services: PlatformServices, rawBody: string, authorization: string | null): Promise<WebhookAnswer> {
-  let event
+  let verified
   try {
-    event = await readMediaWebhook(liveKitSettingsFrom(services.config), rawBody, authorization)
+    verified = await createLiveKit(liveKitSettings(services.config)).verifyWebhook(rawBody, authorization ?? undefined)
   } catch (error) {
-    if (error instanceof MediaWebhookError) return { status: 401, body: { error: 'invalid_signature', message: error.message } }
+    if (error instanceof LiveKitWebhookError) return { status: 401, body: { error: 'invalid_signature', message: error.message } }
     throw error
   }
-  if (!PARTICIPANT_EVENTS.has(event.event) || !event.callId || !event.identity) return { status: 200, body: { applied: false } }
-  const { callId, identity } = event
+  const callId = callIdForRoom(verified.roomName)
+  const identity = verified.participantIdentity
+  if (!PARTICIPANT_EVENTS.has(verified.event) || !callId || !identity) return { status: 200, body: { applied: false } }
+  // A join counts from when LiveKit admitted the participant; anything else from when LiveKit reported it.
+  const atMs = (verified.event === 'participant_joined' ? (verified.participantJoinedAt ?? verified.createdAt) : verified.createdAt).getTime()
+  const event = { id: verified.id, event: verified.event, room: verified.roomName ?? null, atMs }
 
   const applied = await services.db.$transaction(
     async (tx) => {

@@ -1,0 +1,217 @@
+import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { dirname, join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH } from '../../temporal/setup/chromium.js'
+import { sleep } from '../../temporal/setup/processes.js'
+
+/**
+ * Real media in a real browser, for tests of calls (docs/decisions/070-livekit.md): Debian's Chromium with its fake
+ * camera and microphone (a moving test pattern and a beep), permission prompts answered yes, autoplay allowed.
+ * Works for any page that uses WebRTC: the test page below, the member's call page, the plugin's call window.
+ *
+ * Every context made by newMediaContext() carries a probe (an init script) that
+ * - keeps every RTCPeerConnection the page makes, so readMediaStats() can sum its inbound and outbound RTP bytes by
+ *   kind from getStats(), whatever library made it (the figures of a closed connection stay at their last reading);
+ * - gives every RTCPeerConnection an empty ICE server list. LiveKit, when it is configured with no STUN server, tells
+ *   clients to use Google's public one; on loopback no STUN is needed (LiveKit advertises 127.0.0.1), and a test must
+ *   send nothing off the machine. The host resolver rules below back that up: no name but localhost (and 127.0.0.1) resolves.
+ */
+
+export const MEDIA_CHROMIUM_ARGS = [
+  ...CHROMIUM_ARGS,
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+] as const
+
+export async function launchMediaBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM_PATH,
+    args: [...MEDIA_CHROMIUM_ARGS],
+    headless: true,
+  })
+}
+
+/** A context (a separate person: own cookies, own devices) with camera and microphone allowed and the probe installed. */
+export async function newMediaContext(browser: Browser, options: { origin?: string } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } })
+  context.setDefaultTimeout(15_000)
+  await context.grantPermissions(['camera', 'microphone'], options.origin ? { origin: options.origin } : undefined)
+  await context.addInitScript({ content: PEER_CONNECTION_PROBE })
+  return context
+}
+
+// Plain JavaScript, run in every page before its own scripts.
+const PEER_CONNECTION_PROBE = `(() => {
+  const Native = window.RTCPeerConnection
+  if (!Native || window.__mediaProbe) return
+  const connections = []
+  const last = new Map()
+  class ProbedPeerConnection extends Native {
+    constructor(configuration, ...rest) {
+      super({ ...(configuration || {}), iceServers: [] }, ...rest)
+      connections.push(this)
+    }
+  }
+  window.RTCPeerConnection = ProbedPeerConnection
+  if (window.webkitRTCPeerConnection) window.webkitRTCPeerConnection = ProbedPeerConnection
+  const empty = () => ({ inbound: { audio: 0, video: 0 }, outbound: { audio: 0, video: 0 } })
+  window.__mediaProbe = {
+    async read() {
+      for (const pc of connections) {
+        if (pc.connectionState === 'closed') continue
+        try {
+          const totals = empty()
+          const report = await pc.getStats()
+          report.forEach((s) => {
+            if (s.type === 'inbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) totals.inbound[s.kind] += s.bytesReceived || 0
+            if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) totals.outbound[s.kind] += s.bytesSent || 0
+          })
+          last.set(pc, totals)
+        } catch (error) {
+          // Closed between the check and the call: its last reading stands.
+        }
+      }
+      const sum = empty()
+      for (const totals of last.values()) {
+        for (const direction of ['inbound', 'outbound']) for (const kind of ['audio', 'video']) sum[direction][kind] += totals[direction][kind]
+      }
+      return {
+        ...sum,
+        peerConnections: connections.length,
+        open: connections.filter((pc) => pc.connectionState !== 'closed').length,
+      }
+    },
+  }
+})()`
+
+export interface MediaStats {
+  /** RTP payload bytes received, summed over every peer connection the page made. */
+  inbound: { audio: number; video: number }
+  /** RTP payload bytes sent. */
+  outbound: { audio: number; video: number }
+  peerConnections: number
+  /** Peer connections not closed. */
+  open: number
+}
+
+/** The page's RTP byte counts by direction and kind (needs a context from newMediaContext). */
+export async function readMediaStats(page: Page): Promise<MediaStats> {
+  return page.evaluate(() => {
+    const probe = (window as unknown as { __mediaProbe?: { read(): Promise<MediaStats> } }).__mediaProbe
+    if (!probe) throw new Error('no media probe in this page: make its context with newMediaContext()')
+    return probe.read()
+  })
+}
+
+/**
+ * Waits until both inbound audio and inbound video bytes grow between two readings `intervalMs` apart (media is
+ * flowing in, not merely negotiated); returns the later reading. Fails with the last readings after timeoutMs.
+ */
+export async function waitForInboundMedia(page: Page, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<MediaStats> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000)
+  let before = await readMediaStats(page)
+  for (;;) {
+    await sleep(options.intervalMs ?? 500)
+    const after = await readMediaStats(page)
+    if (after.inbound.audio > before.inbound.audio && after.inbound.video > before.inbound.video) return after
+    if (Date.now() > deadline) {
+      throw new Error(`inbound media did not flow: ${JSON.stringify(before)} then ${JSON.stringify(after)}`)
+    }
+    before = after
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A bare page that joins a LiveKit room with livekit-client, for tests of the media path itself.
+
+export interface LiveKitTestPage {
+  /** The page's origin on loopback, e.g. http://127.0.0.1:41234 */
+  url: string
+  close(): Promise<void>
+}
+
+/**
+ * Serves, on loopback, an empty page and livekit-client's own browser build (dist/livekit-client.esm.mjs, a
+ * self-contained ES module: nothing to bundle), plus a few lines that expose window.liveKitTest to joinRoomInPage().
+ */
+export async function serveLiveKitTestPage(): Promise<LiveKitTestPage> {
+  // The package's require entry is its UMD build; the ES module lies beside it.
+  const clientModule = await readFile(join(dirname(createRequire(import.meta.url).resolve('livekit-client')), 'livekit-client.esm.mjs'))
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://page').pathname
+    if (path === '/livekit-client.mjs') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(clientModule)
+    if (path === '/test-page.mjs') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(TEST_PAGE_SCRIPT)
+    if (path === '/') return void response.writeHead(200, { 'content-type': 'text/html' }).end(TEST_PAGE_HTML)
+    response.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+const TEST_PAGE_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>LiveKit test page</title></head>
+<body><main id="remote"></main><script type="module" src="/test-page.mjs"></script></body></html>`
+
+const TEST_PAGE_SCRIPT = `import { Room, RoomEvent } from '/livekit-client.mjs'
+const state = { connected: false, disconnected: false, disconnectReason: undefined, remoteIdentities: [] }
+let room
+window.liveKitTest = {
+  async join(url, token, publish) {
+    room = new Room()
+    room.on(RoomEvent.Disconnected, (reason) => {
+      state.connected = false
+      state.disconnected = true
+      state.disconnectReason = reason
+    })
+    room.on(RoomEvent.ParticipantConnected, (participant) => state.remoteIdentities.push(participant.identity))
+    // Remote media goes into real elements, played as a person's page would.
+    room.on(RoomEvent.TrackSubscribed, (track) => document.getElementById('remote').appendChild(track.attach()))
+    await room.connect(url, token)
+    state.connected = true
+    for (const participant of room.remoteParticipants.values()) state.remoteIdentities.push(participant.identity)
+    if (publish) await room.localParticipant.enableCameraAndMicrophone()
+  },
+  state: () => ({ ...state, remoteIdentities: [...state.remoteIdentities] }),
+  leave: () => room && room.disconnect(),
+}
+window.liveKitTestReady = true
+`
+
+export interface PageRoomState {
+  connected: boolean
+  /** A RoomEvent.Disconnected was seen (the server closed the room, removed the participant, or the page left). */
+  disconnected: boolean
+  /** livekit-client's DisconnectReason (a number) carried by that event. */
+  disconnectReason: number | undefined
+  /** The identities of the other participants this page saw join. */
+  remoteIdentities: string[]
+}
+
+/**
+ * Opens the test page and joins `url` (a ws:// LiveKit URL) with `token`; publishes camera and microphone when asked.
+ * Rejects with livekit-client's error when LiveKit refuses the token.
+ */
+export async function joinRoomInPage(page: Page, testPage: LiveKitTestPage, options: { url: string; token: string; publish?: boolean }): Promise<void> {
+  if (page.url() !== `${testPage.url}/`) await page.goto(`${testPage.url}/`)
+  await page.waitForFunction(() => (window as unknown as { liveKitTestReady?: boolean }).liveKitTestReady === true)
+  await page.evaluate(
+    ({ url, token, publish }) =>
+      (window as unknown as { liveKitTest: { join(url: string, token: string, publish: boolean): Promise<void> } }).liveKitTest.join(url, token, publish),
+    { url: options.url, token: options.token, publish: options.publish ?? true },
+  )
+}
+
+export async function pageRoomState(page: Page): Promise<PageRoomState> {
+  return page.evaluate(() => (window as unknown as { liveKitTest: { state(): PageRoomState } }).liveKitTest.state())
+}
