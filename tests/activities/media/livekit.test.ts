@@ -64,23 +64,27 @@ describe('LiveKit configuration', () => {
     SESSION_SECRET: 'a-production-session-secret-of-32-chars!',
     PAYMENT_WEBHOOK_SECRET: 'a-production-webhook-secret-of-32-chars!',
     PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
+    DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    ADMIN_ALLOWED_CIDRS: '203.0.113.0/24',
   }
+  // The development switch (docs/decisions/056): development keys only with it on.
+  const development = { NODE_ENV: 'development' }
   const liveKitEnv = { LIVEKIT_URL: 'wss://media.example.com', LIVEKIT_API_KEY: 'APIxyz', LIVEKIT_API_SECRET: 'a-production-livekit-secret-of-32-chars' }
 
   it('assumes a local LiveKit with development keys outside production', () => {
-    expect(liveKitSettings(parseConfig({}))).toEqual({
+    expect(liveKitSettings(parseConfig(development))).toEqual({
       url: 'ws://127.0.0.1:7880',
       apiUrl: 'http://127.0.0.1:7880',
       apiKey: 'devkey',
       apiSecret: DEV_LIVEKIT_API_SECRET,
     })
-    expect(parseConfig({}).LIVEKIT_RTC_UDP_PORTS).toEqual({ start: 50000, end: 50049 })
-    expect(parseConfig({}).LIVEKIT_RTC_TCP_PORT).toBe(7881)
+    expect(parseConfig(development).LIVEKIT_RTC_UDP_PORTS).toEqual({ start: 50000, end: 50049 })
+    expect(parseConfig(development).LIVEKIT_RTC_TCP_PORT).toBe(7881)
   })
 
   it('derives the API URL from the client URL unless told otherwise', () => {
-    expect(parseConfig({ LIVEKIT_URL: 'wss://media.example.com/' }).LIVEKIT_API_URL).toBe('https://media.example.com')
-    expect(parseConfig({ LIVEKIT_URL: 'ws://localhost:7880', LIVEKIT_API_URL: 'http://livekit:7880' }).LIVEKIT_API_URL).toBe('http://livekit:7880')
+    expect(parseConfig({ ...development, LIVEKIT_URL: 'wss://media.example.com/' }).LIVEKIT_API_URL).toBe('https://media.example.com')
+    expect(parseConfig({ ...development, LIVEKIT_URL: 'ws://localhost:7880', LIVEKIT_API_URL: 'http://livekit:7880' }).LIVEKIT_API_URL).toBe('http://livekit:7880')
   })
 
   it('requires all three in production, and a secret of its own', () => {
