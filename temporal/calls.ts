@@ -116,6 +116,9 @@ export async function endCallWorkflow(
   }
 }
 
+/** How long a connection's news may wait for the call's workflow to accept it before the caller is told to retry. */
+const CONNECT_ACCEPT_DEADLINE_MS = 5_000
+
 /**
  * Both parties of an accepted call are connected, at `atMs` as the platform saw it (LiveKit's webhooks, or the member's
  * own confirmation for a call on an outside app): the call starts then. With `wait`, resolves with what the start
@@ -126,7 +129,10 @@ export async function connectCallWorkflow(client: Client, callId: string, atMs: 
   const handle = client.workflow.getHandle<typeof callWorkflow>(callWorkflowId(callId))
   try {
     if (options.wait) return await handle.executeUpdate(callConnected, { args: [{ atMs }] })
-    await handle.startUpdate(callConnected, { args: [{ atMs }], waitForStage: WorkflowUpdateStage.ACCEPTED })
+    // Accepted needs a worker: without one, give up after a while (the caller retries; the first connection counts).
+    await client.withDeadline(Date.now() + CONNECT_ACCEPT_DEADLINE_MS, () =>
+      handle.startUpdate(callConnected, { args: [{ atMs }], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+    )
     return null
   } catch (error) {
     if (workflowIsClosed(error)) return null

@@ -50,7 +50,7 @@ export async function createCallWorker(options: CallWorkerOptions) {
         intervalMs: config.HEARTBEAT_SCAN_MS,
         log: (m) => console.warn(m),
       })
-      const media = startMediaMonitor({ db, rooms, intervalMs: config.MEDIA_SCAN_MS, log: (m) => console.warn(m) })
+      const media = startMediaMonitor({ db, rooms, client, intervalMs: config.MEDIA_SCAN_MS, log: (m) => console.warn(m) })
       try {
         await worker.run()
       } finally {

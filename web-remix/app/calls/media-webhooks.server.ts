@@ -4,9 +4,9 @@ import type { PlatformServices } from '../plugin-api/services.server.js'
 
 /**
  * LiveKit's signed webhooks are the platform's evidence of when a call in its room really started and ended
- * (docs/decisions/060). A verified event is applied once (by its event id, in record_media_presence); its news reaches
- * the call's workflow before the event is recorded as applied, so a failure answers 503 and LiveKit's retry applies it
- * again, while a replay of an applied event changes nothing.
+ * (docs/decisions/060). A verified event is applied once (by its event id, in record_media_presence), then its news is
+ * handed to the call's workflow; if that fails, the record of the event is taken back and the answer is 5xx, so LiveKit's
+ * retry applies it again (what it changed is the same the second time), while a replay of an applied event changes nothing.
  *
  * - participant_joined, with the other party present: the call starts at the later of the two joins.
  * - participant_left during the call: the call ends at that moment, billed up to it (member_left / operator_left).
@@ -39,24 +39,25 @@ export async function receiveMediaWebhook(services: PlatformServices, rawBody: s
   const atMs = (verified.event === 'participant_joined' ? (verified.participantJoinedAt ?? verified.createdAt) : verified.createdAt).getTime()
   const event = { id: verified.id, event: verified.event, room: verified.roomName ?? null, atMs }
 
-  const applied = await services.db.$transaction(
-    async (tx) => {
-      const [row] = await tx.$queryRaw<{ answer: Presence }[]>`
-        SELECT record_media_presence(${event.id}, ${event.event}, ${event.room}, ${callId}::uuid, ${identity},
-          ${new Date(event.atMs)}::timestamptz) AS answer`
-      const presence = row!.answer
-      if (presence.outcome !== 'recorded') return presence
-      // Told inside the transaction: if the workflow cannot be told, the event is not recorded and LiveKit retries.
+  // Recorded on its own (the row lock released at once: the call's workflow needs it to start the call), then told
+  // to the workflow. If the workflow cannot be told, the record is taken back, so LiveKit's retry applies it again.
+  const [row] = await services.db.$queryRaw<{ answer: Presence }[]>`
+    SELECT record_media_presence(${event.id}, ${event.event}, ${event.room}, ${callId}::uuid, ${identity},
+      ${new Date(event.atMs)}::timestamptz) AS answer`
+  const applied = row!.answer
+  if (applied.outcome === 'recorded') {
+    try {
       const temporal = await services.temporal()
-      if (event.event === 'participant_joined' && presence.status === 'connecting' && presence.bothPresent && presence.connectedAtMs) {
-        await connectCallWorkflow(temporal, callId, Number(presence.connectedAtMs), { wait: false })
+      if (event.event === 'participant_joined' && applied.status === 'connecting' && applied.bothPresent && applied.connectedAtMs) {
+        await connectCallWorkflow(temporal, callId, Number(applied.connectedAtMs), { wait: false })
       }
-      if (event.event === 'participant_left' && presence.status === 'active') {
-        await forceEndCallWorkflow(temporal, callId, presence.party === 'member' ? 'member_left' : 'operator_left', event.atMs)
+      if (event.event === 'participant_left' && applied.status === 'active') {
+        await forceEndCallWorkflow(temporal, callId, applied.party === 'member' ? 'member_left' : 'operator_left', event.atMs)
       }
-      return presence
-    },
-    { timeout: 15_000 },
-  )
+    } catch (error) {
+      await services.db.$executeRaw`DELETE FROM media_webhook_events WHERE id = ${event.id}`
+      throw error
+    }
+  }
   return { status: 200, body: { applied: applied.outcome === 'recorded', outcome: applied.outcome } }
 }

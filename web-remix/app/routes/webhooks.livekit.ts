@@ -19,8 +19,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (length > MAX_BODY_BYTES) return Response.json({ error: 'payload_too_large' }, { status: 413, headers: noStore })
   const rawBody = await request.text()
   if (Buffer.byteLength(rawBody) > MAX_BODY_BYTES) return Response.json({ error: 'payload_too_large' }, { status: 413, headers: noStore })
-  const answer = await receiveMediaWebhook(servicesFrom(context), rawBody, request.headers.get('authorization'))
-  return Response.json(answer.body, { status: answer.status, headers: noStore })
+  try {
+    const answer = await receiveMediaWebhook(servicesFrom(context), rawBody, request.headers.get('authorization'))
+    return Response.json(answer.body, { status: answer.status, headers: noStore })
+  } catch (error) {
+    // The call's workflow (or the database) could not be reached: nothing was applied; LiveKit delivers it again.
+    console.error(`webhooks/livekit: ${(error as Error).message}`)
+    return Response.json({ error: 'unavailable', message: 'try again' }, { status: 503, headers: { ...noStore, 'Retry-After': '1' } })
+  }
 }
 
 export async function loader() {
