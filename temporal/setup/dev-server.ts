@@ -78,6 +78,8 @@ interface StateFile {
 }
 
 const STOP_TIMEOUT_MS = 10_000
+/** Starts tried when a port is taken while the server starts (see startDevServer). */
+const START_ATTEMPTS = 3
 const OUTPUT_LINES_KEPT = 200
 
 /** A TCP port that is free on the loopback interface right now. */
@@ -129,6 +131,42 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }
   }
 
+  // The ports are free when they are chosen, but the CLI binds them (and those it picks for its internal services) only
+  // after setting up its state: on a busy machine another program can take one in between, and the CLI then dies of a
+  // nil-pointer panic after "bind: address already in use". That is a race lost, not a fault: start again, on ports
+  // chosen afresh (the caller's own port stays; it is checked again first).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchDevServer(opts, { ip, namespace, dbFile, timeoutMs })
+    } catch (error) {
+      if (!(error instanceof PortRaceError)) throw error
+      if (attempt >= START_ATTEMPTS) throw new SetupError(`${error.message}\n(${START_ATTEMPTS} attempts, each time a port was taken while the server started.)`)
+      log(`temporal: ${error.bindFailure.trim()}; starting the dev server again (attempt ${attempt + 1} of ${START_ATTEMPTS})`)
+    }
+  }
+}
+
+/** The dev server died because a port it was about to bind was taken meanwhile (see startDevServer). */
+class PortRaceError extends SetupError {
+  constructor(
+    message: string,
+    readonly bindFailure: string,
+  ) {
+    super(message)
+  }
+}
+
+/** What explains a failed start: its error lines and a panic's first line, which a goroutine dump buries, then the tail. */
+function startFailure(output: readonly string[]): string {
+  const tail = output.slice(-20)
+  const telling = output.filter((line) => /level=ERROR|^panic:|^fatal error:/.test(line) && !tail.includes(line)).slice(0, 5)
+  return [...telling, ...(telling.length > 0 ? ['…'] : []), ...tail].join('\n')
+}
+
+async function launchDevServer(
+  opts: DevServerOptions,
+  { ip, namespace, dbFile, timeoutMs }: { ip: string; namespace: string; dbFile: string | undefined; timeoutMs: number },
+): Promise<DevServer> {
   const port = opts.port ?? (await freePort(ip))
   const uiPort = opts.uiPort ?? (await freePort(ip))
   for (const [what, p] of [
@@ -207,10 +245,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       }),
       exited.then(({ code, signal }) => {
         if (spawnError) throw new SetupError(`Could not run the Temporal CLI at ${opts.cliPath}: ${spawnError.message}`)
-        throw new SetupError(
+        const message =
           `The Temporal dev server exited while starting (${signal ? `signal ${signal}` : `exit code ${code}`}). It said:\n` +
-            `${tailLines(output, 20) || '(nothing)'}`,
-        )
+          `${startFailure(output) || '(nothing)'}`
+        const bindFailure = output.find((line) => line.includes('bind: address already in use'))
+        throw bindFailure ? new PortRaceError(message, bindFailure) : new SetupError(message)
       }),
     ])
   } catch (error) {
