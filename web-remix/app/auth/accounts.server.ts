@@ -1,7 +1,7 @@
 import type { AppLoadContext } from '@remix-run/node'
 import { createUser, EmailTakenError, UserInputError, validateNewUser, type NewUser } from '../../../activities/identity/users.js'
 import { passwordProblem } from '../../../activities/identity/password-policy.js'
-import { hashPassword, verifyPassword } from '../../../activities/identity/passwords.js'
+import { hashPassword } from '../../../activities/identity/passwords.js'
 import { enqueueMail } from '../../../activities/mail/outbox.js'
 import { passwordChangedMail, passwordResetMail, signUpWithExistingAddressMail, verifyEmailMail } from '../../../activities/mail/templates.js'
 import type { Tx } from '../../../activities/ledger/tx.js'
