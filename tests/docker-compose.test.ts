@@ -27,12 +27,13 @@ function interpolate(text: string, variables: Record<string, string>): string {
   })
 }
 
-const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'LIVEKIT_API_SECRET']
+const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'DATA_ENCRYPTION_KEY', 'LIVEKIT_API_SECRET']
 const REQUIRED = [...SECRETS, 'ADMIN_ALLOWED_CIDRS']
 const variables = {
   POSTGRES_PASSWORD: 'a1b2c3d4e5f6',
   SESSION_SECRET: 'an-own-session-secret-of-at-least-32-chars',
   PAYMENT_WEBHOOK_SECRET: 'an-own-webhook-secret-of-at-least-32-chars',
+  DATA_ENCRYPTION_KEY: Buffer.from('an-own-data-encryption-key-32-by').toString('base64'),
   ADMIN_ALLOWED_CIDRS: '203.0.113.7/32',
   LIVEKIT_API_SECRET: 'an-own-livekit-secret-of-at-least-32-chars',
 }

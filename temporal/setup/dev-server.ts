@@ -128,6 +128,38 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }
   }
 
+  // The ports are free when they are chosen, but the CLI binds them (and those it picks for its internal services) only
+  // after setting up its state: on a busy machine another program can take one in between, and the CLI then dies of a
+  // nil-pointer panic after "bind: address already in use". That is a race lost, not a fault: start again, on ports
+  // chosen afresh (the caller's own port stays; it is checked again first).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchDevServer(opts, { ip, namespace, dbFile, timeoutMs })
+    } catch (error) {
+      if (!(error instanceof PortRaceError)) throw error
+      if (attempt >= START_ATTEMPTS) throw new SetupError(`${error.message}\n(${START_ATTEMPTS} attempts, each time a port was taken while the server started.)`)
+      log(`temporal: ${error.bindFailure.trim()}; starting the dev server again (attempt ${attempt + 1} of ${START_ATTEMPTS})`)
+    }
+  }
+}
+
+/** The dev server died because a port it was about to bind was taken meanwhile (see startDevServer). */
+class PortRaceError extends SetupError {
+  constructor(
+    message: string,
+    readonly bindFailure: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Starts tried when a port is taken while the server starts (see startDevServer). */
+const START_ATTEMPTS = 3
+
+async function launchDevServer(
+  opts: DevServerOptions,
+  { ip, namespace, dbFile, timeoutMs }: { ip: string; namespace: string; dbFile: string | undefined; timeoutMs: number },
+): Promise<DevServer> {
   const port = opts.port ?? (await freePort(ip))
   const uiPort = opts.uiPort ?? (await freePort(ip))
   for (const [what, p] of [
@@ -172,9 +204,15 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     if (statePath) await rm(statePath, { force: true })
   }
 
-  await server.untilAnswering((signal) =>
-    waitForTemporal(address, namespace, { timeoutMs, searchAttributes: Object.keys(CUSTOM_SEARCH_ATTRIBUTES), signal }),
-  )
+  try {
+    await server.untilAnswering((signal) =>
+      waitForTemporal(address, namespace, { timeoutMs, searchAttributes: Object.keys(CUSTOM_SEARCH_ATTRIBUTES), signal }),
+    )
+  } catch (error) {
+    const bindFailure = server.outputTail(200).split('\n').find((line) => line.includes('bind: address already in use'))
+    if (bindFailure && error instanceof SetupError && /exited while starting/.test(error.message)) throw new PortRaceError(error.message, bindFailure)
+    throw error
+  }
 
   if (statePath && dbFile && server.pid > 0) {
     const state: StateFile = { pid: server.pid, ip, port, uiPort, namespace, dbFile, startedAt: new Date().toISOString() }

@@ -75,7 +75,12 @@ export function startServerProcess(command: string, args: readonly string[], opt
     for (const timer of timers) clearTimeout(timer)
   }
 
-  const said = () => tailLines(output, 20) || '(nothing)'
+  // What explains a failed start: its error lines and a panic's first line, which a goroutine dump buries, then the tail.
+  const said = () => {
+    const tail = output.slice(-20)
+    const telling = output.filter((line) => /level=ERROR|^panic:|^fatal error:/.test(line) && !tail.includes(line)).slice(0, 5)
+    return [...telling, ...(telling.length > 0 ? ['…'] : []), ...tail].join('\n') || '(nothing)'
+  }
 
   return {
     pid: child.pid ?? -1,

@@ -11,13 +11,16 @@ import {
   screenshot,
 } from '../support/browser.js'
 import { MAX_MAILS_PER_RECIPIENT } from '../../web-remix/app/auth/throttle.server.js'
+import { ownAddress } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 
+// The server trusts X-Forwarded-For from loopback (TRUST_PROXY) and each browser sends an address of its own, so the
+// throttles per address count only what that browser sends, not every other test file's forms on the same database.
 describe('accounts in a real browser', () => {
   let stack: WebStack
   let browser: Browser
   beforeAll(async () => {
-    ;[stack, browser] = await Promise.all([startWebStack({ worker: false }), launchBrowser()])
+    ;[stack, browser] = await Promise.all([startWebStack({ worker: false, env: { TRUST_PROXY: 'loopback' } }), launchBrowser()])
   })
   afterAll(async () => {
     await browser?.close()
@@ -25,7 +28,7 @@ describe('accounts in a real browser', () => {
   })
 
   it('signs a member up on a phone, confirms the address from the mailbox, logs out and back in', { timeout: 180_000 }, async () => {
-    const context = await newContext(browser, { viewport: PHONE })
+    const context = await newContext(browser, { viewport: PHONE, headers: ownAddress() })
     const page = await context.newPage()
     const email = `browser-${randomUUID().slice(0, 8)}@example.test`
 
@@ -68,7 +71,7 @@ describe('accounts in a real browser', () => {
   })
 
   it('shows a wrong password as an announced error next to the form, keyboard only', { timeout: 120_000 }, async () => {
-    const context = await newContext(browser)
+    const context = await newContext(browser, { headers: ownAddress() })
     const page = await context.newPage()
     await page.goto(`${stack.url}/login`)
     // Tab order: skip link, brand, nav links…, then the form: reach the e-mail field by keyboard alone.
@@ -90,7 +93,7 @@ describe('accounts in a real browser', () => {
   })
 
   it('says in words how long to wait when a form that sends mail is throttled, on a phone, keyboard only', { timeout: 120_000 }, async () => {
-    const context = await newContext(browser, { viewport: PHONE })
+    const context = await newContext(browser, { viewport: PHONE, headers: ownAddress() })
     const page = await context.newPage()
     const email = `nobody-${randomUUID().slice(0, 6)}@example.test`
     for (let i = 0; i <= MAX_MAILS_PER_RECIPIENT; i++) {

@@ -43,12 +43,14 @@ export async function launchBrowser(): Promise<Browser> {
 
 export async function newContext(
   browser: Browser,
-  options: { viewport?: { width: number; height: number }; timezoneId?: string; javaScriptEnabled?: boolean } = {},
+  options: { viewport?: { width: number; height: number }; timezoneId?: string; javaScriptEnabled?: boolean; headers?: Record<string, string> } = {},
 ): Promise<BrowserContext> {
   const context = await browser.newContext({
     viewport: options.viewport ?? DESKTOP,
     timezoneId: options.timezoneId,
     javaScriptEnabled: options.javaScriptEnabled ?? true,
+    // Sent with every request: e.g. an X-Forwarded-For of its own, for a server that trusts its loopback proxy.
+    extraHTTPHeaders: options.headers,
   })
   context.setDefaultTimeout(15_000)
   await context.exposeBinding('__reportCspViolation', (_source, text: string) => void cspViolations.push(text))

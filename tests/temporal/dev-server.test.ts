@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client'
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js'
-import { freePort, type DevServer } from '../../temporal/setup/dev-server.js'
+import { freePort, startDevServer, type DevServer } from '../../temporal/setup/dev-server.js'
 import { SetupError } from '../../temporal/setup/errors.js'
 import { connectTestClient, startTestDevServer, testTaskQueue } from '../support/temporal.js'
 
@@ -101,6 +101,48 @@ describe('a persisted dev server', () => {
 
     // The same file on another port would mean two servers writing one SQLite file.
     await expect(startTestDevServer({ dbFile, port: await freePort() })).rejects.toThrow(/already running on .*reuse\.db/)
+  })
+
+  /**
+   * A stand-in for the CLI that loses the race for a port as the CLI does (it checks its ports, sets up its state, and
+   * dies of a nil-pointer panic when one was taken meanwhile), `times` times, then hands over to the real CLI. Losing
+   * that race for real takes a busy machine: another program binding the port in those few milliseconds.
+   */
+  async function cliLosingPortRace(name: string, times: number): Promise<string> {
+    const count = join(dir, `${name}.lost`)
+    const path = join(dir, `${name}.sh`)
+    await writeFile(
+      path,
+      [
+        '#!/bin/sh',
+        `lost=$(cat '${count}' 2>/dev/null || echo 0)`,
+        `if [ "$lost" -lt ${times} ]; then`,
+        `  echo $((lost + 1)) > '${count}'`,
+        `  echo 'time=2026-12-03T07:20:31.000 level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:7299: bind: address already in use" service=frontend'`,
+        `  echo 'panic: runtime error: invalid memory address or nil pointer dereference'`,
+        `  i=0; while [ $i -lt 30 ]; do echo "	go.temporal.io/server/frame$i()"; i=$((i + 1)); done`,
+        '  exit 2',
+        'fi',
+        `exec '${inject('temporalCliPath')}' "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    )
+    return path
+  }
+
+  it('starts again when a port is taken while the server starts, and says so', async () => {
+    const logs: string[] = []
+    const server = await startDevServer({ cliPath: await cliLosingPortRace('once', 1), dbFile: join(dir, 'race.db'), log: (line) => logs.push(line) })
+    servers.push(server)
+    await (await clientFor(server)).workflowService.getSystemInfo({})
+    expect(logs).toEqual([expect.stringMatching(/bind: address already in use.*; starting the dev server again \(attempt 2 of 3\)$/)])
+  })
+
+  it('names the port it lost, not only the end of a goroutine dump, when it loses every time', async () => {
+    const attempt = startDevServer({ cliPath: await cliLosingPortRace('always', 99), log: () => {} })
+    await expect(attempt).rejects.toBeInstanceOf(SetupError)
+    await expect(attempt).rejects.toThrow(/Failed to start gRPC listener.*bind: address already in use[\s\S]*panic: runtime error[\s\S]*frame29[\s\S]*3 attempts/)
   })
 
   it('says which port is taken instead of failing obscurely', async () => {

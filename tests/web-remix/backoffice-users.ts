@@ -7,7 +7,10 @@ import { secretBox } from '../../activities/identity/secret-box.js'
 import { secondFactorOf, totpFor } from '../../web-remix/app/backoffice/second-factor.server.js'
 import { PortalClient } from '../support/portal-client.js'
 
-/** Users of every role for the back office's HTTP tests, signed in through the real forms (and the admin's TOTP). */
+/**
+ * Users of every role for the back office's HTTP tests, signed in through the real forms (and the admin's TOTP).
+ * Their e-mail is verified, as an account in service has it (an operator without one cannot take calls).
+ */
 
 export const PASSWORD = 'a good password'
 
@@ -15,6 +18,7 @@ export async function newUser(db: Db, role: 'member' | 'operator' | 'company' | 
   const tag = randomUUID().slice(0, 8)
   return createUser(db, {
     role,
+    emailVerified: true,
     email: `${role}-${tag}@example.test`,
     password: PASSWORD,
     displayName: `${role[0]!.toUpperCase()}${role.slice(1)} ${tag}`,

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { SANDBOX_SIGNATURE_HEADER } from '../../activities/payments/sandbox/sandbox-pay.js'
 import { signatureHeader } from '../../activities/payments/webhook-signature.js'
-import { DEV_PAYMENT_WEBHOOK_SECRET, DEV_SESSION_SECRET } from '../../config/env.js'
+import { DEV_DATA_ENCRYPTION_KEY, DEV_PAYMENT_WEBHOOK_SECRET, DEV_SESSION_SECRET } from '../../config/env.js'
 import { startWebProcess } from '../../bench/support/platform-process.js'
 import { freePort } from '../../temporal/setup/dev-server.js'
 import { ensureWebBuild, startWebStack, type WebStack } from '../support/web-server.js'
@@ -22,6 +22,7 @@ const production = () => ({
   NODE_ENV: 'production',
   SESSION_SECRET: ownSecret(),
   PAYMENT_WEBHOOK_SECRET: ownSecret(),
+  DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   PAYMENT_SANDBOX_IN_PRODUCTION: 'true',
   COOKIE_SECURE: 'false',
   ADMIN_ALLOWED_CIDRS: '203.0.113.0/24',
@@ -60,6 +61,10 @@ describe('starting the web without the development switch', () => {
     expect(developmentSession).toMatch(/exited \(1\)[\s\S]*SESSION_SECRET: production needs a SESSION_SECRET of its own/)
     const none = await startRefused({ ...production(), PAYMENT_WEBHOOK_SECRET: undefined })
     expect(none).toMatch(/exited \(1\)[\s\S]*PAYMENT_WEBHOOK_SECRET/)
+    const developmentDataKey = await startRefused({ ...production(), DATA_ENCRYPTION_KEY: DEV_DATA_ENCRYPTION_KEY })
+    expect(developmentDataKey).toMatch(/exited \(1\)[\s\S]*DATA_ENCRYPTION_KEY: production needs a DATA_ENCRYPTION_KEY of its own/)
+    const noDataKey = await startRefused({ ...production(), DATA_ENCRYPTION_KEY: undefined })
+    expect(noDataKey).toMatch(/exited \(1\)[\s\S]*DATA_ENCRYPTION_KEY: production needs a DATA_ENCRYPTION_KEY of its own/)
   })
 
   it('in production, has no dev mailbox and refuses webhooks signed with the development secret', async () => {

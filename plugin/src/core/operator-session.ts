@@ -830,13 +830,14 @@ export class OperatorSession {
     // A replayed request (after a restart) that has lapsed, or one already shown, is not news.
     if (!(expiresAtMs > this.deps.now())) return
     const cardId = `request:${request.requestId}`
-    // Shown already, or a caller's card answering the same request (the look-up came first).
+    // Shown already, or a caller's card answering the same request (the look-up came first). Checked and shown with no
+    // wait in between: a caller's card put meanwhile (one being started, say) must not be replaced by this one.
     if (this.cards.some((card) => card.cardId === cardId || card.request?.requestId === request.requestId)) return
     const member = { id: request.memberId, displayName: request.memberDisplayName, handle: request.memberHandle }
-    await this.deps.record.rememberMember(member)
     this.putCard({ ...emptyCard(cardId, 'request', member, this.deps.now()), request: requestOfCard(request), verified: true })
     const what = request.mode === 'prepaid' && request.prepaidMinutes ? `a prepaid block of ${request.prepaidMinutes} min` : 'a call now'
     this.deps.notify({ kind: 'request', title: `${member.displayName} asks for a call`, body: `They ask for ${what}. Open perminute to accept or decline.` })
+    await this.deps.record.rememberMember(member)
     if (member.handle) {
       // Funds, spend and rating, as for a caller; the request stands without them if the lookup fails.
       try {
@@ -854,7 +855,7 @@ export class OperatorSession {
     if (this.cards.some((card) => card.cardId === cardId)) return
     const known = this.deps.record.member(booking.memberId)
     const member = { id: booking.memberId, displayName: booking.memberDisplayName, handle: known?.handle ?? null }
-    await this.deps.record.rememberMember(member)
+    // Shown before anything is awaited, as a request is (see callRequested).
     this.putCard({
       ...emptyCard(cardId, 'booking', member, this.deps.now()),
       booking: {
@@ -870,6 +871,7 @@ export class OperatorSession {
       title: `Your call with ${member.displayName} is due`,
       body: `${booking.prepaidMinutes} min are reserved. Open perminute to start it.`,
     })
+    await this.deps.record.rememberMember(member)
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { watch } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -155,8 +156,13 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     expect(plugin.notifications).toEqual([])
     expect(plugin.core.state.call).toBeNull()
 
+    // The member asks on the website: the request comes up with a notification of its own; then they call, and the
+    // look-up of their handle turns it into the caller's card.
     const requestId = await askForCall(stack.db, member, plugin.operator)
+    await plugin.waitFor((s) => s.cards.some((c) => c.cardId === `request:${requestId}`), 'the request card')
+    expect(plugin.notifications).toEqual([{ kind: 'request', title: `${member.displayName} asks for a call`, body: expect.stringContaining('a call now') }])
     expect(await plugin.core.lookUpCaller(`  ${member.handle} `)).toEqual({ ok: true })
+    expect(plugin.core.state.cards).toHaveLength(1)
     const [card] = plugin.core.state.cards
     expect(card).toMatchObject({
       source: 'caller',
@@ -166,7 +172,10 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
       request: { requestId, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: 100 },
       status: 'waiting',
     })
-    expect(plugin.notifications).toEqual([{ kind: 'caller', title: `${member.displayName} is calling`, body: expect.stringContaining('12 min') }])
+    expect(plugin.notifications).toEqual([
+      expect.objectContaining({ kind: 'request' }),
+      { kind: 'caller', title: `${member.displayName} is calling`, body: expect.stringContaining('12 min') },
+    ])
 
     // A short call, so the member appears in today's list; then the card comes back from that list.
     expect(await plugin.core.acceptCard(card!.cardId)).toEqual({ ok: true })
@@ -188,6 +197,66 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     expect(reopened.summary!.availableCents).toBeLessThan(1_250)
     // Reopening is the operator's own doing: no notification for it.
     expect(plugin.notifications.filter((n) => n.kind === 'caller')).toHaveLength(1)
+  })
+
+  it("keeps the caller's card that a look-up shows while the member's request is coming in", async () => {
+    // The two meet on purpose: the request event is held until the look-up's answer has arrived, and that answer is
+    // held until the plugin, handling the event, writes its record (where it used to wait before showing the request).
+    // The request must then not replace the caller's card the look-up shows meanwhile (one being started, say).
+    const signal = () => {
+      let resolve = () => {}
+      const promise = new Promise<void>((done) => (resolve = done))
+      return { promise, resolve }
+    }
+    const hold = { armed: false, lookupArrived: signal(), recordWritten: signal() }
+    const urlOf = (input: Parameters<typeof fetch>[0]) => String(input instanceof Request ? input.url : input)
+    const meeting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init)
+      if (urlOf(input).endsWith('/api/plugin/v1/events') && response.body) {
+        const held = response.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            async transform(chunk, controller) {
+              if (hold.armed && new TextDecoder().decode(chunk).includes('call.requested')) await hold.lookupArrived.promise
+              controller.enqueue(chunk)
+            },
+          }),
+        )
+        return new Response(held, { status: response.status, headers: response.headers })
+      }
+      if (hold.armed && urlOf(input).includes('/api/plugin/v1/members/lookup')) {
+        hold.armed = false
+        const body = await response.arrayBuffer()
+        hold.lookupArrived.resolve()
+        await hold.recordWritten.promise
+        return new Response(body, { status: response.status, headers: response.headers })
+      }
+      return response
+    }
+    const plugin = await signedInCore({ rate: 100, fetch: meeting })
+    await plugin.waitFor((s) => s.stream === 'live', 'the event stream')
+    const member = await createMember(stack.db, { fundedCents: 1_000 })
+    const watcher = watch(join(plugin.dataDir, 'operators'), (_change, name) => {
+      if (String(name).endsWith('.tmp')) hold.recordWritten.resolve()
+    })
+    cleanups.push(async () => watcher.close())
+    // Never longer than this, whatever happens.
+    setTimeout(() => hold.recordWritten.resolve(), 10_000).unref()
+
+    hold.armed = true
+    const requestId = await askForCall(stack.db, member, plugin.operator)
+    expect(await plugin.core.lookUpCaller(member.handle)).toEqual({ ok: true })
+    await eventually(async () => plugin.notifications.find((n) => n.kind === 'request'), 15_000, 'the request notification')
+    expect(plugin.core.state.cards).toHaveLength(1)
+    expect(plugin.core.state.cards[0]).toMatchObject({
+      cardId: `member:${member.id}`,
+      source: 'caller',
+      verified: true,
+      status: 'waiting',
+      summary: { fundedMinutes: 10 },
+      request: { requestId },
+    })
+    expect(plugin.notifications.map((n) => n.kind)).toEqual(['request', 'caller'])
+    expect(await plugin.core.dismissCard(`member:${member.id}`)).toEqual({ ok: true })
   })
 
   it('runs a whole call: the meter, the low-balance warning, the forced end with a prompt to hang up, and today’s earnings', async () => {
