@@ -14,7 +14,7 @@ import {
   type ServerSentMessage,
 } from '../../../plugin/src/core/platform-api.js'
 import { startWebStack, type WebStack } from '../../support/web-server.js'
-import { askForCall, createMember, createOperator, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
 
 // The plugin's HTTP client against the real stack (web, worker, Temporal, PostgreSQL) with 1-s billing periods.
 
@@ -102,9 +102,12 @@ describe('PlatformApi against the platform', () => {
 
     const callId = randomUUID()
     const started = await api.startCall({ callId, requestId, memberId: member.id, mode: 'per_minute' })
-    expect(started).toEqual({ callId, workflowId: `call-${callId}`, status: 'active', ratePerMinuteCents: 100, fundedMinutes: 3 })
+    // Accepted: a call on the operator's outside app, started by the member's confirmation (docs/decisions/060).
+    expect(started).toEqual({ callId, workflowId: `call-${callId}`, status: 'connecting', channel: 'outside', ratePerMinuteCents: 100, fundedMinutes: 3, media: null })
     // The plugin may retry a start it never saw answered: the same request answers with the same call.
     expect(await api.startCall({ callId, requestId, memberId: member.id, mode: 'per_minute' })).toEqual(started)
+    await memberConfirms(stack, member, callId)
+    expect((await api.getCall(callId)).status).toBe('active')
 
     await api.heartbeat(callId)
     const view = await api.getCall(callId)
