@@ -9,6 +9,7 @@ import { ensurePrismaClient } from '../../prisma/generate.js'
 import { applyMigrations, describeDatabaseError, ensureDatabase } from '../../prisma/migrate.js'
 import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './dev-server.js'
 import { describeFailure, SetupError, tailLines } from './errors.js'
+import { DEMO_PASSWORD } from '../../prisma/seed.js'
 import { startLiveKit, waitForLiveKit, type LiveKitServer } from './livekit.js'
 import { ensureLiveKitServer } from './livekit-server.js'
 import { ensureTemporalCli } from './temporal-cli.js'
@@ -48,7 +49,7 @@ const TAIL_LINES = 30
 // Output: every line is prefixed with who said it; colours only on a terminal (and never with NO_COLOR).
 
 const useColor = process.env.FORCE_COLOR ? process.env.FORCE_COLOR !== '0' : process.stdout.isTTY === true && !process.env.NO_COLOR
-const COLORS = { up: 1, temporal: 35, livekit: 94, worker: 36, web: 32, seed: 33, build: 34 } as const
+const COLORS = { up: 1, temporal: 35, livekit: 94, worker: 36, web: 32, seed: 33, build: 34, demo: 93 } as const
 type Source = keyof typeof COLORS
 const PREFIX_WIDTH = Math.max(...Object.keys(COLORS).map((name) => name.length))
 
@@ -283,6 +284,24 @@ async function prepareLiveKit(config: PlatformConfig): Promise<{ url: string; no
   return { url: liveKit.url, note: `local server; media on UDP ${start}-${end}, TCP ${liveKit.rtcTcpPort}` }
 }
 
+/**
+ * With the development switch on, one demo operator answers every call by itself (temporal/setup/demo-operator.ts), so
+ * a call can be tried without the desktop plugin. DEMO_OPERATOR names another demo operator's e-mail, or `none`. Read
+ * here, not in config/env.ts: it is about this launcher, not the platform.
+ */
+function startDemo(config: PlatformConfig, webUrl: string): string | undefined {
+  const email = process.env.DEMO_OPERATOR ?? 'sage@perminute.test'
+  if (!config.DEVELOPMENT_FEATURES || email === 'none') return undefined
+  // A process of its own, like the worker and the web: it plays a user, through the plugin API only.
+  const demo = startChild('demo', [TSX_CLI, join(ROOT, 'bench', 'demo-operator.ts')], {
+    env: { ...process.env, DEMO_PLATFORM_URL: webUrl, DEMO_OPERATOR_EMAIL: email, DEMO_OPERATOR_PASSWORD: DEMO_PASSWORD },
+  })
+  void demo.exited.then(({ code }) => {
+    if (!shuttingDown) print('demo', `the demo operator stopped (exit code ${code}); the rest goes on`, process.stderr)
+  })
+  return `${email} answers every call by itself, with a tone and a moving picture (DEMO_OPERATOR=none turns this off)`
+}
+
 /** Returns false when there is no web app to build yet (web-remix/vite.config.ts missing). */
 async function buildWeb(): Promise<boolean> {
   if (!existsSync(WEB_VITE_CONFIG)) {
@@ -358,6 +377,7 @@ function printSummary(parts: {
   web?: string
   temporal: { address: string; uiUrl: string; note: string }
   liveKit: { url: string; note: string }
+  demoOperator?: string
   namespace: string
   taskQueue: string
   database: string
@@ -370,6 +390,7 @@ function printSummary(parts: {
     `  Temporal gRPC  ${parts.temporal.address}  namespace ${parts.namespace}, task queue ${parts.taskQueue} (${parts.temporal.note})`,
     `  Temporal UI    ${parts.temporal.uiUrl}`,
     `  LiveKit        ${parts.liveKit.url}  (${parts.liveKit.note})`,
+    ...(parts.demoOperator ? [`  Demo operator  ${parts.demoOperator}`] : []),
     `  Database       ${parts.database}`,
     '',
     ...(parts.seedOutput.trim() ? parts.seedOutput.trimEnd().split('\n').map((line) => `  ${line}`) : ['  (the seed printed no demo logins)']),
@@ -447,11 +468,13 @@ async function main(): Promise<number> {
       ? await Promise.race([waitForPort(config.WEB_HOST, config.WEB_PORT, web, WEB_READY_TIMEOUT_MS).then(() => undefined), firstDeath])
       : undefined
     running = true
+    const demo = !interrupted && !diedEarly && web ? startDemo(config, webUrl) : undefined
     if (!interrupted && !diedEarly) {
       printSummary({
         web: web ? webUrl : undefined,
         temporal,
         liveKit: liveKitPart,
+        demoOperator: demo,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         database: describeDatabase(config.DATABASE_URL),
