@@ -123,7 +123,10 @@ export function LiveCallPage({ panel, endReasonText, media, actionMessage }: Liv
         {panel.status === 'ending' && <p className="notice">The call is ending; the bill is being settled…</p>}
         {settled && (
           <p className={panel.endReason === 'funds_exhausted' || panel.endReason === 'heartbeat_lost' ? 'alert' : 'notice'} data-testid="ended">
-            {endReasonText} You paid {formatCents(panel.chargedCents)} for {panel.billedMinutes} minute{panel.billedMinutes === 1 ? '' : 's'}.
+            {endReasonText}{' '}
+            {panel.chargedCents === 0
+              ? 'Nothing was charged.'
+              : `You paid ${formatCents(panel.chargedCents)} for ${panel.billedMinutes} minute${panel.billedMinutes === 1 ? '' : 's'}.`}
           </p>
         )}
         {actionMessage ? <p className="alert">{actionMessage}</p> : null}

@@ -19,7 +19,7 @@ export const endReasonText: Record<EndReason, string> = {
   prepaid_exhausted: 'Your prepaid block is used up.',
   operator_disabled: 'The platform ended the call: the operator’s account was disabled.',
   spending_cap: 'The platform ended the call: the next minute would pass your spending cap. You can change your caps on your wallet page.',
-  not_connected: 'The call did not connect in time, so it never started. Nothing was charged.',
+  not_connected: 'The call did not connect in time, so it never started.',
   member_left: 'You left the call. You pay only up to that moment.',
   operator_left: 'The operator left the call. You pay only up to that moment.',
 }

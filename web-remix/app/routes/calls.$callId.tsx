@@ -1,4 +1,4 @@
-import { data, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { data, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { useActionData, useLoaderData } from '@remix-run/react'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { text } from '../auth/form.server.js'
@@ -21,8 +21,9 @@ async function loadPanel(request: Request, context: LoaderFunctionArgs['context'
   return { member, panel }
 }
 
-// The room's token is the member's alone: never kept by a cache.
+// The room's token is the member's alone: never kept by a cache (the page, and its data requests).
 const NO_STORE = { 'Cache-Control': 'private, no-store' }
+export const headers: HeadersFunction = () => NO_STORE
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { member, panel } = await loadPanel(request, context, params.callId)
