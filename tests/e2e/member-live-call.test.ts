@@ -214,6 +214,54 @@ describe("the member's live call", () => {
     await screenshot(page, 'member-call-ended')
   })
 
+  it('carries an audio call with the operator’s card; when the operator leaves, the page shows the end, not an error', { timeout: 120_000 }, async () => {
+    const operator = await onlineOperator(streams)
+    const member = await memberInBrowser({ fundedCents: 3_000 })
+    const { page } = member
+    await page.goto(`${stack.url}/operators/${operator.id}`)
+    await Promise.all([page.waitForURL(/\/calls\/requests\//), page.getByRole('button', { name: 'Call now' }).click()])
+    await expect(page.getByTestId('request-terms').textContent()).resolves.toBe('You asked for an audio call now at $1.20/min.')
+    const { callId, started } = await operatorAccepts(operator, member.id)
+    expect(started.channel).toBe('audio')
+    await page.waitForURL(new RegExp(`/calls/${callId}$`), { timeout: 30_000 })
+
+    // An audio call: no camera asked for, no preview, no camera controls.
+    const operatorContext = await newMediaContext(browser, { origin: testPage.url })
+    contexts.push(operatorContext)
+    const operatorPage = await operatorContext.newPage()
+    await joinRoomInPage(operatorPage, testPage, { url: started.media.url, token: started.media.token, publish: 'audio' })
+    await page.getByRole('heading', { level: 1, name: `On a call with ${operator.displayName}` }).waitFor({ timeout: 30_000 })
+    const card = page.getByTestId('audio-card')
+    await expect(card.textContent()).resolves.toContain(operator.displayName)
+    await expect(page.locator('.audio-card .initials').textContent()).resolves.toMatch(/^W.$/)
+    expect(await page.getByTestId('self-view').count()).toBe(0)
+    expect(await page.getByRole('button', { name: 'Turn camera off' }).count()).toBe(0)
+    await page.getByRole('combobox', { name: 'Microphone' }).waitFor()
+    expect(await page.getByRole('combobox', { name: 'Camera' }).count()).toBe(0)
+    // The operator's voice arrives, and the member's goes out; no video either way.
+    await eventually(
+      async () => {
+        const stats = await readMediaStats(page)
+        return stats.inbound.audio > 0 && stats.outbound.audio > 0 ? stats : undefined
+      },
+      15_000,
+      'audio both ways',
+    )
+    expect(await readMediaStats(page)).toMatchObject({ inbound: { video: 0 }, outbound: { video: 0 } })
+    await expectAccessible(page)
+
+    // The operator leaves the room: LiveKit says so, the platform ends the call there and closes the room.
+    await operatorPage.evaluate(() => (window as unknown as { liveKitTest: { leave(): Promise<void> } }).liveKitTest.leave())
+    const ended = page.getByTestId('ended')
+    await ended.waitFor({ timeout: 30_000 })
+    await expect(ended.textContent()).resolves.toMatch(/^The operator left the call\. You pay only up to that moment\. (Nothing was charged\.|You paid \$\d+\.\d\d for \d+ minutes?\.)$/)
+    const row = await stack.db.call.findUniqueOrThrow({ where: { id: callId } })
+    expect(row).toMatchObject({ status: 'settled', endReason: 'operator_left' })
+    expect(row.endedAt!.getTime()).toBe(row.operatorLeftAt!.getTime())
+    expect(await page.getByRole('alert').filter({ hasText: /lost|could not|Rejoin/ }).count()).toBe(0)
+    await eventually(async () => ((await readMediaStats(page)).open === 0 ? true : undefined), 10_000, 'the member’s peer connections to close')
+  })
+
   it('shows the operator’s app and handle for an outside call, holds nothing until the member says it is connected', { timeout: 120_000 }, async () => {
     const operator = await onlineOperator(streams)
     const handle = `ada#${randomUUID().slice(0, 4)}`

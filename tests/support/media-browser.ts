@@ -190,7 +190,8 @@ window.liveKitTest = {
     await room.connect(url, token)
     state.connected = true
     for (const participant of room.remoteParticipants.values()) state.remoteIdentities.push(participant.identity)
-    if (publish) await room.localParticipant.enableCameraAndMicrophone()
+    if (publish === 'audio') await room.localParticipant.setMicrophoneEnabled(true)
+    else if (publish) await room.localParticipant.enableCameraAndMicrophone()
   },
   state: () => ({ ...state, remoteIdentities: [...state.remoteIdentities] }),
   leave: () => room && room.disconnect(),
@@ -209,15 +210,19 @@ export interface PageRoomState {
 }
 
 /**
- * Opens the test page and joins `url` (a ws:// LiveKit URL) with `token`; publishes camera and microphone when asked.
- * Rejects with livekit-client's error when LiveKit refuses the token.
+ * Opens the test page and joins `url` (a ws:// LiveKit URL) with `token`; publishes camera and microphone when asked
+ * (`publish: 'audio'`: the microphone only). Rejects with livekit-client's error when LiveKit refuses the token.
  */
-export async function joinRoomInPage(page: Page, testPage: LiveKitTestPage, options: { url: string; token: string; publish?: boolean }): Promise<void> {
+export async function joinRoomInPage(
+  page: Page,
+  testPage: LiveKitTestPage,
+  options: { url: string; token: string; publish?: boolean | 'audio' },
+): Promise<void> {
   if (page.url() !== `${testPage.url}/`) await page.goto(`${testPage.url}/`)
   await page.waitForFunction(() => (window as unknown as { liveKitTestReady?: boolean }).liveKitTestReady === true)
   await page.evaluate(
     ({ url, token, publish }) =>
-      (window as unknown as { liveKitTest: { join(url: string, token: string, publish: boolean): Promise<void> } }).liveKitTest.join(url, token, publish),
+      (window as unknown as { liveKitTest: { join(url: string, token: string, publish: boolean | 'audio'): Promise<void> } }).liveKitTest.join(url, token, publish),
     { url: options.url, token: options.token, publish: options.publish ?? true },
   )
 }
