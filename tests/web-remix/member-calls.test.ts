@@ -293,6 +293,14 @@ describe('asking an operator for a call', () => {
     const linkedProfile = await member.client.page(`/operators/${linked.id}`)
     expect(linkedProfile).toMatch(/<button [^>]*value="outside"[^>]*>Call on Discord<\/button>/)
     expect(linkedProfile).not.toContain(linked.handle)
+    // The prepaid block page offers the same choice, and the request keeps both the block and the channel.
+    const prepaidPage = await member.client.page(`/calls/prepaid?operator=${linked.id}`)
+    for (const [value, label] of [['audio', 'An audio call'], ['video', 'A video call'], ['outside', 'Call on Discord']]) {
+      expect(prepaidPage).toMatch(new RegExp(`<button [^>]*value="${value}"[^>]*>${label}</button>`))
+    }
+    const block = requestIdFrom(await member.client.post('/calls/request', { operatorId: linked.id, mode: 'prepaid', prepaidMinutes: '5', channel: 'video' }))
+    expect(await stack.db.callRequest.findUniqueOrThrow({ where: { id: block } })).toMatchObject({ mode: 'prepaid', prepaidMinutes: 5, channel: 'video' })
+    expect(await member.client.page(`/calls/requests/${block}`)).toContain('You asked for <!-- -->a video call, a prepaid block of 5 minutes,<!-- --> at <!-- -->$1.00/min<!-- -->.')
     // A form that names no channel (one from before the choice) asks for an audio call.
     const plain = requestIdFrom(await member.client.post('/calls/request', { operatorId: linked.id }))
     expect((await stack.db.callRequest.findUniqueOrThrow({ where: { id: plain } })).channel).toBe('audio')
