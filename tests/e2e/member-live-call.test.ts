@@ -176,6 +176,17 @@ describe("the member's live call", () => {
     await tabTo(page, /Hang up/)
     expect(await focusVisible(page)).toBe(true)
 
+    // Another microphone: the page switches the track to it, and the member's audio keeps flowing.
+    const microphones = page.getByRole('combobox', { name: 'Microphone' })
+    const choices = await microphones.locator('option').evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value))
+    expect(choices.length, 'Chromium’s fake devices offer several microphones').toBeGreaterThan(1)
+    const current = await microphones.inputValue()
+    const next = choices.find((value) => value !== current)!
+    await microphones.selectOption(next)
+    await eventually(async () => ((await microphones.inputValue()) === next ? true : undefined), 10_000, 'the microphone to switch')
+    const beforeSwitch = (await readMediaStats(page)).outbound.audio
+    await eventually(async () => ((await readMediaStats(page)).outbound.audio > beforeSwitch ? true : undefined), 10_000, 'audio from the new microphone')
+
     // On a phone: nothing scrolls sideways, the video fits the screen.
     await page.setViewportSize({ width: 375, height: 740 })
     await expectNoHorizontalScroll(page)

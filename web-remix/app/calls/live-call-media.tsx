@@ -168,11 +168,11 @@ export function LiveCallMedia(props: {
       {haveDevices && (
         <div className="media-controls">
           <div className="button-row" role="group" aria-label="Your microphone and camera">
-            <button type="button" className="secondary" onClick={act((current) => current.toggleMicrophone())} aria-pressed={media.microphoneMuted}>
+            <button type="button" className="secondary" onClick={act((current) => current.toggleMicrophone())}>
               {media.microphoneMuted ? 'Unmute microphone' : 'Mute microphone'}
             </button>
             {media.withVideo && (
-              <button type="button" className="secondary" onClick={act((current) => current.toggleCamera())} aria-pressed={media.cameraOff}>
+              <button type="button" className="secondary" onClick={act((current) => current.toggleCamera())}>
                 {media.cameraOff ? 'Turn camera on' : 'Turn camera off'}
               </button>
             )}
