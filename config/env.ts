@@ -20,6 +20,18 @@ function validatedBy(parse: (value: string) => unknown) {
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback)
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
+const iceServers = z
+  .array(
+    z
+      .object({
+        urls: z.union([z.string().regex(/^(stun|stuns|turn|turns):/, 'a stun:, stuns:, turn: or turns: URL'), z.array(z.string().regex(/^(stun|stuns|turn|turns):/)).min(1)]),
+        username: z.string().optional(),
+        credential: z.string().optional(),
+      })
+      .strict(),
+  )
+  .max(10)
+
 const envSchema = z.object({
   // The development switch, and the only one (docs/decisions/056-fail-closed-configuration.md): "development" and
   // "test" turn on what a developer's machine needs (the dev mailbox, development secrets, the sandbox payments);
@@ -157,6 +169,22 @@ const envSchema = z.object({
     .optional(),
   LIVEKIT_API_KEY: z.string().min(1).optional(),
   LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // The STUN/TURN servers the member's browser uses for a call's media, as a JSON array of RTCIceServer
+  // ([{"urls":"turn:turn.example.com:3478","username":"…","credential":"…"}]). Unset: none with the development
+  // switch on (LiveKit on loopback needs none, and nothing may leave the machine; LiveKit would otherwise name Google's
+  // public STUN server), and in production the ones LiveKit's own join answer names (its TURN, when it has one).
+  LIVEKIT_ICE_SERVERS: z
+    .string()
+    .optional()
+    .transform((text, context) => {
+      if (text === undefined || text.trim() === '') return undefined
+      try {
+        return iceServers.parse(JSON.parse(text))
+      } catch (error) {
+        context.addIssue({ code: z.ZodIssueCode.custom, message: `must be a JSON array of {urls, username?, credential?}: ${(error as Error).message.split('\n')[0]}` })
+        return z.NEVER
+      }
+    }),
   // The local LiveKit that `./platform up` starts (its signal port is LIVEKIT_URL's): ICE over TCP on this port, and
   // media over UDP on this small range ("start-end").
   LIVEKIT_RTC_TCP_PORT: positiveInt(7881).pipe(z.number().max(65_535)),
@@ -257,6 +285,8 @@ const checkedSchema = envSchema
     PAYMENT_WEBHOOK_SECRET: env.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
     DATA_ENCRYPTION_KEY: env.DATA_ENCRYPTION_KEY ?? DEV_DATA_ENCRYPTION_KEY,
     LIVEKIT_URL: (env.LIVEKIT_URL ?? DEV_LIVEKIT_URL).replace(/\/$/, ''),
+    /** The ICE servers browsers are told to use for a call, or null: those LiveKit's join answer names. */
+    LIVEKIT_ICE_SERVERS: env.LIVEKIT_ICE_SERVERS ?? (developmentSwitch(env.NODE_ENV) ? [] : null),
     LIVEKIT_API_URL: (env.LIVEKIT_API_URL ?? (env.LIVEKIT_URL ?? DEV_LIVEKIT_URL).replace(/^ws/, 'http')).replace(/\/$/, ''),
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://${env.WEB_HOST.includes(':') ? `[${env.WEB_HOST}]` : env.WEB_HOST}:${env.WEB_PORT}`).replace(/\/$/, ''),
     COOKIE_SECURE: env.COOKIE_SECURE === undefined ? env.NODE_ENV === 'production' : env.COOKIE_SECURE === 'true',

@@ -8,9 +8,10 @@ import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/w
 import { call, signedInOperator } from '../web-remix/plugin-client.js'
 
 // The member's whole journey in Chromium against the real web server, worker, Temporal dev server and database:
-// sign up, confirm the address from the outbox, top up with a test card, ask an operator for a call (the operator's
-// side driven through the plugin API as the plugin would), see the low-balance warning arrive in the page, top up
-// in another tab while the call goes on, see the call end with the right amount in history, and rate it.
+// sign up, confirm the address from the outbox, top up with a test card, ask an operator for a call on their Discord
+// (the operator's side driven through the plugin API as the plugin would), say it is connected, see the low-balance
+// warning arrive in the page, top up in another tab while the call goes on, see the call end with the right amount in
+// history, and rate it. (A video call in the platform's room: tests/e2e/member-live-call.test.ts.)
 //
 // Billing runs on a short clock with the production rules: 6-s periods at $2.00, and the warning when fewer than
 // three more periods are funded. $10.00 funds five periods, so the warning comes at the third hold (about 12 s in)
@@ -36,6 +37,9 @@ describe("a member's journey", () => {
   it('signs up, tops up, calls, keeps the call going with a top-up, sees it in history and rates it', { timeout: 420_000 }, async () => {
     const operator = await signedInOperator(stack.db, stack.url, { ratePerMinuteCents: RATE_CENTS })
     expect((await call(stack.url, '/api/plugin/v1/presence', { token: operator.token, json: { status: 'online' } })).status).toBe(204)
+    // The operator also takes calls on Discord: this member calls them there.
+    const handle = `journey-op-${randomUUID().slice(0, 6)}`
+    expect((await call(stack.url, '/api/plugin/v1/link', { method: 'PUT', token: operator.token, json: { provider: 'discord', handle } })).status).toBe(200)
 
     const context = await newContext(browser, { viewport: PHONE })
     const page = await context.newPage()
@@ -62,7 +66,7 @@ describe("a member's journey", () => {
     await page.goto(`${stack.url}/wallet`)
     await screenshot(page, 'wallet')
 
-    // The listing and the profile; "Call now" asks the operator.
+    // The listing and the profile; "Call on Discord" asks the operator.
     await page.goto(stack.url)
     await page.locator(`[data-operator-id="${operator.id}"]`).waitFor()
     await screenshot(page, 'listing')
@@ -71,7 +75,7 @@ describe("a member's journey", () => {
     await screenshot(page, 'profile')
     const plugin = await import('../web-remix/plugin-client.js').then((client) => client.openEvents(stack.url, operator.token))
     try {
-      await Promise.all([page.waitForURL(/\/calls\/requests\//), page.getByRole('button', { name: 'Call now' }).click()])
+      await Promise.all([page.waitForURL(/\/calls\/requests\//), page.getByRole('button', { name: 'Call on Discord' }).click()])
       await page.getByText('sees your request in their app').waitFor()
       await expectAccessible(page)
 
@@ -86,9 +90,12 @@ describe("a member's journey", () => {
       expect(started.status).toBe(201)
       const heartbeats = setInterval(() => void call(stack.url, `/api/plugin/v1/calls/${callId}/heartbeat`, { token: operator.token, method: 'POST' }), 2_000)
       try {
-        // The waiting page follows to the live call by itself.
+        // The waiting page follows to the call by itself; it shows where to call, and the meter starts when the
+        // member says they are connected.
         await page.waitForURL(new RegExp(`/calls/${callId}$`), { timeout: 30_000 })
-        await page.getByRole('heading', { level: 1, name: `On a call with ${operator.displayName}` }).waitFor()
+        await expect(page.getByTestId('outside-handle').textContent()).resolves.toBe(`Call ${operator.displayName} on Discord: ${handle}`)
+        await page.getByRole('button', { name: 'We’re connected' }).click()
+        await page.getByRole('heading', { level: 1, name: `On a call with ${operator.displayName}` }).waitFor({ timeout: 30_000 })
 
         // The warning arrives in the page when the workflow raises it, with its top-up button.
         await page.getByTestId('low-balance').waitFor({ timeout: 60_000 })

@@ -119,6 +119,8 @@ export interface FormActionEntry {
 
 export const FORM_ACTIONS: FormActionEntry[] = [
   { file: 'calls_.$callId.rate.tsx', fields: ['stars', 'comment', 'csrf'], session: 'member' },
+  { file: 'calls.$callId.tsx', fields: ['intent', 'csrf'], session: 'member' },
+  { file: 'calls.request.tsx', fields: ['operatorId', 'channel', 'mode', 'prepaidMinutes', 'csrf'], session: 'member' },
   { file: 'admin.users.$userId.tsx', fields: ['intent', 'reason', 'amount', 'adjustmentKey', 'csrf'], session: 'admin' },
   { file: 'admin.payouts.tsx', fields: ['payoutId', 'intent', 'reason', 'csrf'], session: 'admin' },
   { file: 'company.operators.$operatorId.tsx', fields: ['intent', 'headline', 'csrf'], session: 'company' },

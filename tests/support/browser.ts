@@ -53,6 +53,15 @@ export async function newContext(
     extraHTTPHeaders: options.headers,
   })
   context.setDefaultTimeout(15_000)
+  await watchPolicyViolations(context)
+  return context
+}
+
+/**
+ * Records every Content-Security-Policy violation of the context's pages, so that the test fails on it (the afterEach
+ * above). newContext() does this; a context made another way (tests/support/media-browser.ts) calls it itself.
+ */
+export async function watchPolicyViolations(context: BrowserContext): Promise<void> {
   await context.exposeBinding('__reportCspViolation', (_source, text: string) => void cspViolations.push(text))
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
@@ -64,7 +73,6 @@ export async function newContext(
   context.on('console', (message) => {
     if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(`${message.location().url}: ${message.text()}`)
   })
-  return context
 }
 
 /** Saves a full-page screenshot as .test-artifacts/screenshots/<name>.png. */

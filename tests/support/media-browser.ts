@@ -28,17 +28,27 @@ export const MEDIA_CHROMIUM_ARGS = [
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
 ] as const
 
-export async function launchMediaBrowser(): Promise<Browser> {
+/**
+ * With `denyMediaPermission`, every page's request for the camera or microphone is refused (NotAllowedError), as when
+ * a person clicks "Block": Chromium's fake prompt answers no instead of yes.
+ */
+export async function launchMediaBrowser(options: { denyMediaPermission?: boolean } = {}): Promise<Browser> {
+  const args = options.denyMediaPermission
+    ? MEDIA_CHROMIUM_ARGS.map((arg) => (arg === '--use-fake-ui-for-media-stream' ? '--use-fake-ui-for-media-stream=deny' : arg))
+    : [...MEDIA_CHROMIUM_ARGS]
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM_PATH,
-    args: [...MEDIA_CHROMIUM_ARGS],
+    args,
     headless: true,
   })
 }
 
 /** A context (a separate person: own cookies, own devices) with camera and microphone allowed and the probe installed. */
-export async function newMediaContext(browser: Browser, options: { origin?: string } = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 800, height: 600 } })
+export async function newMediaContext(
+  browser: Browser,
+  options: { origin?: string; viewport?: { width: number; height: number } } = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 800, height: 600 } })
   context.setDefaultTimeout(15_000)
   await context.grantPermissions(['camera', 'microphone'], options.origin ? { origin: options.origin } : undefined)
   await context.addInitScript({ content: PEER_CONNECTION_PROBE })
@@ -180,7 +190,8 @@ window.liveKitTest = {
     await room.connect(url, token)
     state.connected = true
     for (const participant of room.remoteParticipants.values()) state.remoteIdentities.push(participant.identity)
-    if (publish) await room.localParticipant.enableCameraAndMicrophone()
+    if (publish === 'audio') await room.localParticipant.setMicrophoneEnabled(true)
+    else if (publish) await room.localParticipant.enableCameraAndMicrophone()
   },
   state: () => ({ ...state, remoteIdentities: [...state.remoteIdentities] }),
   leave: () => room && room.disconnect(),
@@ -199,15 +210,19 @@ export interface PageRoomState {
 }
 
 /**
- * Opens the test page and joins `url` (a ws:// LiveKit URL) with `token`; publishes camera and microphone when asked.
- * Rejects with livekit-client's error when LiveKit refuses the token.
+ * Opens the test page and joins `url` (a ws:// LiveKit URL) with `token`; publishes camera and microphone when asked
+ * (`publish: 'audio'`: the microphone only). Rejects with livekit-client's error when LiveKit refuses the token.
  */
-export async function joinRoomInPage(page: Page, testPage: LiveKitTestPage, options: { url: string; token: string; publish?: boolean }): Promise<void> {
+export async function joinRoomInPage(
+  page: Page,
+  testPage: LiveKitTestPage,
+  options: { url: string; token: string; publish?: boolean | 'audio' },
+): Promise<void> {
   if (page.url() !== `${testPage.url}/`) await page.goto(`${testPage.url}/`)
   await page.waitForFunction(() => (window as unknown as { liveKitTestReady?: boolean }).liveKitTestReady === true)
   await page.evaluate(
     ({ url, token, publish }) =>
-      (window as unknown as { liveKitTest: { join(url: string, token: string, publish: boolean): Promise<void> } }).liveKitTest.join(url, token, publish),
+      (window as unknown as { liveKitTest: { join(url: string, token: string, publish: boolean | 'audio'): Promise<void> } }).liveKitTest.join(url, token, publish),
     { url: options.url, token: options.token, publish: options.publish ?? true },
   )
 }

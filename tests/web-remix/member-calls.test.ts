@@ -5,7 +5,7 @@ import { setSpendingCaps } from '../../activities/spending-caps.js'
 import { PortalClient } from '../support/portal-client.js'
 import { startWebStack, stopAfterLedgerCheck, type WebStack } from '../support/web-server.js'
 import { billablePeriods } from '../../workflows/billing.js'
-import { call, fund, openEvents, PASSWORD, signedInOperator, sleep } from './plugin-client.js'
+import { call, eventually, fund, openEvents, PASSWORD, signedInOperator, sleep } from './plugin-client.js'
 
 // The member's side of a call over HTTP, against the real web server, worker, Temporal and database: asking for a
 // call, the operator's plugin seeing and answering it, the live panel's figures, hanging up, history and CSV.
@@ -39,30 +39,64 @@ function requestIdFrom(response: Response): string {
   return match![1]!
 }
 
+/** An online operator who also takes calls on Discord, linked through the plugin API. */
+async function operatorOnDiscord(ratePerMinuteCents = 100) {
+  const operator = await onlineOperator(ratePerMinuteCents)
+  const handle = `op-${randomUUID().slice(0, 8)}`
+  expect((await call(stack.url, '/api/plugin/v1/link', { method: 'PUT', token: operator.token, json: { provider: 'discord', handle } })).status).toBe(200)
+  return { ...operator, handle }
+}
+
+/** The LiveKit join token the member's call page carries (in its loader data), decoded. */
+function pageToken(html: string): { sub: string; video: Record<string, unknown>; exp: number } | null {
+  const jwt = /eyJ[\w-]+\.(eyJ[\w-]+)\.[\w-]+/.exec(html)
+  return jwt ? JSON.parse(Buffer.from(jwt[1]!, 'base64url').toString('utf8')) : null
+}
+
 describe('asking an operator for a call', () => {
   it('reaches the plugin as call.requested; the operator starts it and the member page follows to the live call', async () => {
-    const operator = await onlineOperator(100)
+    const operator = await operatorOnDiscord(100)
     const member = await verifiedMember(1_000)
     const plugin = await openEvents(stack.url, operator.token)
     const memberEvents = await openEvents(stack.url, null, { path: '/calls/events', cookie: member.client.cookieHeader() })
     try {
-      const requestId = requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id }))
+      const requestId = requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id, channel: 'outside' }))
       // A double click is the same request.
-      expect(requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id }))).toBe(requestId)
+      expect(requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id, channel: 'outside' }))).toBe(requestId)
 
       const requested = await plugin.next((event) => event.event === 'call.requested')
       const payload = JSON.parse(requested.data)
-      expect(payload).toMatchObject({ requestId, memberId: member.id, memberDisplayName: member.displayName, mode: 'per_minute', ratePerMinuteCents: 100 })
-      expect(await member.client.page(`/calls/requests/${requestId}`)).toContain('sees your request in their app')
+      expect(payload).toMatchObject({ requestId, memberId: member.id, memberDisplayName: member.displayName, mode: 'per_minute', ratePerMinuteCents: 100, channel: 'outside' })
+      const waitingPage = await member.client.page(`/calls/requests/${requestId}`)
+      expect(waitingPage).toContain('sees your request in their app')
+      expect(waitingPage).toContain('You asked for <!-- -->a call on Discord now<!-- --> at <!-- -->$1.00/min<!-- -->.')
 
       const callId = randomUUID()
       const started = await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, memberId: member.id, mode: 'per_minute', requestId } })
       expect(started.status).toBe(201)
+      expect(started.body).toMatchObject({ status: 'connecting', channel: 'outside', media: null })
       const startedEvent = await memberEvents.next((event) => event.event === 'call.started')
-      expect(JSON.parse(startedEvent.data)).toEqual({ callId, requestId, scheduledCallId: null, operatorId: operator.id })
+      expect(JSON.parse(startedEvent.data)).toEqual({ callId, requestId, scheduledCallId: null, operatorId: operator.id, channel: 'outside' })
       const waiting = await member.client.get(`/calls/requests/${requestId}`)
       expect(waiting.status).toBe(302)
       expect(waiting.headers.get('location')).toBe(`/calls/${callId}`)
+
+      // Connecting: the page names the operator's app and handle, nothing is held, no room token.
+      const connecting = await member.client.page(`/calls/${callId}`)
+      expect(connecting).toContain(`<h1>Connecting to ${operator.displayName}</h1>`)
+      expect(connecting).toContain(`Call <!-- -->${operator.displayName}<!-- --> on <!-- -->Discord<!-- -->: <span class="handle">${operator.handle}</span>`)
+      expect(connecting).toContain('data-testid="charged">$0.00<')
+      expect(pageToken(connecting)).toBeNull()
+      expect((await call(stack.url, `/api/plugin/v1/calls/${callId}`, { token: operator.token })).body).toMatchObject({ status: 'connecting', heldCents: 0 })
+
+      // The member says it is connected, on their page: the call starts then, and both sides hear of it.
+      expect((await member.client.post(`/calls/${callId}`, { intent: 'connected' })).status).toBe(200)
+      const connectedEvent = await memberEvents.next((event) => event.event === 'call.connected' && JSON.parse(event.data).callId === callId)
+      const confirmedAt = (await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).memberConfirmedAt!
+      expect(JSON.parse(connectedEvent.data).startedAtMs).toBe(confirmedAt.getTime())
+      await eventually(async () => ((await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).status === 'active' ? true : undefined))
+      // Said twice, it is not news.
+      expect((await member.client.post(`/calls/${callId}`, { intent: 'connected' })).status).toBe(409)
 
       // The panel charges by the same rule as settlement: nothing within the grace time, then each started minute
       // that is held. Read past the grace time, its figure lies between the rule's before and after the page load.
@@ -183,11 +217,92 @@ describe('asking an operator for a call', () => {
     expect((await stranger.client.post(`/calls/${callId}`, {})).status).toBe(404)
     expect(await (await stranger.client.get('/calls.csv')).text()).not.toContain(callId)
     expect(await stranger.client.page('/calls')).not.toContain(callId)
+    // Nor can they say another member's call is connected.
+    expect((await stranger.client.post(`/calls/${callId}`, { intent: 'connected' })).status).toBe(404)
     // An operator (not a member) is refused the member's pages.
     const operatorClient = new PortalClient(stack.url)
     await operatorClient.logIn(operator.email, PASSWORD)
     expect((await operatorClient.get(`/calls/${callId}`)).status).toBe(403)
 
     expect((await call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { token: operator.token, json: { reason: 'operator_hangup' } })).status).toBe(200)
+  })
+
+  it('connects an audio or video call in the platform: the page carries a token for its own room only; hanging up while connecting costs nothing', async () => {
+    const operator = await onlineOperator(100)
+    const member = await verifiedMember(1_000)
+    const memberEvents = await openEvents(stack.url, null, { path: '/calls/events', cookie: member.client.cookieHeader() })
+    try {
+      for (const channel of ['audio', 'video'] as const) {
+        const requestId = requestIdFrom(await member.client.post('/calls/request', { operatorId: operator.id, channel }))
+        expect((await stack.db.callRequest.findUniqueOrThrow({ where: { id: requestId } })).channel).toBe(channel)
+        const callId = randomUUID()
+        const started = await call(stack.url, '/api/plugin/v1/calls', { token: operator.token, json: { callId, requestId } })
+        expect(started.body).toMatchObject({ status: 'connecting', channel })
+
+        const response = await member.client.get(`/calls/${callId}`)
+        expect(response.status).toBe(200)
+        expect(response.headers.get('cache-control')).toBe('private, no-store')
+        const page = await response.text()
+        expect(page).toContain(`<h1>Connecting to ${operator.displayName}</h1>`)
+        expect(page).toContain('data-testid="connecting"')
+        expect(page).not.toContain('data-testid="minutes-left"')
+        // The member's own token, for this call's room, as the member, good for MEDIA_TOKEN_TTL_S.
+        const token = pageToken(page)
+        expect(token).toMatchObject({ sub: member.id, video: { room: `call-${callId}`, roomJoin: true } })
+        expect(token!.video).not.toHaveProperty('roomAdmin')
+        expect(token!.exp * 1000).toBeLessThanOrEqual(Date.now() + stack.config.MEDIA_TOKEN_TTL_S * 1000 + 5_000)
+        // A fresh one on each load.
+        expect(pageToken(await member.client.page(`/calls/${callId}`))).not.toBeNull()
+        // Not an outside call: there is nothing to confirm.
+        expect((await member.client.post(`/calls/${callId}`, { intent: 'connected' })).status).toBe(409)
+        expect((await member.client.post(`/calls/${callId}`, { intent: 'dance' })).status).toBe(400)
+
+        // Hung up before both joined: settled unbilled, and the page has no token any more.
+        expect((await member.client.post(`/calls/${callId}`, { intent: 'hangup' })).status).toBe(200)
+        await memberEvents.next((event) => event.event === 'call.settled' && JSON.parse(event.data).callId === callId)
+        const row = await stack.db.call.findUniqueOrThrow({ where: { id: callId } })
+        expect(row).toMatchObject({ status: 'settled', endReason: 'member_hangup', billedMinutes: 0 })
+        expect(Number(row.chargedCents)).toBe(0)
+        expect(await stack.db.transfer.count({ where: { callId } })).toBe(0)
+        const ended = await member.client.page(`/calls/${callId}`)
+        expect(ended).toContain('data-testid="ended">You hung up.<!-- --> <!-- -->Nothing was charged.<')
+        expect(pageToken(ended)).toBeNull()
+      }
+    } finally {
+      memberEvents.close()
+    }
+  })
+
+  it('refuses a channel that does not exist, and an outside app the operator has not linked', async () => {
+    const operator = await onlineOperator(100)
+    const member = await verifiedMember(1_000)
+    const bogus = await member.client.post('/calls/request', { operatorId: operator.id, channel: 'carrier-pigeon' })
+    expect(bogus.status).toBe(400)
+    expect(await bogus.text()).toContain('Choose an audio call, a video call or the operator’s own app.')
+    const unlinked = await member.client.post('/calls/request', { operatorId: operator.id, channel: 'outside' })
+    expect(unlinked.status).toBe(400)
+    expect(await unlinked.text()).toContain('takes calls only here on the platform')
+    expect(await stack.db.callRequest.count({ where: { memberId: member.id } })).toBe(0)
+
+    // The profile offers the outside app only where there is one, and never shows the handle.
+    const profile = await member.client.page(`/operators/${operator.id}`)
+    expect(profile).toMatch(/<button [^>]*value="audio"[^>]*>Call now<\/button>/)
+    expect(profile).toMatch(/<button [^>]*value="video"[^>]*>Video call<\/button>/)
+    expect(profile).not.toContain('value="outside"')
+    const linked = await operatorOnDiscord(100)
+    const linkedProfile = await member.client.page(`/operators/${linked.id}`)
+    expect(linkedProfile).toMatch(/<button [^>]*value="outside"[^>]*>Call on Discord<\/button>/)
+    expect(linkedProfile).not.toContain(linked.handle)
+    // The prepaid block page offers the same choice, and the request keeps both the block and the channel.
+    const prepaidPage = await member.client.page(`/calls/prepaid?operator=${linked.id}`)
+    for (const [value, label] of [['audio', 'An audio call'], ['video', 'A video call'], ['outside', 'Call on Discord']]) {
+      expect(prepaidPage).toMatch(new RegExp(`<button [^>]*value="${value}"[^>]*>${label}</button>`))
+    }
+    const block = requestIdFrom(await member.client.post('/calls/request', { operatorId: linked.id, mode: 'prepaid', prepaidMinutes: '5', channel: 'video' }))
+    expect(await stack.db.callRequest.findUniqueOrThrow({ where: { id: block } })).toMatchObject({ mode: 'prepaid', prepaidMinutes: 5, channel: 'video' })
+    expect(await member.client.page(`/calls/requests/${block}`)).toContain('You asked for <!-- -->a video call, a prepaid block of 5 minutes,<!-- --> at <!-- -->$1.00/min<!-- -->.')
+    // A form that names no channel (one from before the choice) asks for an audio call.
+    const plain = requestIdFrom(await member.client.post('/calls/request', { operatorId: linked.id }))
+    expect((await stack.db.callRequest.findUniqueOrThrow({ where: { id: plain } })).channel).toBe('audio')
   })
 })

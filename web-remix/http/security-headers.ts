@@ -21,12 +21,15 @@ const nonceOf = (_request: IncomingMessage, response: ServerResponse) => `'nonce
 
 /**
  * Origins pages may open connections and load media from besides their own: the one place to add a media server.
- * The member's live call will talk to LiveKit here: `...(config.LIVEKIT_URL ? [new URL(config.LIVEKIT_URL).origin] : [])`
- * (its ws:// or wss:// origin) is the line to add.
+ * The member's live call talks to LiveKit (LIVEKIT_URL): its signalling WebSocket (ws:// or wss://), and the same
+ * server over HTTP(S), which livekit-client asks why a connection was refused (`/rtc/validate`). The media itself
+ * (WebRTC) and the <video>/<audio> elements fed from MediaStreams are not subject to the policy.
  */
 export function mediaOrigins(config: PlatformConfig): string[] {
-  void config
-  return []
+  const signal = new URL(config.LIVEKIT_URL)
+  const secure = signal.protocol === 'wss:' || signal.protocol === 'https:'
+  const host = signal.host
+  return [`${secure ? 'wss' : 'ws'}://${host}`, `${secure ? 'https' : 'http'}://${host}`]
 }
 
 /** Where forms may send the browser: this origin, and the public URL (a top-up's return lands there). */

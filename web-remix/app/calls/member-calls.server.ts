@@ -5,6 +5,7 @@ import type { EndReason } from '../../../workflows/definitions.js'
 import type { SessionUser } from '../auth/session.server.js'
 import { connectCallWorkflow } from '../../../temporal/calls.js'
 import { viewCallAs } from '../plugin-api/calls.server.js'
+import { mediaJoinFor } from './call-media.server.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
 
 /** A member's calls: the live panel's figures and the history, only ever the member's own. */
@@ -18,7 +19,7 @@ export const endReasonText: Record<EndReason, string> = {
   prepaid_exhausted: 'Your prepaid block is used up.',
   operator_disabled: 'The platform ended the call: the operator’s account was disabled.',
   spending_cap: 'The platform ended the call: the next minute would pass your spending cap. You can change your caps on your wallet page.',
-  not_connected: 'The call did not connect in time, so it never started. Nothing was charged.',
+  not_connected: 'The call did not connect in time, so it never started.',
   member_left: 'You left the call. You pay only up to that moment.',
   operator_left: 'The operator left the call. You pay only up to that moment.',
 }
@@ -32,7 +33,7 @@ export async function memberCallPanel(services: PlatformServices, member: Sessio
       ratePerMinuteCents: true,
       periodMs: true,
       operatorId: true,
-      operator: { select: { user: { select: { displayName: true } } } },
+      operator: { select: { user: { select: { displayName: true, callingProvider: true, callingHandle: true } } } },
     },
   })
   if (!call) return null
@@ -59,11 +60,30 @@ export async function memberCallPanel(services: PlatformServices, member: Sessio
     periodSeconds,
     operatorId: call.operatorId,
     operatorName: call.operator.user.displayName,
+    /** Where to call the operator, for a call on their outside app that is not over: the member needs it to call. */
+    outsideApp:
+      view.channel === 'outside' && view.status !== 'settled' && call.operator.user.callingHandle
+        ? { provider: call.operator.user.callingProvider ?? 'other', handle: call.operator.user.callingHandle }
+        : null,
     availableCents,
     minutesLeft: view.status === 'active' ? minutesLeft : 0,
     /** Stars the member gave this call, or null; a settled call with a billed minute may be rated once. */
     ratedStars: rating?.stars ?? null,
   }
+}
+
+export type MemberCallPanel = NonNullable<Awaited<ReturnType<typeof memberCallPanel>>>
+
+/**
+ * What the member's page needs to join the call's room (docs/decisions/061): a fresh token for their own call while it
+ * is connecting or running, and the ICE servers their browser is to use (LIVEKIT_ICE_SERVERS); null for a call on an
+ * outside app or one that is ending or over. The panel is the member's own: memberCallPanel answered it for them.
+ */
+export async function memberCallMedia(services: PlatformServices, member: SessionUser, panel: MemberCallPanel) {
+  if (panel.status !== 'connecting' && panel.status !== 'active') return null
+  const join = await mediaJoinFor(services, { id: panel.callId, channel: panel.channel, status: panel.status }, member)
+  if (!join) return null
+  return { join: { url: join.url, room: join.room, token: join.token }, iceServers: services.config.LIVEKIT_ICE_SERVERS }
 }
 
 export const HISTORY_PAGE_SIZE = 25

@@ -5,7 +5,7 @@ import { capRefusalMessage } from '../wallet/caps.js'
 import { canStartCall } from '../../../workflows/billing.js'
 import type { PlatformServices } from '../plugin-api/services.server.js'
 import type { SessionUser } from '../auth/session.server.js'
-import type { CallChannel } from '../../../workflows/definitions.js'
+import { CALL_CHANNELS, type CallChannel } from '../../../workflows/definitions.js'
 
 /**
  * A member asking an operator for a call. The request reaches the operator's plugin as a `call.requested` event; the
@@ -15,6 +15,9 @@ import type { CallChannel } from '../../../workflows/definitions.js'
 
 export { CALL_REQUEST_TTL_MS } from '../../../activities/call-requests.js'
 export const MAX_PREPAID_BOOKING_MINUTES = 240
+
+/** A channel the member may ask for: audio or video in the platform's room, or the operator's outside app. */
+export const isCallChannel = (value: string): value is CallChannel => (CALL_CHANNELS as readonly string[]).includes(value)
 
 export type RequestRefusal =
   | { reason: 'operator_not_found'; message: string }
@@ -102,9 +105,10 @@ export async function viewCallRequest(services: PlatformServices, member: Sessio
       mode: true,
       prepaidMinutes: true,
       ratePerMinuteCents: true,
+      channel: true,
       callId: true,
       expiresAt: true,
-      operator: { select: { userId: true, user: { select: { displayName: true } } } },
+      operator: { select: { userId: true, user: { select: { displayName: true, callingProvider: true } } } },
     },
   })
   // Another member's request does not exist, as far as this member can tell.
@@ -117,6 +121,8 @@ export async function viewCallRequest(services: PlatformServices, member: Sessio
     mode: row.mode,
     prepaidMinutes: row.prepaidMinutes,
     ratePerMinuteCents: row.ratePerMinuteCents,
+    channel: row.channel as CallChannel,
+    callingProvider: row.operator.user.callingProvider,
     callId: row.callId,
     expiresAt: row.expiresAt.toISOString(),
     operatorId: row.operator.userId,

@@ -3,6 +3,7 @@ import { Form, Link, useLoaderData } from '@remix-run/react'
 import { useState } from 'react'
 import { walletBalance } from '../../../activities/ledger/balances.js'
 import { CsrfInput } from '../auth/csrf-input.js'
+import { ChannelButtons } from '../calls/call-choice.js'
 import { requireRole } from '../auth/session.server.js'
 import { MAX_PREPAID_BOOKING_MINUTES } from '../calls/requests.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
@@ -16,13 +17,18 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const operatorId = new URL(request.url).searchParams.get('operator') ?? ''
   const { db } = servicesFrom(context)
   const operator = isUuid(operatorId)
-    ? await db.operator.findUnique({ where: { userId: operatorId }, select: { userId: true, ratePerMinuteCents: true, user: { select: { displayName: true, status: true } } } })
+    ? await db.operator.findUnique({
+        where: { userId: operatorId },
+        select: { userId: true, ratePerMinuteCents: true, user: { select: { displayName: true, status: true, callingProvider: true, callingHandle: true } } },
+      })
     : null
   if (!operator || operator.user.status !== 'active') throw new Response('No such operator', { status: 404, statusText: 'Not Found' })
   const availableCents = (await walletBalance(db, member.id))?.availableCents ?? 0
   return {
     operatorId: operator.userId,
     operatorName: operator.user.displayName,
+    // The app only, when a handle is linked: the handle is for the member's accepted call.
+    callingProvider: operator.user.callingHandle ? (operator.user.callingProvider ?? 'other') : null,
     ratePerMinuteCents: operator.ratePerMinuteCents,
     availableCents,
     affordableMinutes: Math.min(MAX_PREPAID_BOOKING_MINUTES, Math.floor(availableCents / operator.ratePerMinuteCents)),
@@ -38,7 +44,7 @@ export default function PrepaidBooking() {
     <>
       <h1>Book a prepaid block with {booking.operatorName}</h1>
       <p>
-        A prepaid block reserves the whole amount when the call starts. The call ends by itself when the block is used, and
+        A prepaid block reserves the whole amount when the call starts, the moment you are both connected. The call ends by itself when the block is used, and
         the minutes you do not use are given back to your wallet.
       </p>
       <dl className="facts">
@@ -70,8 +76,13 @@ export default function PrepaidBooking() {
             {cost === null ? 'Between 1 and 240 minutes.' : `Reserved at the start: ${formatCents(cost)}.`}
           </span>
         </div>
-        <div>
-          <button type="submit">Ask {booking.operatorName} for this call</button>
+        <div className="field">
+          <span className="field-label" id="prepaid-channel">
+            Ask {booking.operatorName} for this block as
+          </span>
+          <div className="button-row" role="group" aria-labelledby="prepaid-channel">
+            <ChannelButtons callingProvider={booking.callingProvider} labels={{ audio: 'An audio call', video: 'A video call' }} />
+          </div>
         </div>
       </Form>
       {booking.affordableMinutes < 1 && (

@@ -3,14 +3,14 @@ import { Link, useActionData } from '@remix-run/react'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { text } from '../auth/form.server.js'
 import { requireRole } from '../auth/session.server.js'
-import { requestCall } from '../calls/requests.server.js'
+import { isCallChannel, requestCall } from '../calls/requests.server.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { formatCents } from '../storefront/money.js'
 import { isUuid } from '../ids.server.js'
 
 export const meta: MetaFunction = () => [{ title: 'Call request · perminute' }]
 
-// POST /calls/request {operatorId, mode?, prepaidMinutes?}: "Call now" (and a prepaid block) from a profile.
+// POST /calls/request {operatorId, channel?, mode?, prepaidMinutes?}: "Call now" (and a prepaid block) from a profile.
 export async function action({ request, context }: ActionFunctionArgs) {
   const member = await requireRole(request, 'member', context, { verified: true })
   const formData = await request.formData()
@@ -19,8 +19,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const mode = text(formData, 'mode') === 'prepaid' ? 'prepaid' : 'per_minute'
   const minutesText = text(formData, 'prepaidMinutes', 10)
   const prepaidMinutes = mode === 'prepaid' ? (/^\d+$/.test(minutesText) ? Number(minutesText) : NaN) : null
+  // Which button: audio or video in the platform, or the operator's outside app. No choice (an old form) is audio.
+  const channel = text(formData, 'channel', 16) || 'audio'
+  if (!isCallChannel(channel)) return data({ message: 'Choose an audio call, a video call or the operator’s own app.', reason: 'invalid', operatorId: null, shortfallCents: null }, { status: 400 })
   if (!isUuid(operatorId)) return data({ message: 'This operator does not exist.', reason: 'operator_not_found', operatorId: null, shortfallCents: null }, { status: 404 })
-  const outcome = await requestCall(servicesFrom(context), member, { operatorId, mode, prepaidMinutes: prepaidMinutes === null ? null : prepaidMinutes })
+  const outcome = await requestCall(servicesFrom(context), member, { operatorId, mode, prepaidMinutes: prepaidMinutes === null ? null : prepaidMinutes, channel })
   if (outcome.ok) return redirect(`/calls/requests/${outcome.requestId}`)
   const status = { operator_not_found: 404, operator_unavailable: 409, insufficient_funds: 402, invalid: 400, spending_cap: 403 }[outcome.reason]
   const shortfallCents = outcome.reason === 'insufficient_funds' ? outcome.requiredCents - outcome.availableCents : null

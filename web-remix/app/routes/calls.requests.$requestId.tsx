@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { requireRole } from '../auth/session.server.js'
+import { channelPhrase } from '../calls/calling-apps.js'
 import { cancelCallRequest, viewCallRequest } from '../calls/requests.server.js'
 import { useMemberEvents } from '../calls/use-member-events.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
@@ -62,17 +63,19 @@ export default function CallRequestPage() {
     return () => clearInterval(timer)
   }, [waiting, view.expiresAt, revalidator])
 
-  const what = view.mode === 'prepaid' ? `a prepaid block of ${view.prepaidMinutes} minutes` : 'a call now'
+  const how = channelPhrase(view.channel, view.callingProvider)
+  const what = view.mode === 'prepaid' ? `${how}, a prepaid block of ${view.prepaidMinutes} minutes,` : `${how} now`
   return (
     <>
       <h1>{waiting ? `Calling ${view.operatorName}…` : `Your request to ${view.operatorName}`}</h1>
-      <p>
+      <p data-testid="request-terms">
         You asked for {what} at {formatPricePerMinute(view.ratePerMinuteCents)}.
       </p>
       <div role="status" aria-live="polite">
         {view.state === 'waiting' && (
           <p className="notice">
-            {view.operatorName} sees your request in their app. When they accept, the call starts and this page shows it.
+            {view.operatorName} sees your request in their app. When they accept, this page takes you to the call; you pay only from
+            the moment you are both connected.
             {left !== null && ` The request expires in ${left} s.`}
           </p>
         )}

@@ -1,6 +1,7 @@
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import { CsrfInput } from '../auth/csrf-input.js'
+import { ChannelButtons } from '../calls/call-choice.js'
 import { servicesFrom } from '../plugin-api/services.server.js'
 import { AvailabilityTable, ZonePicker } from '../storefront/availability-table.js'
 import { formatPricePerMinute } from '../storefront/money.js'
@@ -65,12 +66,14 @@ export default function OperatorProfile() {
           Talk to {profile.displayName}
         </h2>
         <div className="profile-actions">
-          <form method="post" action="/calls/request">
+          <form method="post" action="/calls/request" className="profile-actions">
             <CsrfInput />
             <input type="hidden" name="operatorId" value={profile.id} />
-            <button type="submit" disabled={presence !== 'online'} aria-describedby={presence !== 'online' ? 'call-now-hint' : undefined}>
-              Call now
-            </button>
+            <ChannelButtons
+              callingProvider={profile.callingProvider}
+              disabled={presence !== 'online'}
+              describedBy={presence !== 'online' ? 'call-now-hint' : 'call-price-hint'}
+            />
           </form>
           <a className="button secondary" href={`/calls/prepaid?operator=${profile.id}`}>
             Book a prepaid block
@@ -79,6 +82,12 @@ export default function OperatorProfile() {
             Schedule a call
           </Link>
         </div>
+        {presence === 'online' ? (
+          <p id="call-price-hint">
+            {formatPricePerMinute(profile.ratePerMinuteCents)}, billed from the moment you are both connected
+            {profile.callingProvider ? `; on ${profile.displayName}’s own app, from when you say you are connected` : ''}.
+          </p>
+        ) : null}
         {presence !== 'online' ? (
           <p id="call-now-hint">
             {profile.displayName} is {presence === 'busy' ? 'in a call' : 'offline'} right now: schedule a call, or come back when they are online.

@@ -23,6 +23,11 @@ export interface Profile {
   reviews: Review[]
   /** The next week, in the viewer's zone. */
   availability: DayOfSlots[]
+  /**
+   * The outside app the operator also takes calls on (Discord, SIP…), or null. Only the app: the handle is shown to a
+   * member on their own accepted call, never on the public profile.
+   */
+  callingProvider: string | null
 }
 
 export async function operatorWindows(db: Db, operatorId: string): Promise<WeeklyWindow[]> {
@@ -47,10 +52,12 @@ export async function loadProfile(db: Db, operatorId: string, viewerZone: string
       video_url: string | null
       video_captions_url: string | null
       shown_presence: ShownPresence
+      calling_provider: string | null
     }[]
   >`
     SELECT o.user_id AS id, u.display_name, o.headline, o.rate_per_minute_cents, o.tags, o.bio_markdown, o.time_zone,
-           o.video_url, o.video_captions_url, ${shownPresenceSql} AS shown_presence
+           o.video_url, o.video_captions_url, ${shownPresenceSql} AS shown_presence,
+           CASE WHEN u.calling_handle IS NOT NULL THEN coalesce(u.calling_provider, 'other') END AS calling_provider
     FROM operators o JOIN users u ON u.id = o.user_id
     WHERE o.user_id = ${operatorId}::uuid AND u.status = 'active'`
   if (!row) return null
@@ -75,5 +82,6 @@ export async function loadProfile(db: Db, operatorId: string, viewerZone: string
     rating,
     reviews,
     availability: availabilityForViewer({ windows, operatorZone: operatorTimeZone, viewerZone, nowMs, days: 7 }),
+    callingProvider: row.calling_provider,
   }
 }
