@@ -114,6 +114,8 @@ export interface CallMedia {
   token: string
   /** ISO 8601. */
   expiresAt: string
+  /** The ICE (STUN/TURN) servers to connect with; [] for none (development), null for LiveKit's own list. */
+  iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }> | null
 }
 
 export interface CallStarted {

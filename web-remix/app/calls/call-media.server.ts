@@ -14,6 +14,11 @@ export interface CallMediaJoin {
   identity: string
   token: string
   expiresAt: string
+  /**
+   * The ICE (STUN/TURN) servers the client is to use (LIVEKIT_ICE_SERVERS): none in development, so nothing leaves the
+   * machine; null for LiveKit's own list.
+   */
+  iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }> | null
 }
 
 export async function mediaJoinFor(
@@ -27,5 +32,12 @@ export async function mediaJoinFor(
   const ttlSeconds = services.config.MEDIA_TOKEN_TTL_S
   // Camera and microphone in this room only, as this user; no data messages (the call's chat goes through the platform).
   const token = await liveKit.createJoinToken({ room, identity: party.id, name: party.displayName, ttlSeconds, canPublish: true, canSubscribe: true })
-  return { url: liveKit.url, room, identity: party.id, token, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() }
+  return {
+    url: liveKit.url,
+    room,
+    identity: party.id,
+    token,
+    expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+    iceServers: services.config.LIVEKIT_ICE_SERVERS,
+  }
 }

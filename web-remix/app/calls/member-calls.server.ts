@@ -83,7 +83,7 @@ export async function memberCallMedia(services: PlatformServices, member: Sessio
   if (panel.status !== 'connecting' && panel.status !== 'active') return null
   const join = await mediaJoinFor(services, { id: panel.callId, channel: panel.channel, status: panel.status }, member)
   if (!join) return null
-  return { join: { url: join.url, room: join.room, token: join.token }, iceServers: services.config.LIVEKIT_ICE_SERVERS }
+  return { join: { url: join.url, room: join.room, token: join.token }, iceServers: join.iceServers }
 }
 
 export const HISTORY_PAGE_SIZE = 25
