@@ -9,7 +9,6 @@ import { ensurePrismaClient } from '../../prisma/generate.js'
 import { applyMigrations, describeDatabaseError, ensureDatabase } from '../../prisma/migrate.js'
 import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './dev-server.js'
 import { describeFailure, SetupError, tailLines } from './errors.js'
-import { DEMO_PASSWORD } from '../../prisma/seed.js'
 import { startLiveKit, waitForLiveKit, type LiveKitServer } from './livekit.js'
 import { ensureLiveKitServer } from './livekit-server.js'
 import { ensureTemporalCli } from './temporal-cli.js'
@@ -289,9 +288,11 @@ async function prepareLiveKit(config: PlatformConfig): Promise<{ url: string; no
  * a call can be tried without the desktop plugin. DEMO_OPERATOR names another demo operator's e-mail, or `none`. Read
  * here, not in config/env.ts: it is about this launcher, not the platform.
  */
-function startDemo(config: PlatformConfig, webUrl: string): string | undefined {
+async function startDemo(config: PlatformConfig, webUrl: string): Promise<string | undefined> {
   const email = process.env.DEMO_OPERATOR ?? 'sage@perminute.test'
   if (!config.DEVELOPMENT_FEATURES || email === 'none') return undefined
+  // Imported here, not at the top: the seed needs the Prisma client, which a fresh clone has generated only by now.
+  const { DEMO_PASSWORD } = await import('../../prisma/seed.js')
   // A process of its own, like the worker and the web: it plays a user, through the plugin API only.
   const demo = startChild('demo', [TSX_CLI, join(ROOT, 'bench', 'demo-operator.ts')], {
     env: { ...process.env, DEMO_PLATFORM_URL: webUrl, DEMO_OPERATOR_EMAIL: email, DEMO_OPERATOR_PASSWORD: DEMO_PASSWORD },
@@ -468,7 +469,7 @@ async function main(): Promise<number> {
       ? await Promise.race([waitForPort(config.WEB_HOST, config.WEB_PORT, web, WEB_READY_TIMEOUT_MS).then(() => undefined), firstDeath])
       : undefined
     running = true
-    const demo = !interrupted && !diedEarly && web ? startDemo(config, webUrl) : undefined
+    const demo = !interrupted && !diedEarly && web ? await startDemo(config, webUrl) : undefined
     if (!interrupted && !diedEarly) {
       printSummary({
         web: web ? webUrl : undefined,
