@@ -295,7 +295,8 @@ async function startDemo(config: PlatformConfig, webUrl: string): Promise<string
   const { DEMO_PASSWORD } = await import('../../prisma/seed.js')
   // A process of its own, like the worker and the web: it plays a user, through the plugin API only.
   const demo = startChild('demo', [TSX_CLI, join(ROOT, 'bench', 'demo-operator.ts')], {
-    env: { ...process.env, DEMO_PLATFORM_URL: webUrl, DEMO_OPERATOR_EMAIL: email, DEMO_OPERATOR_PASSWORD: DEMO_PASSWORD },
+    // NODE_ENV=production only quiets @livekit/rtc-node's own logger (debug level otherwise); the program reads no config.
+    env: { ...process.env, NODE_ENV: 'production', DEMO_PLATFORM_URL: webUrl, DEMO_OPERATOR_EMAIL: email, DEMO_OPERATOR_PASSWORD: DEMO_PASSWORD },
   })
   void demo.exited.then(({ code }) => {
     if (!shuttingDown) print('demo', `the demo operator stopped (exit code ${code}); the rest goes on`, process.stderr)
