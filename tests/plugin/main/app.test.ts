@@ -6,7 +6,7 @@ import { runPlugin, type PluginAppOptions } from '../../../plugin/src/main/app.j
 import type { PluginState } from '../../../plugin/src/core/plugin-state.js'
 import { IpcChannel } from '../../../plugin/src/shared/ipc.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
-import { createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
 import { tempDataDir } from '../support/core-harness.js'
 import { fakeElectron, fakeEvent, FakeBrowserWindow, FakeNotification, FakeTray, FakeWebContents } from '../support/fake-electron.js'
 
@@ -103,8 +103,10 @@ describe('the main process', { timeout: 120_000 }, () => {
     expect(close.defaultPrevented).toBe(true)
     expect(window.visible).toBe(false)
 
-    // A calling app opens perminute://caller/<handle>: the card comes up with a native notification.
+    // A member who asked this operator for a call calls them, and their calling app opens perminute://caller/<handle>:
+    // the card comes up with a native notification (a handle alone, without the member's request, shows nothing).
     const member = await createMember(stack.db, { fundedCents: 600 })
+    await askForCall(stack.db, member, operator)
     electron.app.emit('second-instance', {}, ['/opt/perminute/perminute', `perminute://caller/${encodeURIComponent(member.handle)}`])
     expect(window.visible).toBe(true)
     const notification = await eventually(async () => FakeNotification.shown.find((n) => n.options.title === `${member.displayName} is calling`), 15_000, 'the notification')
