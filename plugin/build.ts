@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { build, type InlineConfig, type Plugin } from 'vite'
+import { build, type InlineConfig } from 'vite'
 import { mediaUrlProblem } from './src/core/platform-url.js'
 
 /**
@@ -60,26 +60,18 @@ export function connectSources(origins: readonly string[]): string {
   return origins.flatMap((origin) => [origin, origin.replace(/^ws/, 'http')]).join(' ')
 }
 
-/** Writes the media server's origins into the page's Content-Security-Policy (index.html's placeholder). */
-function mediaPolicy(origins: readonly string[]): Plugin {
-  return {
-    name: 'perminute-media-policy',
-    transformIndexHtml(html) {
-      if (!html.includes('__PERMINUTE_CONNECT_SRC__')) throw new Error('index.html has lost its connect-src placeholder')
-      return html.replace('__PERMINUTE_CONNECT_SRC__', connectSources(origins))
-    },
-  }
-}
-
 export function rendererConfig(outDir: string, options: { mediaUrl?: string } = {}): InlineConfig {
   const origins = mediaOrigins(options.mediaUrl ?? DEFAULT_MEDIA_URL)
   return {
     ...common,
     root: source('renderer'),
     base: './',
-    // The page checks a call's media address against the same list, to say so rather than fail on the policy.
-    define: { __PERMINUTE_MEDIA_ORIGINS__: JSON.stringify(origins) },
-    plugins: [mediaPolicy(origins)],
+    define: {
+      // index.html's %PERMINUTE_CONNECT_SRC%: Vite writes import.meta.env values into the page's HTML.
+      'import.meta.env.PERMINUTE_CONNECT_SRC': JSON.stringify(connectSources(origins)),
+      // The page checks a call's media address against the same list, to say so rather than fail on the policy.
+      __PERMINUTE_MEDIA_ORIGINS__: JSON.stringify(origins),
+    },
     // Loaded from the disk, not a network: livekit-client makes the one chunk large, and that costs nothing here.
     build: { outDir, emptyOutDir: true, target: CHROME_TARGET, sourcemap: false, reportCompressedSize: false, chunkSizeWarningLimit: 2_000 },
   }

@@ -52,7 +52,7 @@ describe('the plugin build', () => {
     const directives = Object.fromEntries(policy!.split(';').map((directive) => directive.trim().split(/\s+/)).map(([name, ...values]) => [name, values]))
     expect(directives['connect-src']).toEqual(['wss://media.perminute.example', 'https://media.perminute.example'])
     expect(directives['script-src']).toEqual(["'self'"])
-    expect(html).not.toContain('__PERMINUTE_CONNECT_SRC__')
+    expect(html).not.toContain('%PERMINUTE_CONNECT_SRC%')
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!)
     expect(assets.length).toBeGreaterThanOrEqual(2)
     for (const asset of assets) expect(asset, asset).toMatch(/^\.\/assets\//)
