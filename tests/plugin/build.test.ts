@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildPlugin } from '../../plugin/build.js'
+import { buildPlugin, mediaOrigins, rendererConfig } from '../../plugin/build.js'
 
 // What the plugin's build produces is what electron-builder packs and Electron runs: three self-contained bundles
 // that need nothing but Electron and Node's own modules, while the project itself never depends on Electron.
@@ -14,7 +14,11 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 let outDir: string
 
 beforeAll(async () => {
-  outDir = await buildPlugin({ outDir: await mkdtemp(join(tmpdir(), 'perminute-plugin-build-')), platformUrl: 'https://calls.perminute.example' })
+  outDir = await buildPlugin({
+    outDir: await mkdtemp(join(tmpdir(), 'perminute-plugin-build-')),
+    platformUrl: 'https://calls.perminute.example',
+    mediaUrl: 'wss://media.perminute.example',
+  })
 }, 180_000)
 
 afterAll(async () => {
@@ -39,15 +43,34 @@ describe('the plugin build', () => {
     expect(requires(await readFile(join(outDir, 'preload.cjs'), 'utf8'))).toEqual(['electron'])
   })
 
-  it('builds the page with relative URLs, its content security policy, and no way out to the network', async () => {
+  it('builds the page with relative URLs, its content security policy, and no way out to the network but its media server', async () => {
     const html = await readFile(join(outDir, 'renderer', 'index.html'), 'utf8')
-    expect(html).toMatch(/<meta\s+http-equiv="Content-Security-Policy"[^>]*default-src 'none'[^>]*connect-src 'none'/)
+    const policy = /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1]
+    expect(policy).toMatch(/^default-src 'none';/)
+    // The call's audio and video go to the media server the plugin was built for (its WebSocket, and its HTTP side
+    // that livekit-client asks why a connection failed), and nowhere else: not even the platform.
+    const directives = Object.fromEntries(policy!.split(';').map((directive) => directive.trim().split(/\s+/)).map(([name, ...values]) => [name, values]))
+    expect(directives['connect-src']).toEqual(['wss://media.perminute.example', 'https://media.perminute.example'])
+    expect(directives['script-src']).toEqual(["'self'"])
+    expect(html).not.toContain('%PERMINUTE_CONNECT_SRC%')
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!)
     expect(assets.length).toBeGreaterThanOrEqual(2)
     for (const asset of assets) expect(asset, asset).toMatch(/^\.\/assets\//)
     const scripts = await readdir(join(outDir, 'renderer', 'assets'))
     const code = (await Promise.all(scripts.filter((f) => f.endsWith('.js')).map((f) => readFile(join(outDir, 'renderer', 'assets', f), 'utf8')))).join('\n')
     expect(code).not.toMatch(/\brequire\(["']electron["']\)/)
+    // The page knows the same list, to say so when a call's media is elsewhere.
+    expect(code).toContain('"wss://media.perminute.example"')
+    expect(code).not.toContain('__PERMINUTE_MEDIA_ORIGINS__')
+  })
+
+  it('joins calls only on a media server it would send a room token to: wss://, or ws:// to this computer', () => {
+    expect(mediaOrigins('wss://media.perminute.example/')).toEqual(['wss://media.perminute.example'])
+    expect(mediaOrigins('ws://127.0.0.1:7880, wss://eu.media.perminute.example:8443')).toEqual(['ws://127.0.0.1:7880', 'wss://eu.media.perminute.example:8443'])
+    expect(mediaOrigins('ws://localhost:7880')).toEqual(['ws://localhost:7880'])
+    for (const refused of ['ws://media.perminute.example', 'https://media.perminute.example', 'wss://media.perminute.example/rtc', 'wss://user:pw@media.perminute.example', 'not a url', '']) {
+      expect(() => rendererConfig('/tmp/unused', { mediaUrl: refused }), refused).toThrow()
+    }
   })
 
   it('is packed by electron-builder for Windows, macOS and Linux under stable artifact names', async () => {

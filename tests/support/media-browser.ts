@@ -51,8 +51,13 @@ export async function newMediaContext(
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 800, height: 600 } })
   context.setDefaultTimeout(15_000)
   await context.grantPermissions(['camera', 'microphone'], options.origin ? { origin: options.origin } : undefined)
-  await context.addInitScript({ content: PEER_CONNECTION_PROBE })
+  await addMediaProbe(context)
   return context
+}
+
+/** Installs the probe (readMediaStats) in a context made otherwise, e.g. by tests/support/browser.ts newContext(). */
+export async function addMediaProbe(context: BrowserContext): Promise<void> {
+  await context.addInitScript({ content: PEER_CONNECTION_PROBE })
 }
 
 // Plain JavaScript, run in every page before its own scripts.

@@ -30,6 +30,28 @@ const callingLink = z.object({
 
 const member = z.object({ id: z.string().min(1), displayName: z.string(), handle: z.string().nullable() })
 
+/** Where the plugin joins a call's room on the media server, and when the platform gave it that token. */
+const callMedia = z.object({
+  url: z.string().regex(/^wss?:\/\//i),
+  room: z.string().min(1),
+  identity: z.string().min(1),
+  token: z.string().min(1),
+  expiresAt: z.string(),
+  iceServers: z
+    .array(z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() }))
+    .nullable()
+    .optional(),
+  /** This computer's clock when the token arrived: its renewal is timed from here (docs/decisions/063). */
+  receivedAtMs: z.number(),
+})
+
+/** What the member's card said when the call was accepted: shown beside the call. */
+const memberFacts = z.object({
+  fundedMinutes: z.number().int().nonnegative(),
+  paidCalls: z.number().int().nonnegative(),
+  rating: z.object({ average: z.number().nullable(), count: z.number().int().nonnegative() }),
+})
+
 /** The call this operator is in (or was, until it is settled and the operator has seen how it ended). */
 const storedCall = z.object({
   callId: z.string().min(1),
@@ -37,8 +59,17 @@ const storedCall = z.object({
   ratePerMinuteCents: z.number().int().nonnegative(),
   /** A prepaid block's size; null for a per-minute call. */
   prepaidMinutes: z.number().int().positive().nullable().default(null),
-  /** `starting` is written before the start request goes out, so a crash in between is recovered too. */
-  phase: z.enum(['starting', 'active', 'ending', 'ended']),
+  /**
+   * `starting` is written before the start request goes out, so a crash in between is recovered too; `connecting` once
+   * the platform accepted it (nothing is billed); `active` from the moment the platform saw both parties connected.
+   */
+  phase: z.enum(['starting', 'connecting', 'active', 'ending', 'ended']),
+  /** How the call is carried: in the platform's room (audio, video) or on the operator's outside app. */
+  channel: z.enum(['audio', 'video', 'outside']).default('outside'),
+  /** The join for a call in the platform's room, while it is connecting or running; null otherwise. */
+  media: callMedia.nullable().default(null),
+  memberFacts: memberFacts.nullable().default(null),
+  /** When both parties were connected, by the platform's clock (the meter runs from here); null before. */
   startedAtMs: z.number().nullable(),
   /** Set when the plugin ended it: the meter stops here, whatever the platform bills. */
   endedAtMs: z.number().nullable(),
@@ -75,6 +106,7 @@ const operatorRecord = z.object({
 })
 
 export type StoredCall = z.infer<typeof storedCall>
+export type StoredCallMedia = z.infer<typeof callMedia>
 export type FinishedCall = z.infer<typeof finishedCall>
 export type KnownMember = z.infer<typeof member>
 export type OperatorRecordData = z.infer<typeof operatorRecord>

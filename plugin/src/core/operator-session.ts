@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallEndQueue } from './call-end-queue.js'
-import type { OperatorRecord, StoredCall } from './operator-record.js'
+import type { OperatorRecord, StoredCall, StoredCallMedia } from './operator-record.js'
 import {
   isEvent,
   isPlatformApiError,
   PlatformApiError,
   type CallingProvider,
+  type CallMedia,
   type CallView,
   type EndReason,
   type PlatformApi,
@@ -17,8 +18,10 @@ import {
   type SignedInOperator,
 } from './platform-api.js'
 import {
+  callEndedNotice,
   describeStartRefusal,
   hangUpPrompt,
+  isPlatformChannel,
   todaySummary,
   type ActionResult,
   type CallPanel,
@@ -100,6 +103,21 @@ const MAX_CARDS = 8
 /** Attempts at a call start that got no answer, before asking the platform whether the call opened. */
 const START_ATTEMPTS = 3
 const OFFLINE_REPORT_TIMEOUT_MS = 3_000
+/** A room token is renewed halfway through its life, but never sooner than this after the last one arrived. */
+const MIN_MEDIA_REFRESH_MS = 1_000
+/** The life assumed for a token whose expiry reads as past on this computer's clock (a clock far off the platform's). */
+const FALLBACK_MEDIA_LIFETIME_MS = 60_000
+
+/** A call the platform has not settled and the operator has not hung up: starting, connecting or running. */
+const inProgress = (phase: StoredCall['phase'] | undefined): phase is 'starting' | 'connecting' | 'active' =>
+  phase === 'starting' || phase === 'connecting' || phase === 'active'
+
+/** When a room token that arrived at `receivedAtMs` is renewed: halfway through its life (docs/decisions/063). */
+export function mediaRefreshAtMs(media: { expiresAt: string; receivedAtMs: number }): number {
+  const lifetimeMs = Date.parse(media.expiresAt) - media.receivedAtMs
+  const half = lifetimeMs > 0 ? lifetimeMs / 2 : FALLBACK_MEDIA_LIFETIME_MS / 2
+  return media.receivedAtMs + Math.max(MIN_MEDIA_REFRESH_MS, half)
+}
 
 const isAuthFailure = (error: unknown): error is PlatformApiError =>
   isPlatformApiError(error) && (error.status === 401 || (error.status === 403 && error.code === 'account_disabled'))
@@ -123,6 +141,11 @@ export class OperatorSession {
   private polling = false
   /** The call this session is starting right now: the poll leaves it to the start request. */
   private startingCallId: string | null = null
+  /** The call whose room token this session has itself received (a restart asks for a fresh one first). */
+  private mediaFreshFor: string | null = null
+  private refreshingMedia = false
+  private mediaFailures = 0
+  private mediaRetryAtMs = 0
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -178,10 +201,10 @@ export class OperatorSession {
     return !this.stopped.signal.aborted
   }
 
-  /** A call is starting, running, or ended by the operator and not yet answered. */
+  /** A call is starting, connecting, running, or ended by the operator and not yet answered. */
   hasCallInProgress(): boolean {
-    const call = this.deps.record.call
-    return call !== null && (call.phase === 'starting' || call.phase === 'active' || call.phase === 'ending')
+    const phase = this.deps.record.call?.phase
+    return inProgress(phase) || phase === 'ending'
   }
 
   /** After the computer wakes up: report presence and deliver what waits, now rather than at the next timer. */
@@ -230,8 +253,8 @@ export class OperatorSession {
 
   private desiredPresence(): PresenceStatus {
     if (!this.deps.record.link) return 'offline'
-    const phase = this.deps.record.call?.phase
-    return phase === 'starting' || phase === 'active' ? 'busy' : 'online'
+    // Busy from the moment a call is accepted: the member is joining, and no one else can be taken meanwhile.
+    return inProgress(this.deps.record.call?.phase) ? 'busy' : 'online'
   }
 
   private async reportPresence(): Promise<void> {
@@ -377,6 +400,12 @@ export class OperatorSession {
       ratePerMinuteCents: terms.ratePerMinuteCents,
       prepaidMinutes: card.booking ? card.booking.prepaidMinutes : card.request?.mode === 'prepaid' ? card.request.prepaidMinutes : null,
       phase: 'starting',
+      // What the member asked for; the platform's answer says it again, and its word stands.
+      channel: card.request?.channel ?? (card.booking ? 'video' : 'outside'),
+      media: null,
+      memberFacts: card.summary
+        ? { fundedMinutes: card.summary.fundedMinutes, paidCalls: card.summary.paidCalls, rating: { ...card.summary.rating } }
+        : null,
       startedAtMs: null,
       endedAtMs: null,
       endedBy: null,
@@ -412,17 +441,24 @@ export class OperatorSession {
           ratePerMinuteCents: stored.ratePerMinuteCents,
         })
         if (!this.alive) return { ok: true }
+        // Accepted: connecting until the platform sees both parties connected (call.connected), billed from then.
+        // (Only a repeat of a start that went through long ago answers 'active'.)
+        const phase = started.status === 'active' ? 'active' : 'connecting'
+        const media = this.receivedMedia(started.media)
         await this.deps.record.updateCall(callId, (call) =>
-          call.phase === 'starting' ? { ...call, phase: 'active', startedAtMs: this.deps.now(), ratePerMinuteCents: started.ratePerMinuteCents } : call,
+          call.phase === 'starting'
+            ? {
+                ...call,
+                phase,
+                channel: started.channel ?? call.channel,
+                media,
+                startedAtMs: phase === 'active' ? this.deps.now() : null,
+                ratePerMinuteCents: started.ratePerMinuteCents,
+              }
+            : call,
         )
-        this.meter = {
-          elapsedSeconds: 0,
-          atMs: this.deps.now(),
-          billedMinutes: 0,
-          chargedCents: 0,
-          memberAvailableCents: null,
-          lowBalance: false,
-        }
+        if (media) this.mediaFreshFor = callId
+        this.meter = null
         this.cards = this.cards.filter((c) => c.cardId !== cardId)
         this.deps.changed()
         void this.reportPresence()
@@ -442,11 +478,12 @@ export class OperatorSession {
     if (isTransient(lastError)) {
       try {
         const view = await this.deps.api.getCall(callId)
-        if (view.status === 'active') {
-          await this.deps.record.updateCall(callId, (call) => (call.phase === 'starting' ? { ...call, phase: 'active', startedAtMs: Date.parse(view.startedAt) } : call))
+        if (view.status === 'active' || view.status === 'connecting') {
+          await this.deps.record.updateCall(callId, (call) => (call.phase === 'starting' ? promoted(call, view) : call))
           this.cards = this.cards.filter((c) => c.cardId !== cardId)
           this.applyView(view)
           void this.reportPresence()
+          // The start's answer, and its room token, were lost: the next tick asks for a token.
           return { ok: true }
         }
       } catch {
@@ -482,12 +519,18 @@ export class OperatorSession {
     let minutesLeft: number | null = null
     if (call.prepaidMinutes !== null) minutesLeft = Math.max(0, call.prepaidMinutes - billedMinutes)
     else if (available !== null && call.ratePerMinuteCents > 0) minutesLeft = Math.floor(available / call.ratePerMinuteCents)
+    const reason = settlement?.endReason ?? call.endReason
+    const byPlatform = call.endedBy === 'platform'
+    const inRoom = isPlatformChannel(call.channel)
     return {
       callId: call.callId,
       member: call.member,
       ratePerMinuteCents: call.ratePerMinuteCents,
       prepaidMinutes: call.prepaidMinutes,
       phase: call.phase,
+      channel: call.channel,
+      media: (call.phase === 'connecting' || call.phase === 'active') && call.media ? publicMedia(call.media) : null,
+      memberFacts: call.memberFacts,
       elapsedSeconds,
       billedMinutes,
       chargedCents: settlement?.chargedCents ?? meter?.chargedCents ?? 0,
@@ -495,8 +538,10 @@ export class OperatorSession {
       memberMinutesLeft: minutesLeft,
       lowBalance: meter?.lowBalance ?? false,
       endedBy: call.endedBy,
-      endReason: settlement?.endReason ?? call.endReason,
-      hangUpPrompt: call.endedBy === 'platform' ? hangUpPrompt(settlement?.endReason ?? call.endReason) : null,
+      endReason: reason,
+      // On an outside app the operator must hang up there; in the platform's room the media is already cut.
+      hangUpPrompt: byPlatform && !inRoom ? hangUpPrompt(reason) : null,
+      endNotice: byPlatform && inRoom ? callEndedNotice(reason) : null,
       settlement,
       heartbeatTrouble: running && this.heartbeatTrouble,
     }
@@ -504,6 +549,7 @@ export class OperatorSession {
 
   private tick(): void {
     if (this.deps.record.call?.phase === 'active') this.deps.changed()
+    this.keepMediaFresh()
     // Requests from the website lapse on their own.
     const now = this.deps.now()
     const live = this.cards.filter((card) => !card.request || card.request.expiresAtMs > now || card.status === 'starting')
@@ -515,7 +561,9 @@ export class OperatorSession {
 
   private async sendHeartbeat(): Promise<void> {
     const call = this.deps.record.call
-    if (!this.alive || call?.phase !== 'active') return
+    // Only a call on an outside app lives by the plugin's heartbeats; one in the platform's room by what the media
+    // server sees of both parties (docs/api.md). While it connects a heartbeat is answered, and a 410 says it ended.
+    if (!this.alive || !call || (call.phase !== 'active' && call.phase !== 'connecting') || call.channel !== 'outside') return
     try {
       await this.deps.api.heartbeat(call.callId)
       if (this.heartbeatTrouble) {
@@ -549,17 +597,20 @@ export class OperatorSession {
     try {
       const view = await this.deps.api.getCall(call.callId)
       if (this.deps.record.call?.callId !== call.callId) return
-      if (call.phase === 'starting' && view.status === 'active') {
-        // A start whose answer was lost (a crash, a restart): the call did open.
-        const promoted = await this.deps.record.updateCall(call.callId, (current) =>
-          current.phase === 'starting' ? { ...current, phase: 'active', startedAtMs: Date.parse(view.startedAt) } : current,
+      if (view.status === 'active' || view.status === 'connecting') {
+        // A start whose answer was lost (a crash, a restart) did open; a connecting call may have connected unseen.
+        const before = await this.deps.record.updateCall(call.callId, (current) =>
+          current.phase === 'starting' || (current.phase === 'connecting' && view.status === 'active') ? promoted(current, view) : current,
         )
-        if (promoted) void this.reportPresence()
+        if (before) {
+          void this.reportPresence()
+          this.keepMediaFresh()
+        }
       }
       // Once the operator has hung up the meter stays where they left it; only the settlement is awaited.
       const phase = this.deps.record.call?.phase
-      if (phase === 'starting' || phase === 'active') this.applyView(view)
-      if (view.status !== 'active' && this.deps.record.call?.phase === 'active') {
+      if (inProgress(phase)) this.applyView(view)
+      if (view.status !== 'active' && view.status !== 'connecting' && inProgress(this.deps.record.call?.phase)) {
         await this.endedByPlatform(call.callId, view.endReason ?? null)
       }
       if (view.status === 'settled' && !this.deps.record.call?.settlement) {
@@ -599,8 +650,8 @@ export class OperatorSession {
 
   private async endedByPlatform(callId: string, reason: EndReason | null): Promise<void> {
     const before = await this.deps.record.updateCall(callId, (call) => {
-      if (call.phase === 'active' || call.phase === 'starting') {
-        return { ...call, phase: 'ended', endedBy: 'platform', endReason: reason, endedAtMs: this.deps.now() }
+      if (inProgress(call.phase)) {
+        return { ...call, phase: 'ended', endedBy: 'platform', endReason: reason, endedAtMs: this.deps.now(), media: null }
       }
       // The heartbeat's 410 said "ended" first; the event or the call's state says why.
       if (call.endedBy === 'platform' && call.endReason === null && reason !== null) return { ...call, endReason: reason }
@@ -610,8 +661,8 @@ export class OperatorSession {
     this.heartbeatTrouble = false
     this.deps.changed()
     // Told once, when the call stops; a reason learnt later only corrects the words on screen.
-    if (before.phase !== 'active' && before.phase !== 'starting') return
-    this.deps.notify({ kind: 'call_ended', title: `Call with ${before.member.displayName} ended`, body: hangUpPrompt(reason) })
+    if (!inProgress(before.phase)) return
+    this.deps.notify({ kind: 'call_ended', title: `Call with ${before.member.displayName} ended`, body: endedWords(before.channel, reason) })
     void this.reportPresence()
   }
 
@@ -626,14 +677,13 @@ export class OperatorSession {
   /** The operator hung up (or the member did): written to disk first, then delivered until the platform answers. */
   async endCall(reason: PluginEndReason): Promise<ActionResult> {
     const call = this.deps.record.call
-    if (!call || (call.phase !== 'active' && call.phase !== 'starting')) {
+    if (!call || !inProgress(call.phase)) {
       return { ok: false, code: 'no_call', message: 'There is no call in progress.' }
     }
     await this.deps.queue.add({ callId: call.callId, operatorId: this.operator.id, reason, queuedAtMs: this.deps.now() })
+    // Hanging up leaves the room at once (the window follows the state); a call still connecting costs nothing.
     await this.deps.record.updateCall(call.callId, (current) =>
-      current.phase === 'active' || current.phase === 'starting'
-        ? { ...current, phase: 'ending', endedBy: 'operator', endReason: reason, endedAtMs: this.deps.now() }
-        : current,
+      inProgress(current.phase) ? { ...current, phase: 'ending', endedBy: 'operator', endReason: reason, endedAtMs: this.deps.now(), media: null } : current,
     )
     this.heartbeatTrouble = false
     this.deps.changed()
@@ -674,12 +724,12 @@ export class OperatorSession {
       if (call.dismissed) return null
       if (call.settlement) return call
       // Ended by the platform behind the plugin's back (no event, no 410 yet) is ended all the same.
-      return { ...call, phase: 'ended', endedBy: call.endedBy ?? 'platform', endReason: call.endReason ?? settlement.endReason, settlement }
+      return { ...call, phase: 'ended', endedBy: call.endedBy ?? 'platform', endReason: call.endReason ?? settlement.endReason, settlement, media: null }
     })
     if (before) {
       if (!record.call) this.meter = null
-      if (before.phase === 'active' && before.endedBy === null) {
-        this.deps.notify({ kind: 'call_ended', title: `Call with ${before.member.displayName} ended`, body: hangUpPrompt(settlement.endReason) })
+      if (inProgress(before.phase) && before.endedBy === null) {
+        this.deps.notify({ kind: 'call_ended', title: `Call with ${before.member.displayName} ended`, body: endedWords(before.channel, settlement.endReason) })
       }
       void this.reportPresence()
     }
@@ -791,7 +841,9 @@ export class OperatorSession {
 
   private async handleEvent(message: ServerSentMessage): Promise<void> {
     const call = this.deps.record.call
-    if (isEvent(message, 'call.low_balance') || isEvent(message, 'call.low_balance_cleared')) {
+    if (isEvent(message, 'call.connected')) {
+      await this.connected(message.data.callId, message.data.startedAtMs)
+    } else if (isEvent(message, 'call.low_balance') || isEvent(message, 'call.low_balance_cleared')) {
       if (call?.callId !== message.data.callId || call.phase !== 'active') return
       const low = message.event === 'call.low_balance'
       this.meter = {
@@ -823,6 +875,80 @@ export class OperatorSession {
       await this.scheduledCallDue(message.data)
     }
     // Other types come from a newer platform: skipped.
+  }
+
+  /** Both parties are connected: the call runs, and its meter runs from the platform's own start time. */
+  private async connected(callId: string, startedAtMs: number): Promise<void> {
+    if (!Number.isFinite(startedAtMs)) return
+    const before = await this.deps.record.updateCall(callId, (call) =>
+      call.phase === 'connecting' || call.phase === 'starting' ? { ...call, phase: 'active', startedAtMs } : call,
+    )
+    if (!before) return
+    const now = this.deps.now()
+    this.meter = {
+      elapsedSeconds: Math.max(0, Math.floor((now - startedAtMs) / 1000)),
+      atMs: now,
+      billedMinutes: this.meter?.billedMinutes ?? 0,
+      chargedCents: this.meter?.chargedCents ?? 0,
+      memberAvailableCents: this.meter?.memberAvailableCents ?? null,
+      lowBalance: false,
+    }
+    this.deps.changed()
+    void this.reportPresence()
+    void this.sendHeartbeat()
+    // The platform's own figures (and its clock's elapsed time) at once.
+    void this.pollCall()
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The room token
+
+  /** A join as the platform gave it, stamped with when it arrived (its renewal is timed from then). */
+  private receivedMedia(media: CallMedia | null | undefined): StoredCallMedia | null {
+    return media ? { ...media, receivedAtMs: this.deps.now() } : null
+  }
+
+  /**
+   * Keeps a fresh room token for a call in the platform's room: at once after a restart (or a start whose answer was
+   * lost), so the window can join again, and halfway through each token's life, so a rejoin never meets an expired
+   * one (LiveKit keeps a joined participant connected past its token's expiry; docs/decisions/063).
+   */
+  private keepMediaFresh(): void {
+    const call = this.deps.record.call
+    if (!this.alive || !call || (call.phase !== 'connecting' && call.phase !== 'active') || !isPlatformChannel(call.channel)) return
+    if (this.refreshingMedia || call.callId === this.startingCallId) return
+    const now = this.deps.now()
+    if (now < this.mediaRetryAtMs) return
+    const due = call.media === null || this.mediaFreshFor !== call.callId || now >= mediaRefreshAtMs(call.media)
+    if (due) void this.refreshMedia(call.callId)
+  }
+
+  private async refreshMedia(callId: string): Promise<void> {
+    this.refreshingMedia = true
+    try {
+      const media = this.receivedMedia(await this.deps.api.mediaToken(callId))
+      const before = await this.deps.record.updateCall(callId, (call) => (call.phase === 'connecting' || call.phase === 'active' ? { ...call, media } : call))
+      if (before) {
+        this.mediaFreshFor = callId
+        this.mediaFailures = 0
+        this.mediaRetryAtMs = 0
+        this.deps.changed()
+      }
+    } catch (error) {
+      if (isPlatformApiError(error, 'no_media')) {
+        // Over already (or not in the room): the call's state says how.
+        await this.deps.record.updateCall(callId, (call) => (call.media ? { ...call, media: null } : call))
+        this.mediaFreshFor = callId
+        void this.pollCall()
+      } else {
+        this.mediaFailures += 1
+        this.mediaRetryAtMs =
+          this.deps.now() + Math.min(this.deps.intervals.retryFirstMs * 2 ** (this.mediaFailures - 1), this.deps.intervals.retryMaxMs)
+        this.handleBackgroundError('room token', error)
+      }
+    } finally {
+      this.refreshingMedia = false
+    }
   }
 
   private async callRequested(request: PlatformEventMap['call.requested']): Promise<void> {
@@ -935,7 +1061,15 @@ function emptyCard(cardId: string, source: MemberCard['source'], member: MemberC
 }
 
 /** A member's request as a card shows it, from an event or a look-up. */
-function requestOfCard(request: { requestId: string; requestedAt: string; expiresAt: string; mode: string; prepaidMinutes: number | null; ratePerMinuteCents: number }): NonNullable<MemberCard['request']> {
+function requestOfCard(request: {
+  requestId: string
+  requestedAt: string
+  expiresAt: string
+  mode: string
+  prepaidMinutes: number | null
+  ratePerMinuteCents: number
+  channel?: string
+}): NonNullable<MemberCard['request']> {
   const prepaid = request.mode === 'prepaid'
   return {
     requestId: request.requestId,
@@ -944,7 +1078,31 @@ function requestOfCard(request: { requestId: string; requestedAt: string; expire
     mode: prepaid ? 'prepaid' : 'per_minute',
     prepaidMinutes: prepaid ? request.prepaidMinutes : null,
     ratePerMinuteCents: request.ratePerMinuteCents,
+    // A platform from before calls in its own room names no channel: those were all on the operator's app.
+    channel: request.channel === 'audio' || request.channel === 'video' ? request.channel : 'outside',
   }
+}
+
+/** A call found open on the platform (connecting, or connected) that the plugin had as starting or connecting. */
+function promoted(call: StoredCall, view: CallView): StoredCall {
+  const active = view.status === 'active'
+  return {
+    ...call,
+    phase: active ? 'active' : 'connecting',
+    channel: view.channel ?? call.channel,
+    startedAtMs: active ? Date.parse(view.startedAt) || null : null,
+  }
+}
+
+/** The join as the window sees it: without this computer's bookkeeping. */
+function publicMedia(media: StoredCallMedia): CallMedia {
+  const { receivedAtMs: _received, ...join } = media
+  return join
+}
+
+/** What the notification says when the platform ended a call: hang up on an outside app; news for a call in the room. */
+function endedWords(channel: StoredCall['channel'], reason: EndReason | null): string {
+  return isPlatformChannel(channel) ? callEndedNotice(reason) : hangUpPrompt(reason)
 }
 
 /** Waits `ms`, or less if `signal` aborts first; never rejects. */

@@ -64,6 +64,8 @@ export interface MemberRequest {
   mode: CallMode
   prepaidMinutes: number | null
   ratePerMinuteCents: Cents
+  /** How the member asked to be called (absent from platforms before calls on the platform: an outside app). */
+  channel?: CallChannel
   /** ISO 8601. */
   requestedAt: string
   expiresAt: string
@@ -106,6 +108,13 @@ export type StartCallRequest = ShownTerms & ({ callId: string; requestId: string
 /** How a call is carried: in the platform's LiveKit room (audio, or video), or on the operator's outside app. */
 export type CallChannel = 'audio' | 'video' | 'outside'
 
+/** An ICE server (STUN or TURN) as WebRTC takes it. */
+export interface MediaIceServer {
+  urls: string | string[]
+  username?: string
+  credential?: string
+}
+
 /** Where and how to join a call's room on the media server: good for that room only, as this operator. */
 export interface CallMedia {
   url: string
@@ -114,8 +123,11 @@ export interface CallMedia {
   token: string
   /** ISO 8601. */
   expiresAt: string
-  /** The ICE (STUN/TURN) servers to connect with; [] for none (development), null for LiveKit's own list. */
-  iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }> | null
+  /**
+   * STUN/TURN servers the platform names for the call: a list to use ([] for none, as in development, where nothing
+   * leaves the machine), or null for LiveKit's own. Absent (an older platform): none.
+   */
+  iceServers?: MediaIceServer[] | null
 }
 
 export interface CallStarted {
@@ -192,6 +204,8 @@ export interface PlatformEventMap {
     /** The block asked for; null for a per-minute call. */
     prepaidMinutes: number | null
     ratePerMinuteCents: Cents
+    /** How the member asked to be called: audio or video in the platform's room, or on the operator's outside app. */
+    channel?: CallChannel
     /** ISO 8601. */
     requestedAt: string
     /** ISO 8601: after this the request is void and the plugin drops it. */
@@ -298,6 +312,7 @@ export type PlatformApiErrorCode =
   | 'scheduled_call_not_reserved'
   | 'email_not_verified'
   | 'call_ended'
+  | 'no_media'
   | 'invalid_last_event_id'
   | 'temporal_unavailable'
   | 'call_service_busy'
@@ -475,6 +490,8 @@ export class PlatformApi {
   async startCall(request: StartCallRequest): Promise<CallStarted> {
     const { body } = await this.request({ method: 'POST', route: '/calls', path: '/calls', body: request, ok: [200, 201] })
     expectCents('/calls', body, ['ratePerMinuteCents'])
+    const media = (body as { media?: unknown }).media
+    if (media != null && !isCallMedia(media)) throw invalidResponse('/calls', 'malformed media in the answer')
     return body as CallStarted
   }
 
@@ -482,6 +499,18 @@ export class PlatformApi {
   async declineCallRequest(requestId: string): Promise<void> {
     const route = '/call-requests/:requestId/decline'
     await this.request({ method: 'POST', route, path: `/call-requests/${encodeURIComponent(requestId)}/decline`, ok: [204] })
+  }
+
+  /**
+   * POST /calls/{id}/media-token: a fresh token for the call's room (before the last one expires, or after a restart).
+   * 409 no_media for a call on an outside app or one that is over.
+   */
+  async mediaToken(callId: string): Promise<CallMedia> {
+    const route = '/calls/:callId/media-token'
+    const { body } = await this.request({ method: 'POST', route, path: `/calls/${encodeURIComponent(callId)}/media-token`, ok: [200] })
+    const media = (body as { media?: CallMedia } | undefined)?.media
+    if (!isCallMedia(media)) throw invalidResponse(route, 'no media in the answer')
+    return media
   }
 
   /** POST /calls/{id}/heartbeat: a 410 (isCallEnded) means the platform ended the call and the plugin must hang up. */
@@ -843,6 +872,20 @@ function errorFromAnswer(
   // Not the API's error shape (a proxy's HTML page, say): keep the status, name the code after it.
   const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200)
   return new PlatformApiError(status, `http_${status}`, `${spec.method} ${spec.route} answered ${status}${snippet ? `: ${snippet}` : ''}`, spec.route, retryAfterMs)
+}
+
+/** A media join as the API gives it: the fields a client needs to join, as strings. */
+function isCallMedia(value: unknown): value is CallMedia {
+  const media = value as Partial<Record<keyof CallMedia, unknown>> | null | undefined
+  return (
+    typeof media?.url === 'string' &&
+    /^wss?:\/\//i.test(media.url) &&
+    typeof media.room === 'string' &&
+    typeof media.identity === 'string' &&
+    typeof media.token === 'string' &&
+    typeof media.expiresAt === 'string' &&
+    (media.iceServers === undefined || media.iceServers === null || Array.isArray(media.iceServers))
+  )
 }
 
 /** An answer that breaks the contract: status 0 like the client's other own errors, whatever the HTTP status was. */

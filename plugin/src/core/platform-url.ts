@@ -32,6 +32,24 @@ export function platformUrlProblem(platformUrl: string): string | null {
   return `The platform address ${platformUrl} is not an https:// address. Ask your company or the platform for the right one.`
 }
 
+/**
+ * Why the window may not join calls on this media server (LiveKit) address, or null when it may: wss://, or ws:// to
+ * this computer only, as for the platform (the room token travels in the connection).
+ */
+export function mediaUrlProblem(mediaUrl: string): string | null {
+  let url: URL
+  try {
+    url = new URL(mediaUrl)
+  } catch {
+    return `The media server address "${mediaUrl}" is not an address.`
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) return `The media server address ${mediaUrl} must be an origin only (wss://host[:port]).`
+  if (url.protocol === 'wss:') return null
+  if (url.protocol === 'ws:' && isLoopback(url.hostname)) return null
+  if (url.protocol === 'ws:') return `The media server address ${mediaUrl} is not secure (ws://): use wss://, or ws:// to this computer only.`
+  return `The media server address ${mediaUrl} is not a wss:// address.`
+}
+
 export class InsecurePlatformUrlError extends Error {
   override name = 'InsecurePlatformUrlError'
 }

@@ -1,4 +1,17 @@
-import type { CallingLink, CallingProvider, CallMode, Cents, EndReason, MemberSummary, PluginEndReason, PresenceStatus, SignedInOperator } from './platform-api.js'
+import type {
+  CallChannel,
+  CallingLink,
+  CallingProvider,
+  CallMedia,
+  CallMode,
+  Cents,
+  EndReason,
+  MediaIceServer,
+  MemberSummary,
+  PluginEndReason,
+  PresenceStatus,
+  SignedInOperator,
+} from './platform-api.js'
 import type { TokenStorage } from './session-vault.js'
 
 /**
@@ -6,7 +19,21 @@ import type { TokenStorage } from './session-vault.js'
  * the window over IPC, and the renderer draws it. Nothing here is computed by the renderer except formatting.
  */
 
-export type { CallingLink, CallingProvider, CallMode, Cents, EndReason, MemberSummary, PluginEndReason, PresenceStatus, SignedInOperator, TokenStorage }
+export type {
+  CallChannel,
+  CallingLink,
+  CallingProvider,
+  CallMedia,
+  CallMode,
+  Cents,
+  EndReason,
+  MediaIceServer,
+  MemberSummary,
+  PluginEndReason,
+  PresenceStatus,
+  SignedInOperator,
+  TokenStorage,
+}
 
 export type Screen =
   /** The core is reading what it kept from the last run. */
@@ -29,7 +56,16 @@ export interface MemberCard {
   /** Funds, spend and rating; null when the platform could not be asked (a request from a member without handle). */
   summary: MemberSummary | null
   /** The member's open request ("call now" per minute, or a prepaid block), at the price they agreed to. */
-  request: { requestId: string; requestedAtMs: number; expiresAtMs: number; mode: CallMode; prepaidMinutes: number | null; ratePerMinuteCents: Cents } | null
+  request: {
+    requestId: string
+    requestedAtMs: number
+    expiresAtMs: number
+    mode: CallMode
+    prepaidMinutes: number | null
+    ratePerMinuteCents: Cents
+    /** How the member asked to be called: audio or video in the platform's room, or on the operator's app. */
+    channel: CallChannel
+  } | null
   /** The member's scheduled call, due now, whose money the platform has reserved. */
   booking: { scheduledCallId: string; prepaidMinutes: number; ratePerMinuteCents: Cents; startsAtMs: number } | null
   /**
@@ -58,8 +94,18 @@ export interface CallPanel {
   ratePerMinuteCents: Cents
   /** A prepaid block's size; null for a per-minute call. */
   prepaidMinutes: number | null
-  /** starting → active → ending (the operator hung up; the platform settles) or ended (settled or ended by the platform). */
-  phase: 'starting' | 'active' | 'ending' | 'ended'
+  /**
+   * starting (the start request is out) → connecting (accepted: the two are joining, nothing is billed) → active (both
+   * connected, billed from then) → ending (the operator hung up; the platform settles) or ended (settled or ended by
+   * the platform). A call may end while still connecting (never connected, or a hang-up first): nothing is charged.
+   */
+  phase: 'starting' | 'connecting' | 'active' | 'ending' | 'ended'
+  /** audio or video: in the platform's room, joined by the window; outside: on the operator's own calling app. */
+  channel: CallChannel
+  /** The join for the call's room while it is connecting or running (the window joins with it); null otherwise. */
+  media: CallMedia | null
+  /** The member's funds in minutes when the call was accepted, their paid calls and rating, from their card. */
+  memberFacts: { fundedMinutes: number; paidCalls: number; rating: { average: number | null; count: number } } | null
   elapsedSeconds: number
   billedMinutes: number
   chargedCents: Cents
@@ -69,8 +115,13 @@ export interface CallPanel {
   lowBalance: boolean
   endedBy: 'operator' | 'platform' | null
   endReason: EndReason | null
-  /** Set when the platform ended the call: what to tell the operator, who must hang up. */
+  /** Set when the platform ended a call on the operator's outside app: what to tell the operator, who must hang up. */
   hangUpPrompt: string | null
+  /**
+   * Set when a call in the platform's room ended without the operator: the media is already cut, so there is nothing
+   * to hang up; this says why it ended ("The member's money ran out: the call has been ended.").
+   */
+  endNotice: string | null
   settlement: Settlement | null
   /** Heartbeats are failing to reach the platform (the call goes on; the platform ends it after 45 s without). */
   heartbeatTrouble: boolean
@@ -164,6 +215,8 @@ export function hangUpPrompt(reason: EndReason | null): string {
   switch (reason) {
     case null:
       return 'This call was ended outside this plugin. Please hang up now.'
+    case 'not_connected':
+      return 'The member did not confirm the call in time, so it never started and nothing was charged. Please hang up now.'
     case 'operator_hangup':
     case 'member_hangup':
     case 'other':
@@ -172,6 +225,41 @@ export function hangUpPrompt(reason: EndReason | null): string {
     default:
       return `The platform ended this call: ${describeEndReason(reason)}. Please hang up now.`
   }
+}
+
+/**
+ * What the operator is told when a call in the platform's room ended without them. The platform has closed the room
+ * already (the media stopped at that moment): this is news, not an error, and there is nothing to hang up.
+ */
+export function callEndedNotice(reason: EndReason | null): string {
+  switch (reason) {
+    case null:
+      return 'The call was ended elsewhere.'
+    case 'not_connected':
+      return 'The call never connected, so it never started. Nothing was charged.'
+    case 'heartbeat_lost':
+      return 'The platform lost both of you in the call: the call has been ended.'
+    case 'operator_hangup':
+    case 'other':
+      // Another device or tool of this operator ended it.
+      return `The call was ended outside this plugin (${describeEndReason(reason)}).`
+    default: {
+      const why = describeEndReason(reason)
+      return `${why.charAt(0).toUpperCase()}${why.slice(1)}: the call has been ended.`
+    }
+  }
+}
+
+/** The channel in the operator's words: "Video call", "Audio call", or the outside app. */
+export function describeChannel(channel: CallChannel, provider: string | null): string {
+  if (channel === 'video') return 'Video call'
+  if (channel === 'audio') return 'Audio call'
+  return provider ? `On ${provider}` : 'On your calling app'
+}
+
+/** A call the platform carries in its own room (audio or video), as opposed to one on an outside app. */
+export function isPlatformChannel(channel: CallChannel): channel is 'audio' | 'video' {
+  return channel === 'audio' || channel === 'video'
 }
 
 export function describeStartRefusal(code: string, memberName: string, fallback: string): string {

@@ -86,7 +86,8 @@ export async function runPlugin(shell: ElectronShell, options: PluginAppOptions)
 
   await app.whenReady()
   if (options.platform === 'win32') app.setAppUserModelId(APP_ID)
-  restrictPermissions(shell.session.defaultSession, rendererUrl)
+  // The camera and microphone for the one window's page only (the window is made below; the handler asks at the time).
+  restrictPermissions(shell.session.defaultSession, rendererUrl, (contents) => window !== null && !window.isDestroyed() && contents.id === window.webContents.id)
 
   const autoStart = createAutoStart({
     platform: options.platform,

@@ -127,11 +127,26 @@ export interface SafeStorageLike {
   getSelectedStorageBackend(): string
 }
 
+/** What Electron tells a permission handler about the request (the fields the plugin reads). */
+export interface PermissionRequestDetailsLike {
+  requestingUrl?: string
+  isMainFrame?: boolean
+  mediaTypes?: string[]
+}
+
+export interface PermissionCheckDetailsLike {
+  requestingUrl?: string
+  isMainFrame?: boolean
+  mediaType?: string
+}
+
 export interface PermissionHandlerSessionLike {
   setPermissionRequestHandler(
-    handler: ((contents: WebContentsLike, permission: string, callback: (granted: boolean) => void, details: { requestingUrl?: string; mediaTypes?: string[] }) => void) | null,
+    handler: ((contents: WebContentsLike, permission: string, callback: (granted: boolean) => void, details: PermissionRequestDetailsLike) => void) | null,
   ): void
-  setPermissionCheckHandler(handler: ((contents: WebContentsLike | null, permission: string, requestingOrigin: string) => boolean) | null): void
+  setPermissionCheckHandler(
+    handler: ((contents: WebContentsLike | null, permission: string, requestingOrigin: string, details: PermissionCheckDetailsLike) => boolean) | null,
+  ): void
 }
 
 /** `Image` is the type of image handles: opaque here, Electron's NativeImage in the conformance check. */

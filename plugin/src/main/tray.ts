@@ -38,7 +38,9 @@ export function trayImage(shell: Pick<ElectronShell, 'nativeImage'>, presence: P
 export function statusLine(state: PluginState): string {
   if (state.screen === 'sign_in' || state.screen === 'starting') return 'Signed out'
   if (!state.connected) return 'Link your calling account'
-  if (state.call && (state.call.phase === 'active' || state.call.phase === 'starting')) return `Busy: call with ${state.call.member.displayName}`
+  const phase = state.call?.phase
+  // Busy from the moment a call is accepted, while the two are still connecting.
+  if (state.call && (phase === 'starting' || phase === 'connecting' || phase === 'active')) return `Busy: call with ${state.call.member.displayName}`
   if (state.problem) return 'Offline: no connection to the platform'
   return state.presence === 'online' ? 'Online' : state.presence === 'busy' ? 'Busy' : 'Offline'
 }

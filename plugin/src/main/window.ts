@@ -55,14 +55,31 @@ export function hardenWebContents(contents: WebContentsLike, rendererUrl: string
   contents.on('will-attach-webview', (event) => event.preventDefault())
 }
 
-/** Only the camera and microphone, only for the plugin's own page; everything else is refused. */
-export function restrictPermissions(session: PermissionHandlerSessionLike, rendererUrl: string): void {
-  session.setPermissionRequestHandler((_contents, permission, callback, details) => {
-    const mediaOnly = (details.mediaTypes ?? []).every((type) => type === 'video' || type === 'audio')
-    callback(permission === 'media' && mediaOnly && isOwnPage(details.requestingUrl ?? '', rendererUrl))
+/**
+ * Only the camera and microphone (the video preview, and the calls in the platform's room), only for the plugin's own
+ * page in its own window, in the page's top frame; everything else is refused. `isOwnWindow` names the window's
+ * contents: a page at the right address in any other contents (a stray one) gets nothing.
+ */
+export function restrictPermissions(
+  session: PermissionHandlerSessionLike,
+  rendererUrl: string,
+  isOwnWindow: (contents: Pick<WebContentsLike, 'id'>) => boolean,
+): void {
+  session.setPermissionRequestHandler((contents, permission, callback, details) => {
+    const mediaTypes = details.mediaTypes ?? []
+    const cameraOrMicrophone = mediaTypes.length > 0 && mediaTypes.every((type) => type === 'video' || type === 'audio')
+    callback(
+      permission === 'media' &&
+        cameraOrMicrophone &&
+        details.isMainFrame !== false &&
+        isOwnWindow(contents) &&
+        isOwnPage(details.requestingUrl ?? '', rendererUrl),
+    )
   })
-  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => {
-    if (permission !== 'media') return false
+  session.setPermissionCheckHandler((contents, permission, requestingOrigin, details) => {
+    if (permission !== 'media' || contents === null || !isOwnWindow(contents)) return false
+    if (details?.isMainFrame === false) return false
+    if (details?.mediaType !== undefined && details.mediaType !== 'video' && details.mediaType !== 'audio') return false
     // A file:// page's origin reads as "file://" (or "null"); the plugin's page is the only local one it shows.
     return requestingOrigin === new URL(rendererUrl).origin || (rendererUrl.startsWith('file:') && /^(file:\/\/\/?|null)$/.test(requestingOrigin))
   })

@@ -6,6 +6,7 @@ import { formatCents, formatClock, plural } from './format.js'
 import { providerName } from './LinkAccount.js'
 import { MemberCard } from './MemberCard.js'
 import { useAction, useApi } from './perminute.js'
+import { ringingCards, useRingtone } from './ringtone.js'
 import { VideoPreview } from './VideoPreview.js'
 import { ErrorMessage } from './ErrorMessage.js'
 
@@ -38,7 +39,7 @@ export function Dashboard({ state, onChangeLink }: { state: PluginState; onChang
       {state.pendingCallEnds > 0 && !state.call && (
         <p className="notice">{plural(state.pendingCallEnds, 'call end')} saved, waiting to reach the platform.</p>
       )}
-      {state.call && <CallPanel call={state.call} pendingCallEnds={state.pendingCallEnds} problem={state.problem} />}
+      {state.call && <CallPanel call={state.call} link={state.link} pendingCallEnds={state.pendingCallEnds} problem={state.problem} />}
       <Callers state={state} callInProgress={callInProgress} />
       <Today state={state} />
       <VideoPreview video={state.video} />
@@ -51,6 +52,9 @@ function Callers({ state, callInProgress }: { state: PluginState; callInProgress
   const api = useApi()
   const [handle, setHandle] = useState('')
   const [lookUp, looking, error, setError] = useAction(api.lookUpCaller)
+  // A member's request rings until it is answered or lapses; not over a call in progress.
+  const ringing = callInProgress ? [] : ringingCards(state.cards)
+  const [muted, setMuted] = useRingtone(ringing.length > 0)
 
   const submit = (event: FormEvent) => {
     event.preventDefault()
@@ -59,7 +63,17 @@ function Callers({ state, callInProgress }: { state: PluginState; callInProgress
 
   return (
     <section aria-labelledby="callers-title" className="panel">
-      <h2 id="callers-title">Who is calling?</h2>
+      <div className="bar">
+        <h2 id="callers-title">Who is calling?</h2>
+        <button type="button" className="secondary small" aria-pressed={muted} onClick={() => setMuted(!muted)}>
+          Mute ringtone
+        </button>
+      </div>
+      {ringing.length > 0 && (
+        <p className="notice ringing" role="status" data-testid="ringing">
+          {muted ? 'Incoming' : 'Ringing'}: {ringing.map((card) => card.member.displayName).join(', ')} {ringing.length === 1 ? 'asks' : 'ask'} for a call.
+        </p>
+      )}
       <form className="inline" onSubmit={submit} aria-label="Look up a caller">
         <label>
           Caller&apos;s handle
@@ -87,7 +101,7 @@ function Callers({ state, callInProgress }: { state: PluginState; callInProgress
       ) : (
         <div className="cards">
           {state.cards.map((card) => (
-            <MemberCard key={card.cardId} card={card} callInProgress={callInProgress} />
+            <MemberCard key={card.cardId} card={card} callInProgress={callInProgress} provider={state.link ? providerName(state.link.provider) : null} />
           ))}
         </div>
       )}

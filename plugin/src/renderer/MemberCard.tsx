@@ -1,4 +1,4 @@
-import type { MemberCard as Card } from '../core/plugin-state.js'
+import { describeChannel, type MemberCard as Card } from '../core/plugin-state.js'
 import { formatCents, formatClock, formatDuration, plural } from './format.js'
 import { useAction, useApi, useNow } from './perminute.js'
 import { ErrorMessage } from './ErrorMessage.js'
@@ -10,7 +10,7 @@ const SOURCE_LABEL: Record<Card['source'], string> = {
   reopened: 'Member',
 }
 
-export function MemberCard({ card, callInProgress }: { card: Card; callInProgress: boolean }) {
+export function MemberCard({ card, callInProgress, provider }: { card: Card; callInProgress: boolean; provider: string | null }) {
   const api = useApi()
   const [accept, accepting, acceptError] = useAction(api.acceptCard)
   const [dismiss, , dismissError] = useAction(api.dismissCard)
@@ -24,6 +24,7 @@ export function MemberCard({ card, callInProgress }: { card: Card; callInProgres
       <header>
         <h3 id={titleId}>{card.member.displayName}</h3>
         <span className="badge">{SOURCE_LABEL[card.source]}</span>
+        {(request || booking) && <span className="badge badge-channel">{describeChannel(request?.channel ?? 'video', provider)}</span>}
         {!card.verified && <span className="badge badge-warning">Unverified</span>}
       </header>
       {card.member.handle && <p className="handle">{card.member.handle}</p>}

@@ -13,6 +13,7 @@ import {
   type ResponseTiming,
   type ServerSentMessage,
 } from '../../../plugin/src/core/platform-api.js'
+import { TokenVerifier } from 'livekit-server-sdk'
 import { startWebStack, type WebStack } from '../../support/web-server.js'
 import { askForCall, createMember, createOperator, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
 
@@ -102,17 +103,24 @@ describe('PlatformApi against the platform', () => {
 
     const callId = randomUUID()
     const started = await api.startCall({ callId, requestId, memberId: member.id, mode: 'per_minute' })
-    // Accepted: a call on the operator's outside app, started by the member's confirmation (docs/decisions/060).
+    // Accepted, not started: a call on the operator's outside app starts when the member confirms it is connected.
     expect(started).toEqual({ callId, workflowId: `call-${callId}`, status: 'connecting', channel: 'outside', ratePerMinuteCents: 100, fundedMinutes: 3, media: null })
     // The plugin may retry a start it never saw answered: the same request answers with the same call.
     expect(await api.startCall({ callId, requestId, memberId: member.id, mode: 'per_minute' })).toEqual(started)
+    // Nothing is held while it connects; heartbeats are answered.
+    expect(await api.getCall(callId)).toMatchObject({ status: 'connecting', channel: 'outside', elapsedSeconds: 0, heldCents: 0, memberAvailableCents: 300 })
+    await api.heartbeat(callId)
+
     await memberConfirms(stack, member, callId)
-    expect((await api.getCall(callId)).status).toBe('active')
+    const connected = await events.next((m) => isEvent(m, 'call.connected') && m.data.callId === callId)
+    if (!isEvent(connected, 'call.connected')) throw new Error('not a call.connected event')
+    expect(connected.data.startedAtMs).toBeGreaterThan(0)
 
     await api.heartbeat(callId)
     const view = await api.getCall(callId)
     expect(view).toMatchObject({ callId, status: 'active' })
-    expect(Number.isNaN(Date.parse(view.startedAt))).toBe(false)
+    // Started at the member's confirmation, as the platform saw it.
+    expect(Date.parse(view.startedAt)).toBe(connected.data.startedAtMs)
     // One period is held at least (two once the second has begun, on a slow machine); what is held is not available.
     expect([100, 200]).toContain(view.heldCents)
     expect(view.heldCents + view.memberAvailableCents).toBe(300)
@@ -199,6 +207,8 @@ describe('PlatformApi against the platform', () => {
     const callId = randomUUID()
     await api.startCall({ callId, requestId })
     await expectApiError(api.startCall({ callId: randomUUID(), requestId: await askForCall(stack.db, member, operator) }), 409, 'operator_busy')
+    // A call on an outside app has no room to join.
+    await expectApiError(api.mediaToken(callId), 409, 'no_media')
     await expectApiError(api.startCall({ callId, requestId, mode: 'prepaid', prepaidMinutes: 2 }), 409, 'call_id_conflict')
 
     // Another operator's call does not exist for this one.
@@ -206,6 +216,7 @@ describe('PlatformApi against the platform', () => {
     await expectApiError(other.api.getCall(callId), 404, 'call_not_found')
     await expectApiError(other.api.heartbeat(callId), 404, 'call_not_found')
     await expectApiError(other.api.endCall(callId, 'other'), 404, 'call_not_found')
+    await expectApiError(other.api.mediaToken(callId), 404, 'call_not_found')
 
     const settlement = await api.endCall(callId, 'member_hangup')
     expect(settlement.status).toBe('settled')
@@ -225,6 +236,32 @@ describe('PlatformApi against the platform', () => {
     await api.logout()
     await expectApiError(revoked.presence('online'), 401, 'unauthorized')
     await expectApiError(api.presence('online'), 401, 'unauthorized')
+  }, 60_000)
+})
+
+describe('PlatformApi and the calls in the platform’s room', () => {
+  it('gives a video call’s room join, a fresh token on asking, for that room only, and none once it is over', async () => {
+    const { operator, api } = await signedIn({ ratePerMinuteCents: 100 })
+    const member = await createMember(stack.db, { fundedCents: 500 })
+    const callId = randomUUID()
+    const started = await api.startCall({ callId, requestId: await askForCall(stack.db, member, operator, { channel: 'video' }) })
+    expect(started).toMatchObject({ callId, status: 'connecting', channel: 'video' })
+    const verifier = new TokenVerifier(stack.config.LIVEKIT_API_KEY, stack.config.LIVEKIT_API_SECRET)
+    const joins = [started.media!, await api.mediaToken(callId)]
+    for (const media of joins) {
+      expect(media).toMatchObject({ url: stack.config.LIVEKIT_URL, room: `call-${callId}`, identity: operator.id })
+      expect(Date.parse(media.expiresAt)).toBeGreaterThan(Date.now())
+      // Signed by the platform's LiveKit key, for this room and this operator only.
+      const claims = await verifier.verify(media.token)
+      expect(claims).toMatchObject({ sub: operator.id, video: { room: `call-${callId}`, roomJoin: true } })
+      expect(claims.video).not.toHaveProperty('roomAdmin')
+    }
+
+    // Another operator has no such call; a hang-up before anyone joined costs nothing, and the room is gone.
+    await expectApiError((await signedIn()).api.mediaToken(callId), 404, 'call_not_found')
+    const ended = await api.endCall(callId, 'operator_hangup')
+    expect(ended).toMatchObject({ status: 'settled', billedMinutes: 0, chargedCents: 0, endReason: 'operator_hangup' })
+    await expectApiError(api.mediaToken(callId), 409, 'no_media')
   }, 60_000)
 })
 
@@ -265,6 +302,16 @@ describe('PlatformApi without a platform', () => {
     answer = (_request, response) =>
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ callId: 'x', status: 'settled', chargedCents: 1.5, operatorEarningsCents: 1 }))
     await expectApiError(new PlatformApi({ baseUrl: origin }).endCall(randomUUID(), 'other'), 0, 'invalid_response')
+
+    // A room join that is not one (an address other than ws:// or wss://, no token) is refused too.
+    const join = { url: 'wss://media.perminute.example', room: 'call-x', identity: 'op', token: 't', expiresAt: new Date().toISOString() }
+    answer = (_request, response) =>
+      response.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ callId: 'x', status: 'connecting', channel: 'video', ratePerMinuteCents: 100, fundedMinutes: 1, media: { ...join, url: 'https://media.perminute.example' } }))
+    await expectApiError(new PlatformApi({ baseUrl: origin }).startCall({ callId: randomUUID(), requestId: randomUUID() }), 0, 'invalid_response')
+    answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ media: { ...join, token: undefined } }))
+    await expectApiError(new PlatformApi({ baseUrl: origin }).mediaToken(randomUUID()), 0, 'invalid_response')
+    answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ media: join }))
+    expect(await new PlatformApi({ baseUrl: origin }).mediaToken(randomUUID())).toEqual(join)
   })
 
   it('reconnects a dropped event stream with Last-Event-ID and resumes after the last event', async () => {

@@ -13,7 +13,7 @@ import type { PlatformServices } from '../../../web-remix/app/plugin-api/service
 import { MAX_FAILURES_PER_ACCOUNT } from '../../../web-remix/app/auth/throttle.server.js'
 import { ownAddress } from '../../support/portal-client.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
-import { askForCall, createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, eventually, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
 import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
 
@@ -59,13 +59,25 @@ async function signedInCore(options: { rate?: number; link?: boolean; platformUr
 const presenceOf = async (operatorId: string) =>
   (await stack.db.operator.findUniqueOrThrow({ where: { userId: operatorId }, select: { presence: true } })).presence
 
+type Member = Awaited<ReturnType<typeof createMember>>
+
+/**
+ * The call the operator accepted connects: on the operator's outside app it starts when the member confirms it on
+ * their page (what the page's button does), and the plugin sees it run.
+ */
+async function connect(plugin: CoreUnderTest, member: Member) {
+  const connecting = await plugin.waitFor((s) => s.call?.phase === 'connecting', 'the call to be connecting')
+  await memberConfirms(stack, member, connecting.call!.callId)
+  return plugin.waitFor((s) => s.call?.phase === 'active', 'the call to be active')
+}
+
 /** The member asks the operator for a call; the caller's card shows and the call starts from it, as the operator's click would. */
-async function startCallWith(plugin: CoreUnderTest & { operator: { id: string } }, member: { id: string; handle: string }) {
+async function startCallWith(plugin: CoreUnderTest & { operator: { id: string } }, member: Member) {
   await askForCall(stack.db, member, plugin.operator)
   expect(await plugin.core.lookUpCaller(member.handle)).toEqual({ ok: true })
   const card = plugin.core.state.cards.find((c) => c.member.handle === member.handle && c.verified)!
   expect(await plugin.core.acceptCard(card.cardId)).toEqual({ ok: true })
-  return plugin.waitFor((s) => s.call?.phase === 'active', 'the call to be active')
+  return connect(plugin, member)
 }
 
 // Generous limits: the machine is shared, and these tests wait on real timers of a real platform.
@@ -179,6 +191,7 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
 
     // A short call, so the member appears in today's list; then the card comes back from that list.
     expect(await plugin.core.acceptCard(card!.cardId)).toEqual({ ok: true })
+    await connect(plugin, member)
     await plugin.waitFor((s) => s.call?.phase === 'active' && s.call.billedMinutes >= 1, 'a billed minute')
     expect(await plugin.core.endCall('member_hangup')).toEqual({ ok: true })
     const ended = await plugin.waitFor((s) => s.call?.settlement !== null && s.call?.settlement !== undefined, 'the settlement')
@@ -498,7 +511,11 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     // The member side's own code makes the requests (what the profile page's "Call now" does).
     const services = { db: stack.db, config: stack.config } as PlatformServices
     const asMember = (who: { id: string; email: string; displayName: string }) => ({ ...who, role: 'member' as const, emailVerified: true })
-    const ask = async (who: Awaited<ReturnType<typeof createMember>>, input: { mode: 'per_minute' | 'prepaid'; prepaidMinutes: number | null }, now?: Date) => {
+    const ask = async (
+      who: Awaited<ReturnType<typeof createMember>>,
+      input: { mode: 'per_minute' | 'prepaid'; prepaidMinutes: number | null; channel?: 'audio' | 'video' | 'outside' },
+      now?: Date,
+    ) => {
       const outcome = await requestCall(services, asMember(who), { operatorId: plugin.operator.id, ...input }, now)
       if (!outcome.ok) throw new Error(`the request was refused: ${outcome.message}`)
       return outcome.requestId
@@ -514,20 +531,21 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
         payload: { requestId: randomUUID(), memberId: member.id, memberDisplayName: member.displayName, memberHandle: member.handle, mode: 'per_minute', prepaidMinutes: null, ratePerMinuteCents: 100, requestedAt: new Date(Date.now() - 180_000).toISOString(), expiresAt: new Date(Date.now() - 60_000).toISOString() },
       }),
     )
-    const requestId = await ask(member, { mode: 'per_minute', prepaidMinutes: null })
+    // On the operator's linked app: the member confirms on their page once the operator has picked up there.
+    const requestId = await ask(member, { mode: 'per_minute', prepaidMinutes: null, channel: 'outside' })
     const shown = await plugin.waitFor((s) => s.cards.some((c) => c.source === 'request' && c.summary !== null), 'the request card with funds')
     expect(shown.cards).toHaveLength(1)
     expect(shown.cards[0]).toMatchObject({
       cardId: `request:${requestId}`,
       member: { id: member.id, displayName: member.displayName, handle: member.handle },
       summary: { fundedMinutes: 9 },
-      request: { requestId, mode: 'per_minute', prepaidMinutes: null },
+      request: { requestId, mode: 'per_minute', prepaidMinutes: null, channel: 'outside' },
     })
     expect(plugin.notifications).toMatchObject([{ kind: 'request', title: `${member.displayName} asks for a call`, body: expect.stringContaining('a call now') }])
 
     // Accepted: the call starts and answers the request.
     expect(await plugin.core.acceptCard(`request:${requestId}`)).toEqual({ ok: true })
-    const active = await plugin.waitFor((s) => s.call?.phase === 'active', 'the call to start')
+    const active = await connect(plugin, member)
     expect(active.cards).toEqual([])
     expect(active.call!.member.id).toBe(member.id)
     const answered = await stack.db.callRequest.findUniqueOrThrow({ where: { id: requestId } })
@@ -542,7 +560,8 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     await stack.db.user.update({ where: { id: noHandle.id }, data: { callingHandle: null } })
     const block = await ask(noHandle, { mode: 'prepaid', prepaidMinutes: 5 })
     const bare = await plugin.waitFor((s) => s.cards.some((c) => c.cardId === `request:${block}`), 'the prepaid request')
-    expect(bare.cards.find((c) => c.cardId === `request:${block}`)).toMatchObject({ summary: null, member: { handle: null }, request: { mode: 'prepaid', prepaidMinutes: 5 } })
+    // Asked in the platform's room by default: an audio call.
+    expect(bare.cards.find((c) => c.cardId === `request:${block}`)).toMatchObject({ summary: null, member: { handle: null }, request: { mode: 'prepaid', prepaidMinutes: 5, channel: 'audio' } })
     expect(await plugin.core.dismissCard(`request:${block}`)).toEqual({ ok: true })
     expect(plugin.core.state.cards).toEqual([])
     expect((await stack.db.callRequest.findUniqueOrThrow({ where: { id: block } })).status).toBe('declined')
@@ -592,13 +611,17 @@ describe('the plugin core against the platform', { timeout: 120_000 }, () => {
     })
     expect(plugin.notifications.some((n) => n.kind === 'request' && n.title.includes('is due'))).toBe(true)
     expect(await plugin.core.acceptCard(`booking:${bookingId}`)).toEqual({ ok: true })
-    const active = await plugin.waitFor((s) => s.call?.phase === 'active', 'the booked call')
-    expect(active.call).toMatchObject({ ratePerMinuteCents: 100, prepaidMinutes: 4 })
+    // A booked call is a video call in the platform's room: accepted at the booked terms, connecting, its room joinable.
+    const accepted = await plugin.waitFor((s) => s.call?.phase === 'connecting' && s.call.media !== null, 'the booked call')
+    expect(accepted.call).toMatchObject({ ratePerMinuteCents: 100, prepaidMinutes: 4, channel: 'video', media: { room: `call-${accepted.call!.callId}` } })
+    // The member's money stays reserved for the booking until the call starts (when both are connected).
     const booking = await stack.db.scheduledCall.findUniqueOrThrow({ where: { id: bookingId } })
-    expect(booking).toMatchObject({ status: 'started', callId: active.call!.callId })
-    expect(await stack.db.call.findUniqueOrThrow({ where: { id: active.call!.callId } })).toMatchObject({ ratePerMinuteCents: 100, prepaidMinutes: 4 })
+    expect(booking).toMatchObject({ status: 'reserved' })
+    expect(await stack.db.call.findUniqueOrThrow({ where: { id: accepted.call!.callId } })).toMatchObject({ ratePerMinuteCents: 100, prepaidMinutes: 4, status: 'connecting' })
+    // Hung up before the member joined: settled at those terms with nothing charged.
     expect(await plugin.core.endCall('operator_hangup')).toEqual({ ok: true })
-    await plugin.waitFor((s) => s.call?.settlement != null, 'the settlement')
+    const settled = await plugin.waitFor((s) => s.call?.settlement != null, 'the settlement')
+    expect(settled.call!.settlement).toMatchObject({ billedMinutes: 0, chargedCents: 0, endReason: 'operator_hangup' })
   })
 
   it("uploads a video preview to the operator's profile", async () => {

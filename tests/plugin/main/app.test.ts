@@ -65,6 +65,18 @@ describe('the main process', { timeout: 120_000 }, () => {
     expect(window.webContents.windowOpenHandler!({ url: 'https://evil.example' })).toEqual({ action: 'deny' })
     expect(electron.app.protocols).toEqual(['perminute'])
     expect(electron.permissionRequestHandler).not.toBeNull()
+    // The camera and microphone go to the window's own page (a call, the video preview), and to no other contents.
+    const askForMedia = (contents: FakeWebContents, requestingUrl: string) => {
+      let granted: boolean | undefined
+      electron.permissionRequestHandler!(contents, 'media', (answer) => (granted = answer), { requestingUrl, isMainFrame: true, mediaTypes: ['video', 'audio'] })
+      return granted
+    }
+    const ownPage = pathToFileURL(appOptions.rendererPath).href
+    expect(askForMedia(window.webContents, ownPage)).toBe(true)
+    expect(askForMedia(new FakeWebContents(), ownPage)).toBe(false)
+    expect(askForMedia(window.webContents, 'https://evil.example/')).toBe(false)
+    expect(electron.permissionCheckHandler!(window.webContents, 'media', 'file://', { isMainFrame: true, mediaType: 'audio' })).toBe(true)
+    expect(electron.permissionCheckHandler!(new FakeWebContents(), 'media', 'file://', { isMainFrame: true, mediaType: 'audio' })).toBe(false)
     const tray = FakeTray.created[0]!
     expect(tray.toolTip).toBe('perminute: Signed out')
     expect(lastState(window)).toMatchObject({ screen: 'sign_in', tokenStorage: 'keychain' })

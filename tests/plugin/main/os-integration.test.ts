@@ -93,6 +93,9 @@ describe('the tray', () => {
     expect(statusLine(state({ screen: 'link', connected: false }))).toBe('Link your calling account')
     expect(statusLine(state({}))).toBe('Online')
     expect(statusLine(state({ presence: 'busy', call: { phase: 'active', member: { displayName: 'Grace' } } as PluginState['call'] }))).toBe('Busy: call with Grace')
+    // Busy from the acceptance on, while the two are still connecting.
+    expect(statusLine(state({ presence: 'busy', call: { phase: 'connecting', member: { displayName: 'Grace' } } as PluginState['call'] }))).toBe('Busy: call with Grace')
+    expect(statusLine(state({ call: { phase: 'ended', member: { displayName: 'Grace' } } as PluginState['call'] }))).toBe('Online')
     expect(statusLine(state({ problem: 'No connection' }))).toBe('Offline: no connection to the platform')
     const actions = { open: () => undefined, quit: () => undefined, setAutoStart: () => undefined }
     expect(trayMenu(state({}), { supported: true, enabled: true }, actions).map((item) => item.label ?? item.type)).toEqual([

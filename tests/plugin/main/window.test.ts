@@ -54,23 +54,41 @@ describe('the plugin window', () => {
     expect(webview.defaultPrevented).toBe(true)
   })
 
-  it('grants only the camera and microphone, only to its own page', () => {
+  it('grants only the camera and microphone, only to its own page in its own window, in its top frame', () => {
     const electron = fakeElectron({ userData: '/tmp/none' })
-    restrictPermissions(electron.session.defaultSession, rendererUrl)
-    const request = (permission: string, details: { requestingUrl?: string; mediaTypes?: string[] }) => {
+    const own = new FakeWebContents()
+    restrictPermissions(electron.session.defaultSession, rendererUrl, (contents) => contents.id === own.id)
+    const request = (permission: string, details: { requestingUrl?: string; mediaTypes?: string[]; isMainFrame?: boolean }, contents = own) => {
       let granted: boolean | undefined
-      electron.permissionRequestHandler!(new FakeWebContents(), permission, (answer) => (granted = answer), details)
+      electron.permissionRequestHandler!(contents, permission, (answer) => (granted = answer), { isMainFrame: true, ...details })
       return granted
     }
+    // The window's page asking for the camera and microphone (a call, the video preview), or either alone.
     expect(request('media', { requestingUrl: rendererUrl, mediaTypes: ['video', 'audio'] })).toBe(true)
+    expect(request('media', { requestingUrl: rendererUrl, mediaTypes: ['audio'] })).toBe(true)
+    expect(request('media', { requestingUrl: rendererUrl, mediaTypes: ['video'] })).toBe(true)
+    // Another page, another kind of capture, a request naming no device, a frame inside the page: refused.
     expect(request('media', { requestingUrl: 'https://evil.example/', mediaTypes: ['video'] })).toBe(false)
+    expect(request('media', { requestingUrl: 'file:///etc/passwd', mediaTypes: ['audio'] })).toBe(false)
     expect(request('media', { requestingUrl: rendererUrl, mediaTypes: ['video', 'screen'] })).toBe(false)
-    for (const permission of ['geolocation', 'notifications', 'clipboard-read', 'display-capture', 'openExternal', 'hid']) {
+    expect(request('media', { requestingUrl: rendererUrl, mediaTypes: [] })).toBe(false)
+    expect(request('media', { requestingUrl: rendererUrl, mediaTypes: ['audio'], isMainFrame: false })).toBe(false)
+    // The plugin's own page loaded in any other web contents (a stray window or webview) gets nothing.
+    expect(request('media', { requestingUrl: rendererUrl, mediaTypes: ['video', 'audio'] }, new FakeWebContents())).toBe(false)
+    for (const permission of ['geolocation', 'notifications', 'clipboard-read', 'display-capture', 'openExternal', 'hid', 'speaker-selection']) {
       expect(request(permission, { requestingUrl: rendererUrl }), permission).toBe(false)
     }
-    expect(electron.permissionCheckHandler!(null, 'media', 'file://')).toBe(true)
-    expect(electron.permissionCheckHandler!(null, 'media', 'https://evil.example')).toBe(false)
-    expect(electron.permissionCheckHandler!(null, 'geolocation', 'file://')).toBe(false)
+
+    // The checks (device lists, a permission's state) say the same.
+    const check = electron.permissionCheckHandler!
+    expect(check(own, 'media', 'file://', { isMainFrame: true, mediaType: 'video' })).toBe(true)
+    expect(check(own, 'media', 'file://', { isMainFrame: true })).toBe(true)
+    expect(check(own, 'media', 'https://evil.example', { isMainFrame: true })).toBe(false)
+    expect(check(own, 'media', 'file://', { isMainFrame: false })).toBe(false)
+    expect(check(own, 'media', 'file://', { isMainFrame: true, mediaType: 'unknown' })).toBe(false)
+    expect(check(new FakeWebContents(), 'media', 'file://', { isMainFrame: true })).toBe(false)
+    expect(check(null, 'media', 'file://', { isMainFrame: true })).toBe(false)
+    expect(check(own, 'geolocation', 'file://', { isMainFrame: true })).toBe(false)
   })
 
   it('knows its own page by scheme, host and path', () => {

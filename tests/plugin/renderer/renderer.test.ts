@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rendererConfig } from '../../../plugin/build.js'
@@ -13,10 +13,22 @@ import { createAutoStart } from '../../../plugin/src/main/autostart.js'
 import type { IpcMainInvokeEventLike, IpcMainLike } from '../../../plugin/src/main/electron-shell.js'
 import { createSenderCheck, registerIpcHandlers } from '../../../plugin/src/main/ipc.js'
 import { IpcChannel } from '../../../plugin/src/shared/ipc.js'
-import { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH } from '../../../temporal/setup/chromium.js'
+import { mediaJoinFor } from '../../../web-remix/app/calls/call-media.server.js'
+import type { PlatformServices } from '../../../web-remix/app/plugin-api/services.server.js'
 import { expectAccessible, newContext, screenshot } from '../../support/browser.js'
+import {
+  addMediaProbe,
+  joinRoomInPage,
+  launchMediaBrowser,
+  newMediaContext,
+  pageRoomState,
+  readMediaStats,
+  serveLiveKitTestPage,
+  waitForInboundMedia,
+  type LiveKitTestPage,
+} from '../../support/media-browser.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
-import { askForCall, createMember, createOperator, eventually, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, eventually, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
 import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
 
 // The plugin's window in Debian's Chromium, end to end: the built renderer, the real preload code (Electron's
@@ -30,6 +42,7 @@ let mediaDir: string
 let pageServer: Server
 let pageUrl: string
 let preloadScript: string
+let testPage: LiveKitTestPage
 const cleanups: Array<() => Promise<unknown>> = []
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' }
@@ -40,7 +53,8 @@ beforeAll(async () => {
   // 3-s billing periods leave the low-balance warning on screen long enough to be seen before the money runs out.
   const [webStack] = await Promise.all([
     startWebStack({ env: { MEDIA_DIR: mediaDir, BILLING_PERIOD_MS: '3000' } }),
-    build(rendererConfig(join(bundleDir, 'renderer'))),
+    // Built for the run's LiveKit, as a production build names its platform's (PERMINUTE_MEDIA_URL).
+    build(rendererConfig(join(bundleDir, 'renderer'), { mediaUrl: process.env.LIVEKIT_URL })),
     build({
       configFile: false,
       logLevel: 'warn',
@@ -69,17 +83,15 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve))
   pageUrl = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/index.html`
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM_PATH,
-    // A camera and a microphone that Chromium makes up, and its permission prompt answered yes.
-    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-    headless: true,
-  })
+  // A camera and a microphone that Chromium makes up, its permission prompt answered yes, sound allowed without a
+  // click (as Electron allows it), and no name resolved but this computer's.
+  ;[browser, testPage] = await Promise.all([launchMediaBrowser(), serveLiveKitTestPage()])
 }, 240_000)
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
   await browser?.close()
+  await testPage?.close()
   await new Promise((resolve) => pageServer?.close(resolve))
   await stopAfterLedgerCheck(stack)
   await rm(bundleDir, { recursive: true, force: true })
@@ -104,6 +116,38 @@ function decode(value: unknown): unknown {
   return value
 }
 
+/**
+ * Follows the ringtone's WebAudio in the page, before the page's own scripts: each ring starts a 480-Hz oscillator (the
+ * upper tone of the ring's chord, which nothing else in the page plays; LiveKit's own silent oscillator runs at the
+ * default 440 Hz), and the audio contexts those rings play in are open while it rings and closed when it stops.
+ */
+const RING_PROBE = `(() => {
+  const probe = { rings: 0, ringContextsOpen: 0 }
+  const ringContexts = new Set()
+  window.__ringProbe = () => ({ rings: probe.rings, ringContextsOpen: ringContexts.size })
+  const start = OscillatorNode.prototype.start
+  OscillatorNode.prototype.start = function (...args) {
+    if (this.frequency.value === 480) {
+      probe.rings += 1
+      ringContexts.add(this.context)
+    }
+    return start.apply(this, args)
+  }
+  const close = AudioContext.prototype.close
+  AudioContext.prototype.close = function () {
+    ringContexts.delete(this)
+    return close.apply(this)
+  }
+})()`
+
+interface RingProbe {
+  /** Rings started so far. */
+  rings: number
+  /** Audio contexts a ring played in that are not closed: 0 once the ringtone stopped. */
+  ringContextsOpen: number
+}
+const readRingProbe = (page: Page) => page.evaluate(() => (window as unknown as { __ringProbe: () => RingProbe }).__ringProbe())
+
 /** The plugin's window on a page of its own, wired to a fresh core as Electron's main process would wire it. */
 async function openPluginWindow(): Promise<{ page: Page; plugin: CoreUnderTest }> {
   const dataDir = await tempDataDir()
@@ -117,6 +161,9 @@ async function openPluginWindow(): Promise<{ page: Page; plugin: CoreUnderTest }
   context.setDefaultTimeout(30_000)
   cleanups.push(() => context.close())
   await context.grantPermissions(['camera', 'microphone'])
+  // What the page's WebRTC connections carry (readMediaStats), and what its ringtone plays.
+  await addMediaProbe(context)
+  await context.addInitScript({ content: RING_PROBE })
   const page = await context.newPage()
   const { ipcMain, handlers } = recordingIpcMain()
   const WINDOW_ID = 1
@@ -208,11 +255,16 @@ describe('the plugin window', { timeout: 180_000 }, () => {
     await expectAccessible(page)
     await screenshot(page, 'plugin-member-card')
 
-    // The call and its meter.
+    // The call connects: the member confirms it on their page once the operator picked up on Discord; then the meter.
     await card.getByRole('button', { name: 'Accept and start call' }).click()
     const call = page.getByRole('region', { name: `Call with ${member.displayName}` })
     await call.waitFor()
+    await call.getByText(`Waiting for ${member.displayName} to confirm the call on Discord`).waitFor()
     await page.getByRole('status').filter({ hasText: 'Busy' }).waitFor()
+    await expect(call.getByTestId('elapsed').textContent()).resolves.toBe('0:00')
+    await expectAccessible(page)
+    await memberConfirms(stack, member, plugin.core.state.call!.callId)
+    await call.getByRole('heading', { name: `Call with ${member.displayName}`, exact: true }).waitFor()
     await call.getByRole('alert').filter({ hasText: 'Low balance' }).waitFor({ timeout: 45_000 })
     // Taken at once: the warning stands for two periods, then the platform ends the call.
     await screenshot(page, 'plugin-call-meter')
@@ -236,6 +288,110 @@ describe('the plugin window', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'I have hung up' }).click()
     await call.waitFor({ state: 'detached' })
     await expect(page.getByTestId('today-summary').textContent()).resolves.toMatch(/^1 call · you earned \$\d+\.\d\d \(charged \$4\.00\)$/)
+    await page.getByRole('status').filter({ hasText: 'Online' }).waitFor()
+  })
+
+  it('rings for a video call, joins its room, shows the member’s video with real media both ways, and the platform’s cut-off as the end', async () => {
+    const operator = await createOperator(stack.db, { ratePerMinuteCents: 100 })
+    // Eight periods of 3 s: time to see the media flow before the platform cuts the call off.
+    const member = await createMember(stack.db, { fundedCents: 800 })
+    const { page, plugin } = await openPluginWindow()
+    expect(await plugin.core.signIn(operator.email, PASSWORD)).toEqual({ ok: true })
+    expect(await plugin.core.link('discord', `ada-${operator.id.slice(0, 8)}`)).toEqual({ ok: true })
+    await page.getByRole('status').filter({ hasText: 'Connected' }).filter({ hasText: 'Online' }).waitFor()
+    await page.getByText('Updates live').waitFor()
+    expect(await readRingProbe(page)).toEqual({ rings: 0, ringContextsOpen: 0 })
+
+    // The member asks for a video call: the card rings until the operator answers.
+    await askForCall(stack.db, member, operator, { channel: 'video' })
+    const card = page.getByRole('article', { name: member.displayName })
+    await card.getByText('Video call').waitFor()
+    await page.getByTestId('ringing').filter({ hasText: `Ringing: ${member.displayName} asks for a call` }).waitFor()
+    await expect.poll(async () => (await readRingProbe(page)).rings).toBeGreaterThanOrEqual(1)
+    // It rings again after a pause, on its own.
+    await expect.poll(async () => (await readRingProbe(page)).rings, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    expect((await readRingProbe(page)).ringContextsOpen).toBe(1)
+    expect(plugin.notifications).toContainEqual(expect.objectContaining({ kind: 'request', title: `${member.displayName} asks for a call` }))
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-incoming-call')
+
+    // Muting silences it (no new bursts), unmuting brings it back.
+    await page.getByRole('button', { name: 'Mute ringtone', pressed: false }).click()
+    await page.getByRole('button', { name: 'Mute ringtone', pressed: true }).waitFor()
+    await page.getByTestId('ringing').filter({ hasText: `Incoming: ${member.displayName} asks for a call` }).waitFor()
+    const mutedAt = await readRingProbe(page)
+    expect(mutedAt.ringContextsOpen).toBe(0)
+    await page.waitForTimeout(3_500)
+    expect((await readRingProbe(page)).rings).toBe(mutedAt.rings)
+    await page.getByRole('button', { name: 'Mute ringtone', pressed: true }).click()
+    await expect.poll(async () => (await readRingProbe(page)).rings).toBeGreaterThan(mutedAt.rings)
+
+    // Accepted: the ring stops at once, the window joins the call's room and waits for the member.
+    await card.getByRole('button', { name: 'Accept and start call' }).click()
+    const call = page.getByRole('region', { name: `with ${member.displayName}` })
+    await call.getByRole('heading', { name: `Connecting the call with ${member.displayName}` }).waitFor()
+    await page.getByTestId('ringing').waitFor({ state: 'detached' })
+    const rang = await readRingProbe(page)
+    expect(rang.ringContextsOpen).toBe(0)
+    await call.getByTestId('room-status').filter({ hasText: `Waiting for ${member.displayName} to join` }).waitFor()
+    await page.getByRole('status').filter({ hasText: 'Busy' }).waitFor()
+    const callId = plugin.core.state.call!.callId
+
+    // The member joins from their browser with the join the platform gives the member's page.
+    const memberContext: BrowserContext = await newMediaContext(browser, { origin: testPage.url })
+    cleanups.push(() => memberContext.close())
+    const memberPage = await memberContext.newPage()
+    const join = await mediaJoinFor({ config: stack.config } as PlatformServices, { id: callId, channel: 'video', status: 'connecting' }, member)
+    await joinRoomInPage(memberPage, testPage, { url: join!.url, token: join!.token })
+
+    // Both in the room: the platform starts the call (LiveKit's webhooks), and the window shows the member's video.
+    await call.getByRole('heading', { name: `Video call with ${member.displayName}`, exact: true }).waitFor()
+    await call.getByTestId('room-status').filter({ hasText: `In the call with ${member.displayName}` }).waitFor()
+    const memberVideo = call.getByTestId('member-video')
+    await memberVideo.waitFor()
+    await expect.poll(() => memberVideo.evaluate((video) => (video as HTMLVideoElement).videoWidth)).toBeGreaterThan(0)
+    await call.getByTestId('own-video').waitFor()
+    // Media flows both ways: the window receives the member's audio and video, and sends its own.
+    const received = await waitForInboundMedia(page)
+    expect(received.inbound.audio).toBeGreaterThan(0)
+    expect(received.inbound.video).toBeGreaterThan(0)
+    expect(received.outbound.audio).toBeGreaterThan(0)
+    expect(received.outbound.video).toBeGreaterThan(0)
+    await waitForInboundMedia(memberPage)
+    expect((await pageRoomState(memberPage)).remoteIdentities).toEqual([operator.id])
+    await expect.poll(() => call.getByTestId('elapsed').textContent()).not.toBe('0:00')
+    await call.getByText('Not rated yet').waitFor()
+    // Nothing rang while the call went on.
+    expect(await readRingProbe(page)).toEqual(rang)
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-video-call')
+
+    // The controls: the microphone and camera go off and on again.
+    await call.getByRole('button', { name: 'Mute microphone' }).click()
+    await call.getByRole('button', { name: 'Unmute microphone' }).click()
+    await call.getByRole('button', { name: 'Mute microphone' }).waitFor()
+    await call.getByRole('button', { name: 'Turn camera off' }).click()
+    await call.getByTestId('own-video').waitFor({ state: 'detached' })
+    await call.getByRole('button', { name: 'Turn camera on' }).click()
+    await call.getByTestId('own-video').waitFor()
+    await expect(call.getByLabel('Camera').locator('option').count()).resolves.toBeGreaterThanOrEqual(1)
+
+    // The member's money runs out: the platform closes the room (both are disconnected) and the window says why.
+    const notice = call.getByTestId('end-notice')
+    await notice.waitFor({ timeout: 60_000 })
+    await expect(notice.textContent()).resolves.toBe("The member's money ran out: the call has been ended.")
+    await call.getByRole('status').filter({ hasText: 'Billed 8 minutes, charged $8.00' }).waitFor()
+    expect(await call.getByRole('alert').filter({ hasText: 'Please hang up' }).count()).toBe(0)
+    await memberVideo.waitFor({ state: 'detached' })
+    await eventually(async () => ((await pageRoomState(memberPage)).disconnected ? true : undefined), 15_000, "the member's page to be disconnected")
+    // The media stopped with the room: nothing more arrives.
+    const after = await readMediaStats(page)
+    await page.waitForTimeout(1_500)
+    expect((await readMediaStats(page)).inbound).toEqual(after.inbound)
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-call-ended')
+    await call.getByRole('button', { name: 'Close' }).click()
+    await call.waitFor({ state: 'detached' })
     await page.getByRole('status').filter({ hasText: 'Online' }).waitFor()
   })
 
