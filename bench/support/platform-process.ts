@@ -152,11 +152,20 @@ export async function startWebProcess(env: Record<string, string | undefined>, o
 
 /** The configuration as environment variables, for the processes of a stack (config/env.ts reads them back). */
 export function configEnv(config: PlatformConfig): Record<string, string> {
-  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, asEnvValue(value)]))
+  return Object.fromEntries(
+    Object.entries(config)
+      // An unset setting (its default is "none") stays unset.
+      .filter(([, value]) => value !== null && value !== undefined)
+      .map(([key, value]) => [key, asEnvValue(value)]),
+  )
 }
 
-/** A parsed setting written back as the variable it was read from (a port range as "start-end"). */
+/**
+ * A parsed setting written back as the variable it was read from: a list of numbers comma-separated, a list of objects
+ * (ICE servers) as JSON, a port range as "start-end".
+ */
 function asEnvValue(value: unknown): string {
+  if (Array.isArray(value) && value.some((item) => typeof item === 'object')) return JSON.stringify(value)
   if (value && typeof value === 'object' && 'start' in value && 'end' in value) return `${String(value.start)}-${String(value.end)}`
   return String(value)
 }

@@ -63,6 +63,8 @@ export function createOutboxListener(deps: {
     return rows[0]
   }
 
+  let deliveries: Promise<void> = Promise.resolve()
+
   function onNotification(message: pg.Notification): void {
     if (message.channel !== OUTBOX_CHANNEL || !message.payload) return
     let notification: OutboxNotification
@@ -77,8 +79,11 @@ export function createOutboxListener(deps: {
       notification.memberId ? audienceKey({ memberId: notification.memberId }) : null,
     ].filter((key): key is string => key !== null && subscribers.has(key))
     if (keys.length === 0) return
-    // The audience is checked against the row, not the notification: only the table says whose an event is.
-    readEvent(String(notification.id)).then(
+    // The audience is checked against the row, not the notification: only the table says whose an event is. Rows are
+    // read side by side but delivered in the order their notifications came (commit order): two events of one
+    // transaction (call.ending, call.settled) must not overtake each other.
+    const read = readEvent(String(notification.id))
+    deliveries = deliveries.then(() => read).then(
       (row) => {
         if (!row) return
         const event: OutboxEvent = { id: row.id, type: row.type, payload: row.payload }
