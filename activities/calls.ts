@@ -202,6 +202,15 @@ function unexpectedHold(callId: string, period: number, answer: PeriodHold): nev
 /** How often the one-statement settlement is tried on a call that keeps moving, before taking its lock instead. */
 const SETTLE_ATTEMPTS = 3
 
+/**
+ * A call judged lost stops taking sightings before it settles: moved from active to ending (heartbeats then get 410,
+ * the media monitor passes it by), so the last heartbeat it is billed to is the last one it will ever have.
+ */
+async function freezeLostCall(db: Db, callId: string): Promise<CallRow | null> {
+  await db.$executeRaw`UPDATE calls SET status = 'ending' WHERE id = ${callId}::uuid AND status = 'active'`
+  return readCall(db, callId)
+}
+
 /** The call as it is, without a lock: what the one-statement settlement computes from. */
 async function readCall(db: Db, callId: string): Promise<CallRow | null> {
   const rows = await db.$queryRaw<CallRow[]>`
@@ -394,6 +403,18 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
     await rooms?.close(callId)
   }
 
+  /**
+   * Closes the room of a call the platform carries and is ending (a call on an outside app has none). The call moves
+   * to ending first, so the participant_left webhooks the closing causes are not taken for a party hanging up.
+   * Never fails the caller: the workflow closes the room again on its way to the settlement.
+   */
+  async function closeRoomOfPlatformCall(callId: string): Promise<void> {
+    if (!rooms) return
+    const ending = await db.$executeRaw`
+      UPDATE calls SET status = 'ending' WHERE id = ${callId}::uuid AND status = 'active' AND channel IN ('audio', 'video')`
+    if (ending === 1) await rooms.close(callId).catch(() => undefined)
+  }
+
   /** A call that never connected: settled with nothing charged (close_unconnected_call), both sides told why. */
   async function closeUnconnected(call: CallRow, endReason: EndReason): Promise<Settlement | null> {
     const endedAtMs = call.started_at.getTime()
@@ -477,6 +498,10 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
         return { held: false, reason: 'already_settled' }
       case 'insufficient_funds':
       case 'spending_cap':
+        // Refused on the boundary itself: the call ends there. Its room closes now, before the answer travels back
+        // through the workflow, so the media stops on the boundary, not a few round trips after it (the workflow
+        // closes it again on its way to the settlement, which changes nothing).
+        if (notBeforeMs !== undefined) await closeRoomOfPlatformCall(callId)
         return { held: false, reason: answer.outcome }
       case 'heartbeat_lost':
         return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: Number(answer.lastHeartbeatAtMs) }
@@ -490,7 +515,11 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
   async function settleCall({ callId, endReason, endedAtMs }: { callId: string; endReason: EndReason; endedAtMs: number }): Promise<Settlement> {
     // The common case in two autocommit statements: a read without a lock, the arithmetic in TypeScript, then one
     // statement that applies it if the row still says what it was computed from (docs/decisions/030).
-    let call = await readCall(db, callId)
+    let call = endReason === 'heartbeat_lost' ? await freezeLostCall(db, callId) : await readCall(db, callId)
+    // A lost call is billed to its last sighting as it stands once nothing can move it any more: a scan that saw both
+    // parties after the monitor judged the call quiet (a slow scan on a loaded machine) counts, as the later moment
+    // the platform knew them connected. Never past now: a sighting is a moment already passed.
+    if (endReason === 'heartbeat_lost' && call?.status === 'ending') endedAtMs = Math.max(endedAtMs, call.last_heartbeat_at.getTime())
     for (let attempt = 1; ; attempt++) {
       if (!call) callNotFound(callId)
       if (call.status === 'settled') return settlementOf(call)

@@ -24,12 +24,14 @@ export function startMediaMonitor(deps: { db: Db; rooms: CallRooms; client: Clie
   async function scan(): Promise<void> {
     const calls = await deps.db.$queryRaw<{ id: string; status: string }[]>`
       SELECT id, status::text FROM calls WHERE status IN ('active', 'connecting') AND channel IN ('audio', 'video')`
+    // The moment the question is asked: LiveKit's answer holds at some moment after it, so this one is never late.
     const seenAtMs = Date.now()
     const present = calls.length === 0 ? new Set<string>() : await deps.rooms.bothPresent(calls.map((c) => c.id))
     const talking = calls.filter((c) => c.status === 'active' && present.has(c.id)).map((c) => c.id)
     if (talking.length > 0) {
       await deps.db.$executeRaw`
-        UPDATE calls SET last_heartbeat_at = now() WHERE id = ANY(${talking}::uuid[]) AND status = 'active'`
+        UPDATE calls SET last_heartbeat_at = greatest(last_heartbeat_at, ${new Date(seenAtMs)}::timestamptz)
+        WHERE id = ANY(${talking}::uuid[]) AND status = 'active'`
     }
     const seenNow = new Map<string, number>()
     for (const connecting of calls.filter((c) => c.status === 'connecting' && present.has(c.id))) {
