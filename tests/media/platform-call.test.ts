@@ -13,7 +13,8 @@ import {
   MEDIA_CHROMIUM_ARGS,
   newMediaContext,
   pageRoomState,
-  readMediaStats,
+  inboundStop,
+  watchInbound,
   serveLiveKitTestPage,
   waitForInboundMedia,
   type LiveKitTestPage,
@@ -42,8 +43,6 @@ afterAll(async () => {
   await stopAfterLedgerCheck(stack)
 }, 60_000)
 
-type Operator = Awaited<ReturnType<typeof signedInOperator>>
-type Member = Awaited<ReturnType<typeof createMember>>
 const services = () => ({ config: stack.config, db: stack.db }) as unknown as PlatformServices
 
 async function openPage(on: Browser = browser): Promise<Page> {
@@ -75,29 +74,21 @@ async function videoCall(fundedCents: number, options: { operatorBrowser?: Brows
   return { operator, member, callId, pages, active }
 }
 
-/** Samples a page's inbound bytes until `untilMs`: each sample's time, and whether they grew since the one before. */
-async function sampleInbound(page: Page, untilMs: number): Promise<Array<{ at: number; grew: boolean }>> {
-  const samples: Array<{ at: number; grew: boolean }> = []
-  let before = await readMediaStats(page)
-  while (Date.now() < untilMs) {
-    await sleep(100)
-    const after = await readMediaStats(page).catch(() => before)
-    samples.push({ at: Date.now(), grew: after.inbound.audio > before.inbound.audio || after.inbound.video > before.inbound.video })
-    before = after
-  }
-  return samples
+/**
+ * Media flowed up to the boundary and had stopped within a second after it, by the browser's own packet stamps
+ * (watchInbound): the last packet not long before the boundary, and a moment by which nothing more came.
+ */
+async function expectStoppedAt(side: string, page: Page, boundaryMs: number) {
+  const stop = await eventually(async () => {
+    const read = await inboundStop(page)
+    return read.stoppedBy === null ? undefined : read
+  }, 10_000, `${side}'s inbound media to stop`)
+  const seen = `last packet at boundary${signed(stop.lastPacketAt - boundaryMs)} ms, stopped by boundary${signed(stop.stoppedBy! - boundaryMs)} ms`
+  expect(stop.stoppedBy! - boundaryMs, `${side}'s inbound media went on past the boundary (${seen})`).toBeLessThan(1_000)
+  expect(boundaryMs - stop.lastPacketAt, `${side}'s media had stopped long before the boundary (${seen})`).toBeLessThan(1_500)
 }
 
-/** Media flowed up to the boundary and stopped within a second after it, as samples close enough to tell. */
-function expectStoppedAt(side: string, samples: Array<{ at: number; grew: boolean }>, boundaryMs: number) {
-  const around = samples.filter((s) => s.at >= boundaryMs - 1_000 && s.at <= boundaryMs + 2_000)
-  const gaps = around.slice(1).map((s, i) => s.at - around[i]!.at)
-  expect(Math.max(...gaps), `${side}: samples too far apart to tell`).toBeLessThan(1_000)
-  const grown = samples.filter((s) => s.grew).map((s) => s.at)
-  const lastGrowth = Math.max(...grown)
-  expect(lastGrowth - boundaryMs, `${side}'s inbound media went on past the boundary`).toBeLessThan(1_000)
-  expect(boundaryMs - lastGrowth, `${side}'s media had stopped long before the boundary`).toBeLessThan(1_500)
-}
+const signed = (ms: number) => (ms < 0 ? ` − ${-ms}` : ` + ${ms}`)
 
 const settled = (callId: string, timeoutMs = 30_000) =>
   eventually(async () => {
@@ -118,16 +109,16 @@ describe('a video call the platform carries', () => {
     await Promise.all([waitForInboundMedia(pages.member, { intervalMs: 200 }), waitForInboundMedia(pages.operator, { intervalMs: 200 })])
     // 800 cents at 100 a period: eight periods; the ninth cannot be held, so the call ends on its boundary.
     const boundaryMs = joinedAtMs + 8 * active.periodMs
-    const [memberSide, operatorSide] = await Promise.all([sampleInbound(pages.member, boundaryMs + 3_000), sampleInbound(pages.operator, boundaryMs + 3_000)])
-    const ended = await settled(callId)
+    await Promise.all([watchInbound(pages.member), watchInbound(pages.operator)])
+    const ended = await settled(callId, boundaryMs - Date.now() + 30_000)
     expect(ended).toMatchObject({ endReason: 'funds_exhausted', billedMinutes: 8, chargedCents: 800n })
     expect(ended.endedAt!.getTime()).toBe(boundaryMs)
     // The charge, recomputed from the join time the webhook carried and the end, by the billing rule itself.
     const settings = { periodMs: ended.periodMs, graceMs: ended.graceMs }
     expect(billablePeriods(ended.endedAt!.getTime() - joinedAtMs, settings, 8) * ended.ratePerMinuteCents).toBe(Number(ended.chargedCents))
     // The media stopped within a second of the boundary on both sides: the server deleted the room.
-    expectStoppedAt('member', memberSide, boundaryMs)
-    expectStoppedAt('operator', operatorSide, boundaryMs)
+    await expectStoppedAt('member', pages.member, boundaryMs)
+    await expectStoppedAt('operator', pages.operator, boundaryMs)
     for (const page of Object.values(pages)) {
       await eventually(async () => ((await pageRoomState(page)).disconnected ? true : undefined), 5_000, 'the client to see the room closed')
     }

@@ -66,16 +66,61 @@ const PEER_CONNECTION_PROBE = `(() => {
   if (!Native || window.__mediaProbe) return
   const connections = []
   const last = new Map()
+  // Per connection, for watchInbound(): the last inbound RTP packet's arrival (the browser's own stamp, epoch ms),
+  // whether a later reading confirmed nothing came after it, and when the connection was closed.
+  const inbound = new Map()
   class ProbedPeerConnection extends Native {
     constructor(configuration, ...rest) {
       super({ ...(configuration || {}), iceServers: [] }, ...rest)
       connections.push(this)
+      inbound.set(this, { lastPacketAt: 0, confirmed: false, closedAt: null })
+    }
+    close() {
+      const watch = inbound.get(this)
+      if (watch && watch.closedAt === null) watch.closedAt = Date.now()
+      return super.close()
+    }
+  }
+  let watching = null
+  const readInbound = async () => {
+    for (const pc of connections) {
+      const watch = inbound.get(pc)
+      if (pc.connectionState === 'closed') {
+        if (watch.closedAt === null) watch.closedAt = Date.now()
+        continue
+      }
+      try {
+        const report = await pc.getStats()
+        let last = 0
+        report.forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.lastPacketReceivedTimestamp) last = Math.max(last, s.lastPacketReceivedTimestamp)
+        })
+        if (last > watch.lastPacketAt) Object.assign(watch, { lastPacketAt: last, confirmed: false })
+        else if (last > 0) watch.confirmed = true
+      } catch (error) {
+        // Closed meanwhile: its close time bounds it.
+      }
     }
   }
   window.RTCPeerConnection = ProbedPeerConnection
   if (window.webkitRTCPeerConnection) window.webkitRTCPeerConnection = ProbedPeerConnection
   const empty = () => ({ inbound: { audio: 0, video: 0 }, outbound: { audio: 0, video: 0 } })
   window.__mediaProbe = {
+    watchInbound(intervalMs) {
+      if (watching === null) watching = setInterval(readInbound, intervalMs)
+    },
+    async inboundStop() {
+      await readInbound()
+      let lastPacketAt = 0
+      let stoppedBy = 0
+      for (const watch of inbound.values()) {
+        if (watch.lastPacketAt === 0) continue
+        lastPacketAt = Math.max(lastPacketAt, watch.lastPacketAt)
+        // Confirmed by a later reading: the packet's own stamp; otherwise no later than the connection's close.
+        stoppedBy = Math.max(stoppedBy, watch.confirmed ? watch.lastPacketAt : (watch.closedAt ?? Infinity))
+      }
+      return { lastPacketAt, stoppedBy: stoppedBy === Infinity ? null : stoppedBy }
+    },
     async read() {
       for (const pc of connections) {
         if (pc.connectionState === 'closed') continue
@@ -112,6 +157,28 @@ export interface MediaStats {
   peerConnections: number
   /** Peer connections not closed. */
   open: number
+}
+
+/**
+ * When a page's inbound media stopped, as the browser stamped its packets (lastPacketReceivedTimestamp), read in the
+ * page every `intervalMs` from watchInbound() on, so the answer does not depend on how fast the test can ask.
+ */
+export interface InboundStop {
+  /** The last inbound RTP packet's arrival, epoch ms; 0 if none arrived. */
+  lastPacketAt: number
+  /**
+   * A moment by which inbound media had certainly stopped: the last packet's own stamp once a later reading showed
+   * nothing after it, else the close of its connection; null while neither is known (media may still be arriving).
+   */
+  stoppedBy: number | null
+}
+
+export async function watchInbound(page: Page, intervalMs = 50): Promise<void> {
+  await page.evaluate((ms) => (window as unknown as { __mediaProbe: { watchInbound(ms: number): void } }).__mediaProbe.watchInbound(ms), intervalMs)
+}
+
+export async function inboundStop(page: Page): Promise<InboundStop> {
+  return page.evaluate(() => (window as unknown as { __mediaProbe: { inboundStop(): Promise<InboundStop> } }).__mediaProbe.inboundStop())
 }
 
 /** The page's RTP byte counts by direction and kind (needs a context from newMediaContext). */
