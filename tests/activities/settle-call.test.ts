@@ -217,10 +217,35 @@ describe('settling a call in one statement', () => {
       if (isSettleStatement(sql) && !first) first = await settle(db, callId, 'operator_hangup', endedAtMs - 400)
       return undefined
     })
-    const settlement = await settle(racing.db, callId, 'heartbeat_lost', endedAtMs)
+    const settlement = await settle(racing.db, callId, 'member_hangup', endedAtMs)
     expect(settlement).toEqual(first)
     expect(settlement).toMatchObject({ endReason: 'operator_hangup', billedMinutes: 2 })
     expect(eventTypes(await outcomeOf(callId, ids))).toEqual(['call.settled'])
+    expect((await checkLedger(db)).violations).toEqual([])
+  })
+
+  it('bills a lost call to its last sighting as it stands, moved to ending first so that no later sighting moves it', async () => {
+    const { callId, ids, endedAtMs } = await openScenario({ rate: 100, held: 2, elapsedMs: 1_500 })
+    // The monitor judged the call lost at an old sighting (inside period 1); a slow scan saw both parties later
+    // (inside period 2), before the settlement ran.
+    const judgedAtMs = endedAtMs - 1_000
+    const sightedAt = new Date(endedAtMs - 200)
+    await db.$executeRaw`UPDATE calls SET last_heartbeat_at = ${sightedAt} WHERE id = ${callId}::uuid`
+    let statusWhenSettled: string | undefined
+    const watched = hookedDb(async (sql) => {
+      if (isSettleStatement(sql)) {
+        const [row] = await db.$queryRaw<{ status: string }[]>`SELECT status::text FROM calls WHERE id = ${callId}::uuid`
+        statusWhenSettled = row!.status
+        // Too late: a scan's sighting now changes nothing.
+        await db.$executeRaw`UPDATE calls SET last_heartbeat_at = now() WHERE id = ${callId}::uuid AND status = 'active'`
+      }
+      return undefined
+    })
+    const settlement = await settle(watched.db, callId, 'heartbeat_lost', judgedAtMs)
+    expect(statusWhenSettled).toBe('ending')
+    expect(settlement).toMatchObject({ endReason: 'heartbeat_lost', endedAtMs: sightedAt.getTime(), billedMinutes: 2, chargedCents: 200 })
+    expect((await outcomeOf(callId, ids)).call).toMatchObject({ status: 'settled', billed_minutes: 2 })
+    expect((await db.call.findUniqueOrThrow({ where: { id: callId } })).lastHeartbeatAt).toEqual(sightedAt)
     expect((await checkLedger(db)).violations).toEqual([])
   })
 
