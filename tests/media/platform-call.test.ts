@@ -42,8 +42,6 @@ afterAll(async () => {
   await stopAfterLedgerCheck(stack)
 }, 60_000)
 
-type Operator = Awaited<ReturnType<typeof signedInOperator>>
-type Member = Awaited<ReturnType<typeof createMember>>
 const services = () => ({ config: stack.config, db: stack.db }) as unknown as PlatformServices
 
 async function openPage(on: Browser = browser): Promise<Page> {
