@@ -20,6 +20,8 @@ export type OutboxEventType =
   | 'call.started'
   // Both parties are connected: the accepted call starts now (to both).
   | 'call.connected'
+  // A chat message in the call (to both; written by send_call_message, docs/decisions/065-call-chat.md).
+  | 'call.message'
   | 'scheduled_call.reserved'
 
 export interface OutboxEventInput {

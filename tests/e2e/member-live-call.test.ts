@@ -313,9 +313,40 @@ describe("the member's live call", () => {
     await expectNoHorizontalScroll(page)
     await expectAccessible(page)
 
+    // The call's chat (docs/decisions/065): the operator's message appears on the page as it is sent, without a reload.
+    const chat = page.getByTestId('call-chat')
+    await chat.getByText('No messages yet.', { exact: false }).waitFor()
+    const sent = await call(stack.url, `/api/plugin/v1/calls/${callId}/messages`, { token: operator.token, json: { body: 'I am calling you on Discord now' } })
+    expect(sent.status, sent.text).toBe(201)
+    const fromOperator = chat.locator('[data-testid="chat-message"][data-from="operator"]')
+    await fromOperator.filter({ hasText: 'I am calling you on Discord now' }).waitFor({ timeout: 15_000 })
+    await expect(fromOperator.textContent()).resolves.toContain(operator.displayName)
+    // The member answers from the keyboard: the field is labelled and reachable, Enter sends.
+    await tabTo(page, new RegExp(`Message to ${operator.displayName}`))
+    expect(await focusVisible(page)).toBe(true)
+    await page.keyboard.type('Picking up, one second')
+    await page.keyboard.press('Enter')
+    const heard = await operator.plugin.next((event) => event.event === 'call.message' && JSON.parse(event.data).from === 'member')
+    expect(JSON.parse(heard.data)).toMatchObject({ callId, from: 'member', body: 'Picking up, one second' })
+    await chat.locator('[data-testid="chat-message"][data-from="member"]').filter({ hasText: 'Picking up, one second' }).waitFor()
+    await expect.poll(() => page.getByLabel(`Message to ${operator.displayName}`).inputValue()).toBe('')
+    // Shown once, though it came both as the form's answer and as the stream's event.
+    await sleep(500)
+    expect(await chat.getByTestId('chat-message').count()).toBe(2)
+    // A long word wraps within the phone's width.
+    await page.getByLabel(`Message to ${operator.displayName}`).fill('x'.repeat(300))
+    await page.keyboard.press('Enter')
+    await expect.poll(() => chat.getByTestId('chat-message').count()).toBe(3)
+    await expectNoHorizontalScroll(page)
+    await expectAccessible(page)
+    await screenshot(page, 'member-call-chat-phone')
+
     const ended = await call(stack.url, `/api/plugin/v1/calls/${callId}/end`, { token: operator.token, json: { reason: 'operator_hangup' } })
     expect(ended.status).toBe(200)
     await page.getByTestId('ended').waitFor({ timeout: 30_000 })
     await expect(page.getByTestId('ended').textContent()).resolves.toContain('The operator hung up.')
+    // Over: the conversation stays with the call, the field to write goes.
+    await expect.poll(() => page.getByLabel(`Message to ${operator.displayName}`).count()).toBe(0)
+    expect(await chat.getByTestId('chat-message').count()).toBe(3)
   })
 })

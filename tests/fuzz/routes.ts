@@ -101,6 +101,7 @@ export const PLUGIN_API_HINTS: Record<string, PluginRouteHints> = {
     },
   },
   'api.plugin.v1.calls.$callId.end.ts': { validBody: { reason: 'operator_hangup' } },
+  'api.plugin.v1.calls.$callId.messages.ts': { validBody: { body: 'Can you hear me?' } },
   'api.plugin.v1.events.ts': { succeedsWithoutBody: ['GET'], hostileHeader: 'Last-Event-ID' },
 }
 
@@ -120,6 +121,7 @@ export interface FormActionEntry {
 export const FORM_ACTIONS: FormActionEntry[] = [
   { file: 'calls_.$callId.rate.tsx', fields: ['stars', 'comment', 'csrf'], session: 'member' },
   { file: 'calls.$callId.tsx', fields: ['intent', 'csrf'], session: 'member' },
+  { file: 'calls_.$callId.messages.ts', fields: ['body', 'csrf'], session: 'member' },
   { file: 'calls.request.tsx', fields: ['operatorId', 'channel', 'mode', 'prepaidMinutes', 'csrf'], session: 'member' },
   { file: 'admin.users.$userId.tsx', fields: ['intent', 'reason', 'amount', 'adjustmentKey', 'csrf'], session: 'admin' },
   { file: 'admin.payouts.tsx', fields: ['payoutId', 'intent', 'reason', 'csrf'], session: 'admin' },

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CallEndQueue } from './call-end-queue.js'
+import { CallChat } from './call-chat.js'
 import type { OperatorRecord, StoredCall, StoredCallMedia } from './operator-record.js'
 import {
+  isCallMessage,
   isEvent,
   isPlatformApiError,
   PlatformApiError,
@@ -147,7 +149,18 @@ export class OperatorSession {
   private mediaFailures = 0
   private mediaRetryAtMs = 0
 
-  constructor(private readonly deps: SessionDeps) {}
+  /** The call's text chat (docs/decisions/065-call-chat.md). */
+  private readonly chat: CallChat
+
+  constructor(private readonly deps: SessionDeps) {
+    this.chat = new CallChat({
+      api: deps.api,
+      now: deps.now,
+      log: deps.log,
+      changed: deps.changed,
+      failure: (error, messages) => this.failure(error, messages),
+    })
+  }
 
   get operator(): SignedInOperator {
     return this.deps.operator
@@ -460,6 +473,7 @@ export class OperatorSession {
         if (media) this.mediaFreshFor = callId
         this.meter = null
         this.cards = this.cards.filter((c) => c.cardId !== cardId)
+        this.followChat()
         this.deps.changed()
         void this.reportPresence()
         void this.sendHeartbeat()
@@ -544,11 +558,26 @@ export class OperatorSession {
       endNotice: byPlatform && inRoom ? callEndedNotice(reason) : null,
       settlement,
       heartbeatTrouble: running && this.heartbeatTrouble,
+      // Messages go to a call the platform has accepted and not settled.
+      chat: this.chat.view(call.callId, call.phase !== 'starting' && call.phase !== 'ended'),
     }
+  }
+
+  /** The chat follows the call the panel shows (none while a start is still out, or once the panel is closed). */
+  private followChat(): void {
+    const call = this.deps.record.call
+    this.chat.follow(call && !call.dismissed && call.phase !== 'starting' ? { callId: call.callId, memberId: call.member.id } : null)
+  }
+
+  /** The operator writes to the member in the call's chat. */
+  sendChatMessage(body: string): Promise<ActionResult> {
+    this.followChat()
+    return this.chat.send(body)
   }
 
   private tick(): void {
     if (this.deps.record.call?.phase === 'active') this.deps.changed()
+    this.followChat()
     this.keepMediaFresh()
     // Requests from the website lapse on their own.
     const now = this.deps.now()
@@ -869,6 +898,9 @@ export class OperatorSession {
         { billedMinutes: data.billedMinutes, chargedCents: data.chargedCents, operatorEarningsCents: data.operatorEarningsCents, endReason: data.endReason },
         { startedAtMs: data.startedAtMs, endedAtMs: data.endedAtMs },
       )
+    } else if (isEvent(message, 'call.message')) {
+      this.followChat()
+      if (isCallMessage(message.data)) this.chat.received(message.data)
     } else if (isEvent(message, 'call.requested')) {
       await this.callRequested(message.data)
     } else if (isEvent(message, 'scheduled_call.reserved')) {

@@ -170,8 +170,26 @@ export interface CallView {
   endReason?: EndReason
 }
 
+/** A chat message of a call (docs/decisions/065-call-chat.md), as the platform stored it. */
+export interface CallMessage {
+  id: string
+  callId: string
+  from: 'member' | 'operator'
+  body: string
+  /** ISO 8601. */
+  sentAt: string
+}
+
+/** What GET /members/{id}/messages answers: this operator's conversation with the member in their calls, oldest first. */
+export interface MemberMessages {
+  member: { id: string; displayName: string }
+  messages: (CallMessage & { callStartedAt: string })[]
+}
+
 /** What each event of GET /events carries (the `data` field, parsed). */
 export interface PlatformEventMap {
+  /** A chat message in the call, from either side (the operator's own ones come back too). */
+  'call.message': CallMessage
   'call.low_balance': { callId: string; availableCents: Cents; minutesLeft: number; ratePerMinuteCents: Cents }
   'call.low_balance_cleared': { callId: string; availableCents: Cents; minutesLeft: number; ratePerMinuteCents: Cents }
   /** Both parties are connected: the call starts now (its first minute is held). */
@@ -250,6 +268,16 @@ export type PlatformEvent<K extends PlatformEventType = PlatformEventType> = {
   [T in K]: ServerSentMessage & { event: T; data: PlatformEventMap[T] }
 }[K]
 
+/** Whether `value` has the shape of a chat message (from an answer or an event). */
+export function isCallMessage(value: unknown): value is CallMessage {
+  const message = value as Partial<CallMessage> | null
+  return (
+    typeof message === 'object' && message !== null &&
+    typeof message.id === 'string' && typeof message.callId === 'string' && typeof message.body === 'string' &&
+    typeof message.sentAt === 'string' && (message.from === 'member' || message.from === 'operator')
+  )
+}
+
 export function isEvent<K extends PlatformEventType>(message: ServerSentMessage, type: K): message is PlatformEvent<K> {
   return message.event === type && typeof message.data === 'object' && message.data !== null
 }
@@ -292,6 +320,7 @@ export type PlatformApiErrorCode =
   | 'unauthorized'
   | 'invalid_credentials'
   | 'too_many_attempts'
+  | 'too_many_messages'
   | 'not_an_operator'
   | 'account_disabled'
   | 'not_found'
@@ -536,6 +565,33 @@ export class PlatformApi {
     const { body } = await this.request({ method: 'GET', route, path: `/calls/${encodeURIComponent(callId)}`, ok: [200] })
     expectCents(route, body, ['chargedCents', 'heldCents', 'memberAvailableCents'])
     return body as CallView
+  }
+
+  /** GET /calls/{id}/messages: the call's chat so far, oldest first. */
+  async callMessages(callId: string): Promise<CallMessage[]> {
+    const route = '/calls/:callId/messages'
+    const { body } = await this.request({ method: 'GET', route, path: `/calls/${encodeURIComponent(callId)}/messages`, ok: [200] })
+    const messages = (body as { messages?: unknown } | undefined)?.messages
+    if (!Array.isArray(messages) || !messages.every(isCallMessage)) throw invalidResponse(route, 'no messages in the answer')
+    return messages
+  }
+
+  /** POST /calls/{id}/messages: writes in the call's chat. 409 call_ended once it is settled; 429 too_many_messages. */
+  async sendCallMessage(callId: string, text: string): Promise<CallMessage> {
+    const route = '/calls/:callId/messages'
+    const { body } = await this.request({ method: 'POST', route, path: `/calls/${encodeURIComponent(callId)}/messages`, body: { body: text }, ok: [201] })
+    const message = (body as { message?: unknown } | undefined)?.message
+    if (!isCallMessage(message)) throw invalidResponse(route, 'no message in the answer')
+    return message
+  }
+
+  /** GET /members/{id}/messages: what this operator and the member wrote in their calls (404 for a member never met). */
+  async memberMessages(memberId: string): Promise<MemberMessages> {
+    const route = '/members/:memberId/messages'
+    const { body } = await this.request({ method: 'GET', route, path: `/members/${encodeURIComponent(memberId)}/messages`, ok: [200] })
+    const answer = body as Partial<MemberMessages> | undefined
+    if (!answer || !Array.isArray(answer.messages) || !answer.messages.every(isCallMessage)) throw invalidResponse(route, 'no messages in the answer')
+    return answer as MemberMessages
   }
 
   /** POST /profile/video: uploads the operator's video preview (the raw bytes, e.g. video/webm) to their profile. */

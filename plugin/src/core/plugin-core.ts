@@ -214,6 +214,11 @@ export class PluginCore {
     return this.withSession((session) => session.endCall(reason))
   }
 
+  /** Writes `body` in the chat of the call in progress. */
+  sendChatMessage(body: string): Promise<ActionResult> {
+    return this.withSession((session) => session.sendChatMessage(body))
+  }
+
   acknowledgeCallEnd(): Promise<ActionResult> {
     return this.withSession((session) => session.acknowledgeCallEnd())
   }

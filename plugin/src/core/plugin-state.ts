@@ -87,6 +87,30 @@ export interface Settlement {
   endReason: EndReason
 }
 
+/** One message of a call's chat as the window shows it (docs/decisions/065-call-chat.md). */
+export interface ChatLine {
+  id: string
+  /** Who wrote it: "member" (the caller) or "operator" (this operator). */
+  from: 'member' | 'operator'
+  body: string
+  sentAtMs: number
+}
+
+/** The chat beside the call: this call's messages and, above them, what the two wrote in earlier calls. */
+export interface CallChatView {
+  /** This call's messages, oldest first. */
+  messages: ChatLine[]
+  /** The operator's conversation with this member in earlier calls, oldest first, each with its call's start. */
+  earlier: (ChatLine & { callStartedAtMs: number })[]
+  /** Whether the platform's copy has been read (until then the window says it is loading). */
+  loaded: boolean
+  /** A message can be sent: the call is accepted and not over. */
+  open: boolean
+  sending: boolean
+  /** Why the last message could not be sent, in the operator's words; null otherwise. */
+  problem: string | null
+}
+
 /** The call in progress, or the one that just ended until the operator has seen how. */
 export interface CallPanel {
   callId: string
@@ -125,6 +149,8 @@ export interface CallPanel {
   settlement: Settlement | null
   /** Heartbeats are failing to reach the platform (the call goes on; the platform ends it after 45 s without). */
   heartbeatTrouble: boolean
+  /** The call's text chat with the member. */
+  chat: CallChatView
 }
 
 export interface TodayCall {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { PluginCore } from '../core/plugin-core.js'
 import { PROVIDERS } from '../core/plugin-state.js'
-import { INVOKE_CHANNELS, IpcChannel, MAX_VIDEO_BYTES, type AutoStartState, type InvokeChannel } from '../shared/ipc.js'
+import { INVOKE_CHANNELS, IpcChannel, MAX_CHAT_MESSAGE_CHARS, MAX_VIDEO_BYTES, type AutoStartState, type InvokeChannel } from '../shared/ipc.js'
 import type { IpcMainInvokeEventLike, IpcMainLike } from './electron-shell.js'
 import { isOwnPage } from './window.js'
 
@@ -45,6 +45,8 @@ const argumentSchemas = {
   [IpcChannel.AcceptCard]: z.tuple([z.object({ cardId: text(200) }).strict()]),
   [IpcChannel.DismissCard]: z.tuple([z.object({ cardId: text(200) }).strict()]),
   [IpcChannel.EndCall]: z.tuple([z.object({ reason: z.enum(['operator_hangup', 'member_hangup', 'other']) }).strict()]),
+  // Counted in UTF-16 units here (at most twice the characters); the platform counts characters.
+  [IpcChannel.SendChatMessage]: z.tuple([z.object({ body: text(MAX_CHAT_MESSAGE_CHARS * 2) }).strict()]),
   [IpcChannel.AcknowledgeCallEnd]: z.tuple([]),
   [IpcChannel.ReopenMemberCard]: z.tuple([z.object({ callId: text(100) }).strict()]),
   [IpcChannel.UploadVideo]: z.tuple([
@@ -82,6 +84,7 @@ export function registerIpcHandlers(deps: {
     [IpcChannel.AcceptCard]: ({ cardId }) => core().acceptCard(cardId),
     [IpcChannel.DismissCard]: ({ cardId }) => core().dismissCard(cardId),
     [IpcChannel.EndCall]: ({ reason }) => core().endCall(reason),
+    [IpcChannel.SendChatMessage]: ({ body }) => core().sendChatMessage(body),
     [IpcChannel.AcknowledgeCallEnd]: () => core().acknowledgeCallEnd(),
     [IpcChannel.ReopenMemberCard]: ({ callId }) => core().reopenMemberCard(callId),
     [IpcChannel.UploadVideo]: ({ bytes: video, contentType }) => {

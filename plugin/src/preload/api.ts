@@ -31,6 +31,7 @@ export function createPerminuteApi(ipc: IpcRendererLike): PerminuteApi {
     acceptCard: (cardId: string) => invoke(IpcChannel.AcceptCard, { cardId }),
     dismissCard: (cardId: string) => invoke(IpcChannel.DismissCard, { cardId }),
     endCall: (reason) => invoke(IpcChannel.EndCall, { reason }),
+    sendChatMessage: (body: string) => invoke(IpcChannel.SendChatMessage, { body }),
     acknowledgeCallEnd: () => invoke(IpcChannel.AcknowledgeCallEnd),
     reopenMemberCard: (callId: string) => invoke(IpcChannel.ReopenMemberCard, { callId }),
     uploadVideo: (video) => invoke(IpcChannel.UploadVideo, { bytes: video.bytes, contentType: video.contentType }),

@@ -1,4 +1,5 @@
 import { describeChannel, describeEndReason, isPlatformChannel, type CallingLink, type CallPanel as Call } from '../core/plugin-state.js'
+import { CallChat } from './CallChat.js'
 import { CallMedia } from './CallMedia.js'
 import { formatCents, formatDuration, plural } from './format.js'
 import { providerName } from './LinkAccount.js'
@@ -77,6 +78,8 @@ export function CallPanel({ call, link, pendingCallEnds, problem }: { call: Call
         </div>
       </dl>
       {call.phase === 'connecting' && inRoom && <p className="quiet">The meter starts when you are both in the call; nothing is billed until then.</p>}
+
+      {call.phase !== 'starting' && <CallChat chat={call.chat} memberName={name} />}
 
       {call.settlement && (
         <p className="settlement" role="status">

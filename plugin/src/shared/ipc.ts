@@ -14,6 +14,7 @@ export enum IpcChannel {
   AcceptCard = 'perminute:accept-card',
   DismissCard = 'perminute:dismiss-card',
   EndCall = 'perminute:end-call',
+  SendChatMessage = 'perminute:send-chat-message',
   AcknowledgeCallEnd = 'perminute:acknowledge-call-end',
   ReopenMemberCard = 'perminute:reopen-member-card',
   UploadVideo = 'perminute:upload-video',
@@ -44,6 +45,7 @@ export interface InvokeContract {
   [IpcChannel.AcceptCard]: { args: [{ cardId: string }]; result: ActionResult }
   [IpcChannel.DismissCard]: { args: [{ cardId: string }]; result: ActionResult }
   [IpcChannel.EndCall]: { args: [{ reason: PluginEndReason }]; result: ActionResult }
+  [IpcChannel.SendChatMessage]: { args: [{ body: string }]; result: ActionResult }
   [IpcChannel.AcknowledgeCallEnd]: { args: []; result: ActionResult }
   [IpcChannel.ReopenMemberCard]: { args: [{ callId: string }]; result: ActionResult }
   [IpcChannel.UploadVideo]: { args: [VideoUpload]; result: ActionResult }
@@ -63,6 +65,7 @@ export const INVOKE_CHANNELS = [
   IpcChannel.AcceptCard,
   IpcChannel.DismissCard,
   IpcChannel.EndCall,
+  IpcChannel.SendChatMessage,
   IpcChannel.AcknowledgeCallEnd,
   IpcChannel.ReopenMemberCard,
   IpcChannel.UploadVideo,
@@ -80,6 +83,8 @@ export interface PerminuteApi {
   acceptCard(cardId: string): Promise<ActionResult>
   dismissCard(cardId: string): Promise<ActionResult>
   endCall(reason: PluginEndReason): Promise<ActionResult>
+  /** Writes in the call's chat. */
+  sendChatMessage(body: string): Promise<ActionResult>
   acknowledgeCallEnd(): Promise<ActionResult>
   reopenMemberCard(callId: string): Promise<ActionResult>
   uploadVideo(video: VideoUpload): Promise<ActionResult>
@@ -88,6 +93,9 @@ export interface PerminuteApi {
   /** Calls `listener` with every new state; answers a function that stops it. */
   onState(listener: (state: PluginState) => void): () => void
 }
+
+/** The longest chat message the window may hand over (the platform's own limit, in characters). */
+export const MAX_CHAT_MESSAGE_CHARS = 1000
 
 /** The largest video the window may hand over (the platform's own limit). */
 export const MAX_VIDEO_BYTES = 25 * 1024 * 1024

@@ -38,6 +38,7 @@ describe('the preload bridge', () => {
       ['acceptCard', () => api.acceptCard('member:1'), IpcChannel.AcceptCard, [{ cardId: 'member:1' }]],
       ['dismissCard', () => api.dismissCard('member:1'), IpcChannel.DismissCard, [{ cardId: 'member:1' }]],
       ['endCall', () => api.endCall('member_hangup'), IpcChannel.EndCall, [{ reason: 'member_hangup' }]],
+      ['sendChatMessage', () => api.sendChatMessage('Hello'), IpcChannel.SendChatMessage, [{ body: 'Hello' }]],
       ['acknowledgeCallEnd', () => api.acknowledgeCallEnd(), IpcChannel.AcknowledgeCallEnd, []],
       ['reopenMemberCard', () => api.reopenMemberCard('c1'), IpcChannel.ReopenMemberCard, [{ callId: 'c1' }]],
       ['uploadVideo', () => api.uploadVideo({ bytes: video, contentType: 'video/webm' }), IpcChannel.UploadVideo, [{ bytes: video, contentType: 'video/webm' }]],

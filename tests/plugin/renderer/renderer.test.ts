@@ -13,6 +13,7 @@ import { createAutoStart } from '../../../plugin/src/main/autostart.js'
 import type { IpcMainInvokeEventLike, IpcMainLike } from '../../../plugin/src/main/electron-shell.js'
 import { createSenderCheck, registerIpcHandlers } from '../../../plugin/src/main/ipc.js'
 import { IpcChannel } from '../../../plugin/src/shared/ipc.js'
+import { sendCallMessage } from '../../../web-remix/app/calls/call-messages.server.js'
 import { mediaJoinFor } from '../../../web-remix/app/calls/call-media.server.js'
 import type { PlatformServices } from '../../../web-remix/app/plugin-api/services.server.js'
 import { expectAccessible, newContext, screenshot } from '../../support/browser.js'
@@ -28,7 +29,7 @@ import {
   type LiveKitTestPage,
 } from '../../support/media-browser.js'
 import { stopAfterLedgerCheck, startWebStack, type WebStack } from '../../support/web-server.js'
-import { askForCall, createMember, createOperator, eventually, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, eventually, fund, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
 import { openCore, tempDataDir, testKeychain, type CoreUnderTest } from '../support/core-harness.js'
 
 // The plugin's window in Debian's Chromium, end to end: the built renderer, the real preload code (Electron's
@@ -263,7 +264,25 @@ describe('the plugin window', { timeout: 180_000 }, () => {
     await page.getByRole('status').filter({ hasText: 'Busy' }).waitFor()
     await expect(call.getByTestId('elapsed').textContent()).resolves.toBe('0:00')
     await expectAccessible(page)
-    await memberConfirms(stack, member, plugin.core.state.call!.callId)
+
+    // The call's chat (docs/decisions/065) while the member gets on Discord: the operator writes from the keyboard
+    // (Enter sends); the member's answer, written on their call page, appears as it arrives.
+    const callId = plugin.core.state.call!.callId
+    const chat = call.getByTestId('call-chat')
+    await chat.getByText('No messages in this call yet.').waitFor()
+    await chat.getByLabel(`Message to ${member.displayName}`).fill('Hi! Calling you on Discord now.')
+    await chat.getByLabel(`Message to ${member.displayName}`).press('Enter')
+    await chat.locator('[data-testid="chat-message"][data-from="operator"]').filter({ hasText: 'Hi! Calling you on Discord now.' }).waitFor()
+    await expect.poll(() => chat.getByLabel(`Message to ${member.displayName}`).inputValue()).toBe('')
+    expect((await stack.db.callMessage.findMany({ where: { callId }, select: { body: true } })).map((m) => m.body)).toEqual(['Hi! Calling you on Discord now.'])
+    // What the member's page sends (routes/calls_.$callId.messages.ts), as that member.
+    expect(await sendCallMessage({ db: stack.db } as PlatformServices, member.id, callId, 'Ready when you are')).toMatchObject({ outcome: 'sent' })
+    const fromMember = chat.locator('[data-testid="chat-message"][data-from="member"]')
+    await fromMember.filter({ hasText: 'Ready when you are' }).waitFor()
+    await expect(fromMember.textContent()).resolves.toContain(member.displayName)
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-call-chat')
+    await memberConfirms(stack, member, callId)
     await call.getByRole('heading', { name: `Call with ${member.displayName}`, exact: true }).waitFor()
     await call.getByRole('alert').filter({ hasText: 'Low balance' }).waitFor({ timeout: 45_000 })
     // Taken at once: the warning stands for two periods, then the platform ends the call.
@@ -289,6 +308,25 @@ describe('the plugin window', { timeout: 180_000 }, () => {
     await call.waitFor({ state: 'detached' })
     await expect(page.getByTestId('today-summary').textContent()).resolves.toMatch(/^1 call · you earned \$\d+\.\d\d \(charged \$4\.00\)$/)
     await page.getByRole('status').filter({ hasText: 'Online' }).waitFor()
+
+    // The member tops up and asks again: the new call's chat shows the first call's conversation above, as earlier.
+    await fund(stack.db, member.id, 400)
+    await askForCall(stack.db, member, operator)
+    await page.getByRole('article', { name: member.displayName }).getByRole('button', { name: 'Accept and start call' }).click()
+    const again = page.getByRole('region', { name: `Call with ${member.displayName}` })
+    const earlier = again.getByTestId('chat-earlier')
+    await earlier.waitFor()
+    await expect(again.getByText('Earlier calls').isVisible()).resolves.toBe(true)
+    await expect(earlier.getByTestId('chat-message').allTextContents()).resolves.toEqual([
+      expect.stringContaining('Hi! Calling you on Discord now.'),
+      expect.stringContaining('Ready when you are'),
+    ])
+    await again.getByText('No messages in this call yet.').waitFor()
+    await expectAccessible(page)
+    await screenshot(page, 'plugin-call-chat-earlier')
+    // Hung up before it connected: nothing charged.
+    await again.getByRole('button', { name: 'End call' }).click()
+    await page.getByRole('status').filter({ hasText: 'Nothing was charged' }).waitFor()
   })
 
   it('rings for a video call, joins its room, shows the member’s video with real media both ways, and the platform’s cut-off as the end', async () => {

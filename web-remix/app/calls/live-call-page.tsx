@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react'
 import { CsrfInput } from '../auth/csrf-input.js'
 import { formatCents, formatPricePerMinute } from '../storefront/money.js'
 import { RateCallForm } from '../storefront/rate-call-form.js'
+import { CallChat, chatMessageOf, useCallChat, type ChatMessage } from './call-chat.js'
 import { callingAppName } from './calling-apps.js'
 import { formatDuration } from './format.js'
 import { LiveCallMedia, type MediaJoin } from './live-call-media.js'
@@ -37,6 +38,8 @@ export interface LiveCallPageData {
   }
   endReasonText: string | null
   media: { join: MediaJoin; iceServers: RTCIceServer[] | null } | null
+  /** The call's chat so far (docs/decisions/065-call-chat.md). */
+  messages: ChatMessage[]
   actionMessage?: string | null
 }
 
@@ -65,7 +68,7 @@ function useRoom(media: LiveCallPageData['media']) {
 
 const HEADINGS = { connecting: 'Connecting to', active: 'On a call with', ending: 'Ending the call with', settled: 'Call with' } as const
 
-export function LiveCallPage({ panel, endReasonText, media, actionMessage }: LiveCallPageData) {
+export function LiveCallPage({ panel, endReasonText, media, messages, actionMessage }: LiveCallPageData) {
   const revalidator = useRevalidator()
   const navigation = useNavigation()
   const active = panel.status === 'active'
@@ -74,6 +77,7 @@ export function LiveCallPage({ panel, endReasonText, media, actionMessage }: Liv
   const [lowBalance, setLowBalance] = useState<null | { minutesLeft: number }>(panel.lowBalance ? { minutesLeft: panel.minutesLeft } : null)
   const elapsed = useElapsed(panel.startedAt, panel.elapsedSeconds, active)
   const room = useRoom(media)
+  const chat = useCallChat(messages)
 
   useEffect(() => {
     setLowBalance(panel.lowBalance && active ? { minutesLeft: panel.minutesLeft } : null)
@@ -83,6 +87,12 @@ export function LiveCallPage({ panel, endReasonText, media, actionMessage }: Liv
   // event itself, then the figures reload.
   useMemberEvents((event) => {
     if (event.payload.callId !== panel.callId) return
+    if (event.type === 'call.message') {
+      // A message changes no figure: shown as it comes, no reload.
+      const message = chatMessageOf(event.payload)
+      if (message) chat.receive(message)
+      return
+    }
     if (event.type === 'call.low_balance') setLowBalance({ minutesLeft: Number(event.payload.minutesLeft ?? 0) })
     if (event.type === 'call.low_balance_cleared') setLowBalance(null)
     revalidator.revalidate()
@@ -164,6 +174,8 @@ export function LiveCallPage({ panel, endReasonText, media, actionMessage }: Liv
           onRoomGone={() => revalidator.revalidate()}
         />
       )}
+
+      <CallChat callId={panel.callId} operatorName={panel.operatorName} messages={chat.messages} receive={chat.receive} open={!settled} />
 
       <dl className="facts" aria-label="Call figures">
         <dt>Status</dt>

@@ -6,7 +6,7 @@ export interface MemberEvent {
   payload: Record<string, unknown>
 }
 
-const TYPES = ['call.started', 'call.connected', 'call.request_declined', 'call.low_balance', 'call.low_balance_cleared', 'call.ending', 'call.settled']
+const TYPES = ['call.started', 'call.connected', 'call.request_declined', 'call.low_balance', 'call.low_balance_cleared', 'call.ending', 'call.settled', 'call.message']
 
 /**
  * Subscribes the page to the member's event stream while it is mounted. EventSource reconnects by itself and resumes

@@ -39,6 +39,7 @@ export type ApiErrorCode =
   | 'no_media'
   | 'invalid_last_event_id'
   | 'too_many_streams'
+  | 'too_many_messages'
   | 'temporal_unavailable'
   | 'call_service_busy'
   | 'internal_error'

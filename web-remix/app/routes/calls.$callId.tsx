@@ -1,8 +1,9 @@
 import { data, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
-import { useActionData, useLoaderData } from '@remix-run/react'
+import { useActionData, useLoaderData, type ShouldRevalidateFunction } from '@remix-run/react'
 import { requireCsrf } from '../auth/csrf.server.js'
 import { text } from '../auth/form.server.js'
 import { requireRole } from '../auth/session.server.js'
+import { listCallMessages } from '../calls/call-messages.server.js'
 import liveCallStyles from '../calls/live-call.css?url'
 import { LiveCallPage } from '../calls/live-call-page.js'
 import { confirmConnected, endReasonText, memberCallMedia, memberCallPanel } from '../calls/member-calls.server.js'
@@ -27,9 +28,14 @@ export const headers: HeadersFunction = () => NO_STORE
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { member, panel } = await loadPanel(request, context, params.callId)
-  const media = await memberCallMedia(servicesFrom(context), member, panel)
-  return data({ panel, endReasonText: panel.endReason ? endReasonText[panel.endReason] : null, media }, { headers: NO_STORE })
+  const services = servicesFrom(context)
+  const [media, messages] = await Promise.all([memberCallMedia(services, member, panel), listCallMessages(services, { memberId: member.id }, panel.callId)])
+  return data({ panel, endReasonText: panel.endReason ? endReasonText[panel.endReason] : null, media, messages: messages ?? [] }, { headers: NO_STORE })
 }
+
+// A chat message changes none of the call's figures: sending one does not reload the page's data.
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formAction, defaultShouldRevalidate }) =>
+  formAction?.endsWith('/messages') ? false : defaultShouldRevalidate
 
 // intent=hangup (the default): the member hangs up, connecting (unbilled) or during the call, with the same end request
 // the plugin sends. intent=connected: the member says the call on the operator's outside app is connected.
