@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity'
 import type { Db } from '../prisma/client.js'
-import { billablePeriods, fundedPeriods, isLowBalance, settleAmounts, transferIds } from '../workflows/billing.js'
+import { billablePeriods, fundedPeriods, isLowBalance, periodStartOffsetMs, settleAmounts, transferIds } from '../workflows/billing.js'
 import {
   CONSENT_REFUSALS,
   PLATFORM_END_REASONS,
@@ -404,14 +404,17 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
   }
 
   /**
-   * Closes the room of a call the platform carries and is ending (a call on an outside app has none). The call moves
-   * to ending first, so the participant_left webhooks the closing causes are not taken for a party hanging up.
-   * Never fails the caller: the workflow closes the room again on its way to the settlement.
+   * Closes the room of a call the platform carries (one on an outside app has none) whose refused period has begun:
+   * the call ends on that boundary. It moves to ending first, so the participant_left webhooks the closing causes are
+   * not taken for a party hanging up. Never fails the caller: the workflow closes the room again before it settles.
    */
-  async function closeRoomOfPlatformCall(callId: string): Promise<void> {
+  async function closeRoomIfPeriodBegun(callId: string, period: number): Promise<void> {
     if (!rooms) return
-    const ending = await db.$executeRaw`
-      UPDATE calls SET status = 'ending' WHERE id = ${callId}::uuid AND status = 'active' AND channel IN ('audio', 'video')`
+    const [call] = await db.$queryRaw<{ started_at: Date; period_ms: number; channel: CallChannel; status: string }[]>`
+      SELECT started_at, period_ms, channel, status::text FROM calls WHERE id = ${callId}::uuid`
+    if (!call || call.status !== 'active' || !isPlatformChannel(call.channel)) return
+    if (Date.now() < call.started_at.getTime() + periodStartOffsetMs(period, call.period_ms)) return
+    const ending = await db.$executeRaw`UPDATE calls SET status = 'ending' WHERE id = ${callId}::uuid AND status = 'active'`
     if (ending === 1) await rooms.close(callId).catch(() => undefined)
   }
 
@@ -498,10 +501,11 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
         return { held: false, reason: 'already_settled' }
       case 'insufficient_funds':
       case 'spending_cap':
-        // Refused on the boundary itself: the call ends there. Its room closes now, before the answer travels back
-        // through the workflow, so the media stops on the boundary, not a few round trips after it (the workflow
-        // closes it again on its way to the settlement, which changes nothing).
-        if (notBeforeMs !== undefined) await closeRoomOfPlatformCall(callId)
+        // Refused once the period has begun (on the boundary itself, or late): the call ends on that boundary. Its
+        // room closes now, before the answer travels back through the workflow, so the media stops on the boundary,
+        // not a few round trips after it (the workflow closes it again on its way to the settlement: a no-op). A
+        // hold refused ahead of its period is asked again on the boundary, when the member may have topped up.
+        await closeRoomIfPeriodBegun(callId, period)
         return { held: false, reason: answer.outcome }
       case 'heartbeat_lost':
         return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: Number(answer.lastHeartbeatAtMs) }
