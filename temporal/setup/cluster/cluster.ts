@@ -91,6 +91,12 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
   for (const address of new Set([ip, ...historyIps])) await checkAddressUsable(address)
   const specs = await layout(ip, historyIps, opts.frontendPort)
   if (opts.frontendPort !== undefined) {
+    if (opts.frontendPort < 1024 || opts.frontendPort > 32_000) {
+      throw new SetupError(
+        `The Temporal cluster lays its ports out around the frontend's (TEMPORAL_ADDRESS port ${opts.frontendPort}): membership 300 below it, ` +
+          `the others just above, all below 32768 (the membership table keeps them in a smallint). Choose a port between 1024 and 32000.`,
+      )
+    }
     for (const spec of specs) {
       for (const port of [spec.grpcPort, spec.membershipPort]) {
         if (await isPortTaken(port, spec.ip)) {
@@ -134,8 +140,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
       title: `Temporal's ${spec.name} process`,
       env: { ...process.env, [PASSWORD_ENV]: opts.databases.password },
       detached: opts.detached,
-      // "Loading config…" (twice per process, at every start) is not news either.
-      onOutput: opts.onOutput ? (line) => stopping || / Loading config/.test(line) || opts.onOutput!(spec.name, line) : undefined,
+      onOutput: opts.onOutput ? (line) => stopping || !isNews(line) || opts.onOutput!(spec.name, line) : undefined,
       stopSequence: [
         ['SIGTERM', 0],
         ['SIGKILL', STOP_AFTER_TERM_MS],
@@ -205,6 +210,18 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     stop,
   }
 }
+
+/**
+ * Which of a process's lines are passed on (all are kept for the message when it dies): its log lines, without the
+ * stack trace each error carries, the "Loading config" lines of every start, and the queue readers' complaints while a
+ * shard changes hands (at every start, as the history processes join, and when one is lost).
+ */
+function isNews(line: string): boolean {
+  if (!/^\d{4}-\d\d-\d\dT/.test(line)) return /^(panic|fatal error):/.test(line)
+  return !SHARD_HANDOVER.some((pattern) => line.includes(pattern))
+}
+
+const SHARD_HANDOVER = ['"error": "shard status unknown"', '"error": "Failed to update shard. Previous range ID', '\tCouldn\'t acquire shard\t']
 
 async function layout(ip: string, historyIps: readonly string[], frontendPort: number | undefined): Promise<ClusterMemberSpec[]> {
   const metricsPorts = [ip, ip, ...historyIps, ip]
