@@ -50,9 +50,34 @@ export const TEMPORAL_SQL_TOOL: GoTool = {
   ],
 }
 
+/**
+ * Temporal's Web UI server, pointed at the cluster's frontend (the CLI's UI serves only its own dev server). 2.42.1 is
+ * the UI inside our CLI, so Go's module cache holds it once the CLI is built: seconds to build then.
+ */
+export const TEMPORAL_UI_SERVER_VERSION = '2.42.1'
+
+export const TEMPORAL_UI_SERVER: GoTool = {
+  id: 'temporal-ui-server',
+  title: "Temporal's Web UI server",
+  version: TEMPORAL_UI_SERVER_VERSION,
+  envVar: 'TEMPORAL_UI_SERVER',
+  binaryName: 'temporal-ui-server',
+  goPackage: 'github.com/temporalio/ui-server/v2/cmd/server',
+  builtName: 'server',
+  versionPattern: new RegExp(`^Temporal UI version ${TEMPORAL_UI_SERVER_VERSION.replace(/\./g, '\\.')}\\b`, 'm'),
+  coldBuildTime: 'about 2 minutes (seconds once the Temporal CLI is built)',
+  warmBuildTime: '~15 s',
+  alternatives: [
+    'set TEMPORAL_UI_SERVER to the path of a Temporal UI server binary (v2.42.1)',
+    'put temporal-ui-server on PATH',
+    'keep TEMPORAL_BACKEND=dev (the default), whose dev server has the UI built in',
+  ],
+}
+
 export interface TemporalServerTools {
   server: string
   sqlTool: string
+  uiServer: string
 }
 
 /** `${XDG_CACHE_HOME:-$HOME/.cache}/perminute/temporal-server/<version>`: where a built server is kept. */
@@ -61,11 +86,13 @@ export function temporalServerCacheDir(env: NodeJS.ProcessEnv = process.env): st
 }
 
 /**
- * Working `temporal-server` and `temporal-sql-tool` binaries. One after the other: the second build reuses what the
- * first compiled (they share most packages), so it takes seconds. Expected failures throw SetupError.
+ * Working `temporal-server`, `temporal-sql-tool` and `temporal-ui-server` binaries. One after the other: the later
+ * builds reuse what the first compiled (they share most packages), so they take seconds. Expected failures throw
+ * SetupError.
  */
 export async function ensureTemporalServerTools(opts: EnsureGoToolOptions = {}): Promise<TemporalServerTools> {
   const server = await ensureGoTool(TEMPORAL_SERVER, opts)
   const sqlTool = await ensureGoTool(TEMPORAL_SQL_TOOL, opts)
-  return { server, sqlTool }
+  const uiServer = await ensureGoTool(TEMPORAL_UI_SERVER, opts)
+  return { server, sqlTool, uiServer }
 }

@@ -14,6 +14,7 @@ import { ensureLiveKitServer } from './livekit-server.js'
 import { parseTemporalBackend } from './cluster/backend.js'
 import { startTemporalCluster, type TemporalCluster } from './cluster/cluster.js'
 import { clusterDatabases } from './cluster/databases.js'
+import { startTemporalUi, type TemporalUi } from './cluster/ui.js'
 import { ensureTemporalCli } from './temporal-cli.js'
 import { ensureTemporalServerTools } from './temporal-server.js'
 import { ensureWebBuild, WEB_VITE_CONFIG } from './web-build.js'
@@ -91,6 +92,7 @@ interface Child {
 const children: Child[] = []
 let devServer: DevServer | undefined
 let cluster: TemporalCluster | undefined
+let clusterUi: TemporalUi | undefined
 let liveKit: LiveKitServer | undefined
 let shuttingDown = false
 
@@ -154,6 +156,7 @@ async function stopEverything(): Promise<void> {
   for (const child of [...children].reverse()) await stopChild(child)
   await liveKit?.stop()
   await devServer?.stop()
+  await clusterUi?.stop()
   await cluster?.stop()
 }
 
@@ -274,10 +277,22 @@ async function startCluster(
     log: (line) => print('temporal', line),
     onOutput: (member, line) => print('temporal', `${member}: ${line}`),
   })
+  // The CLI's UI serves only its own dev server: the cluster gets Temporal's UI server, on TEMPORAL_UI_URL's port.
+  const ui = new URL(config.TEMPORAL_UI_URL)
+  clusterUi = await startTemporalUi({
+    uiServerPath: tools.uiServer,
+    frontendAddress: cluster.address,
+    namespace: config.TEMPORAL_NAMESPACE,
+    host: ui.hostname === 'localhost' ? '127.0.0.1' : ui.hostname,
+    port: Number(ui.port || 8233),
+    configDir: CLUSTER_CONFIG_DIR,
+    detached: true,
+    onOutput: (line) => print('temporal', `ui: ${line}`),
+  })
+  say(`Temporal UI on ${clusterUi.url} (pid ${clusterUi.pid})`)
   return {
     address: cluster.address,
-    // The CLI's UI serves only its own dev server; the cluster has none here (docs/decisions/072).
-    uiUrl: '(none with TEMPORAL_BACKEND=postgres; the CLI can look: temporal workflow list --address ' + cluster.address + ')',
+    uiUrl: clusterUi.url,
     note:
       `cluster on PostgreSQL (${databases.persistence.database}, ${databases.visibility.database}), ` +
       `${cluster.members().length} processes, ${cluster.numHistoryShards} history shards`,
@@ -461,6 +476,7 @@ async function main(): Promise<number> {
         if (liveKit) signalGroup(liveKit.pid, 'SIGKILL')
         if (devServer && !devServer.reused) signalGroup(devServer.pid, 'SIGKILL')
         for (const member of cluster?.members() ?? []) signalGroup(member.pid, 'SIGKILL')
+        if (clusterUi) signalGroup(clusterUi.pid, 'SIGKILL')
       }
       return
     }
@@ -505,6 +521,10 @@ async function main(): Promise<number> {
     if (devServer) {
       const server = devServer
       watched.push({ name: 'the Temporal dev server', exited: server.exited, tail: () => server.outputTail(TAIL_LINES) })
+    }
+    if (clusterUi) {
+      const ui = clusterUi
+      watched.push({ name: "Temporal's UI server", exited: ui.exited, tail: () => ui.outputTail(TAIL_LINES) })
     }
     for (const member of cluster?.members() ?? []) {
       watched.push({ name: `Temporal's ${member.name} process`, exited: member.exited, tail: () => member.outputTail(TAIL_LINES) })
