@@ -43,6 +43,7 @@ import { loadConfig } from '../config/env.js'
 import { createCallRequestBatcher, memberConfirmation, type CallRequestBatcher } from './support/call-requests.js'
 import { insertUsers } from './support/participants.js'
 import { summarizeProfiles, type ProfileSummary } from './support/profile.js'
+import { parseTemporalBackend, type TemporalBackend } from '../temporal/setup/cluster/backend.js'
 import { lagOverTimeSvg } from './support/plot.js'
 import { machineCpuTicks, machineFacts, processCpuMs, processRssMiB, type MachineFacts } from './support/machine.js'
 import { startBackendMeter, type BackendUse } from './support/postgres-backends.js'
@@ -80,6 +81,8 @@ interface Options {
   /** Share of calls whose member is funded short but tops up when the low-balance warning arrives. */
   topUps: number
   inProcess: boolean
+  /** The Temporal of the stack the benchmark starts: the dev server, or a cluster on PostgreSQL (docs/decisions/072). */
+  temporal: TemporalBackend
   /** Write V8 CPU profiles of the worker and the web, and summarise them in the report. */
   cpuProf: boolean
   ceilings: boolean
@@ -119,6 +122,9 @@ then checks the ledger and every call's charge.
   --json PATH             where to write the results (default bench/results/<timestamp>.json)
   --keep                  leave the stack running after the report (Ctrl-C stops it; the database and the
                           Temporal state file are then kept for inspection)
+  --temporal dev|postgres the Temporal of the stack the benchmark starts: the CLI's dev server (default), or a
+                          Temporal cluster on PostgreSQL, one process per service, as TEMPORAL_BACKEND=postgres
+                          ./platform up runs it
   --in-process            run the worker and the web inside the benchmark's process (the first benchmark's
                           set-up) instead of as processes of their own
   --cpu-prof              profile the worker and the web (node --cpu-prof) and say where their CPU went
@@ -160,6 +166,7 @@ function parseOptions(argv: string[]): Options | 'help' {
         'short-funded': { type: 'string' },
         'top-ups': { type: 'string' },
         'in-process': { type: 'boolean', default: false },
+        temporal: { type: 'string' },
         'cpu-prof': { type: 'boolean', default: false },
         'no-ceilings': { type: 'boolean', default: false },
         'ceiling-seconds': { type: 'string' },
@@ -213,6 +220,13 @@ function parseOptions(argv: string[]): Options | 'help' {
   const databaseUrl = v['database-url'] ?? null
   if (target !== null && databaseUrl === null) throw new UsageError('--target needs --database-url (the database that stack uses)')
   if (target === null && databaseUrl !== null) throw new UsageError('--database-url is only for --target; without it the benchmark makes its own database')
+  let temporal: TemporalBackend
+  try {
+    temporal = parseTemporalBackend(v.temporal, '--temporal')
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  if (target !== null && v.temporal !== undefined) throw new UsageError('--temporal applies to the stack the benchmark starts, not to a --target')
   if (target !== null && v.keep) throw new UsageError('--keep applies to the stack the benchmark starts, not to a --target')
   if (target !== null) {
     try {
@@ -231,6 +245,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     shortFunded,
     topUps,
     inProcess: v['in-process'] ?? false,
+    temporal,
     cpuProf: v['cpu-prof'] ?? false,
     ceilings: !(v['no-ceilings'] ?? false),
     ceilingSeconds: positiveInt('ceiling-seconds', v['ceiling-seconds'], 10),
@@ -1167,6 +1182,7 @@ async function runBenchmark(options: Options, argv: string[]): Promise<number> {
         runTag,
         log,
         inProcess: options.inProcess,
+        temporal: options.temporal,
         ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
       })
   let stopStack = true

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { parseConfig } from '../config/env.js'
+import { HISTORY_SHARDS } from '../temporal/setup/cluster/config.js'
 
 // docker-compose.yml is for users; no Docker engine runs here, so it is checked, not started.
 const composeText = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')
@@ -102,6 +103,10 @@ describe('docker-compose.yml', () => {
     }
     expect(services().temporal!.ports ?? []).toEqual([])
     expect(services()['temporal-ui']!.ports).toEqual(['127.0.0.1:8080:8080'])
+  })
+
+  it('runs Temporal with the history shard count of ./platform up’s cluster (it can never change afterwards)', () => {
+    expect(services().temporal!.environment!.NUM_HISTORY_SHARDS).toBe(String(HISTORY_SHARDS))
   })
 
   it('runs LiveKit from a written-down config, its secret required, its webhooks to the web', () => {

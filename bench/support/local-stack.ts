@@ -9,6 +9,10 @@ import { applyMigrations, describeDatabaseError, dropDatabase, ensureDatabase } 
 import { closeTemporalClients } from '../../temporal/client.js'
 import { freePort, startDevServer } from '../../temporal/setup/dev-server.js'
 import { ensureTemporalCli } from '../../temporal/setup/temporal-cli.js'
+import type { TemporalBackend } from '../../temporal/setup/cluster/backend.js'
+import { startTemporalCluster } from '../../temporal/setup/cluster/cluster.js'
+import { clusterDatabases, dropClusterDatabases } from '../../temporal/setup/cluster/databases.js'
+import { ensureTemporalServerTools } from '../../temporal/setup/temporal-server.js'
 import { createCallWorker } from '../../temporal/worker.js'
 import { startWebServer } from '../../web-remix/server.js'
 import { ensureFreshWebBuild } from './web-build.js'
@@ -39,6 +43,67 @@ export interface LocalStackOptions {
   inProcess?: boolean
   /** Node flags for the worker and web processes (--cpu-prof …, say). */
   nodeArgs?: string[]
+  /** The dev server (the default), or a Temporal cluster on PostgreSQL in databases of the run's own. */
+  temporal?: TemporalBackend
+}
+
+interface StackTemporal {
+  address: string
+  namespace: string
+  uiUrl: string
+  processes: Array<{ name: string; pid: number }>
+  summary: string
+  state: string
+}
+
+/**
+ * The run's Temporal: a dev server persisted with the WAL pragmas, as the local platform runs (DESIGN.md), or the
+ * cluster `./platform up` runs with TEMPORAL_BACKEND=postgres, its shard count included, on databases named after the
+ * run's.
+ */
+async function startStackTemporal(
+  backend: TemporalBackend,
+  stateDir: string,
+  databaseUrl: string,
+  log: Log,
+  cleanups: Array<() => Promise<unknown>>,
+  keep: () => boolean,
+): Promise<StackTemporal> {
+  const cli = await ensureTemporalCli({ log })
+  if (backend === 'dev') {
+    const temporal = await startDevServer({ cliPath: cli, dbFile: path.join(stateDir, 'temporal.db'), log, reuseExisting: false })
+    cleanups.push(() => temporal.stop())
+    return {
+      address: temporal.address,
+      namespace: temporal.namespace,
+      uiUrl: temporal.uiUrl,
+      processes: temporal.pid > 0 ? [{ name: 'Temporal dev server', pid: temporal.pid }] : [],
+      summary: `Temporal dev server (persisted, WAL) on ${temporal.address}`,
+      state: path.join(stateDir, 'temporal.db'),
+    }
+  }
+  const tools = await ensureTemporalServerTools({ log })
+  const databases = clusterDatabases(databaseUrl)
+  cleanups.push(() => (keep() ? Promise.resolve() : dropClusterDatabases(databases)))
+  const cluster = await startTemporalCluster({
+    serverPath: tools.server,
+    sqlToolPath: tools.sqlTool,
+    cliPath: cli,
+    databases,
+    configDir: path.join(stateDir, 'temporal-cluster'),
+    log,
+  })
+  cleanups.push(() => cluster.stop())
+  return {
+    address: cluster.address,
+    namespace: cluster.namespace,
+    uiUrl: '',
+    processes: cluster.members().map((member) => ({ name: `Temporal ${member.name}`, pid: member.pid })),
+    summary:
+      `Temporal cluster on PostgreSQL (${cluster.members().map((m) => m.name).join(', ')}; ${cluster.numHistoryShards} history shards) ` +
+      `on ${cluster.address}`,
+    state: `databases ${databases.persistence.database}, ${databases.visibility.database}`,
+  }
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<BenchStack> {
@@ -49,19 +114,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
   }
   try {
-    log('starting a stack of its own: Temporal dev server, database, worker, web…')
+    const backend = options.temporal ?? 'dev'
+    log(`starting a stack of its own: ${backend === 'dev' ? 'Temporal dev server' : 'Temporal cluster on PostgreSQL'}, database, worker, web…`)
     const stateDir = await mkdtemp(path.join(os.tmpdir(), 'perminute-bench-'))
     let keepState = false
     cleanups.push(() => (keepState ? Promise.resolve() : rm(stateDir, { recursive: true, force: true })))
 
-    const cli = await ensureTemporalCli({ log })
-    // Persisted with the WAL pragmas, as the local platform runs (DESIGN.md): the figures describe that set-up.
-    const temporal = await startDevServer({ cliPath: cli, dbFile: path.join(stateDir, 'temporal.db'), log, reuseExisting: false })
-    cleanups.push(() => temporal.stop())
-
     // Only DATABASE_URL's server and credentials are taken from the environment; the database is the run's own.
     const databaseUrl = benchDatabaseUrl(parseConfig({ ...process.env, ...benchProductionEnv() }).DATABASE_URL, runTag)
     let keepDatabase = false
+    const temporal = await startStackTemporal(backend, stateDir, databaseUrl, log, cleanups, () => keepDatabase)
+
     try {
       await ensureDatabase(databaseUrl)
       cleanups.push(() => (keepDatabase ? Promise.resolve() : dropDatabase(databaseUrl)))
@@ -78,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
       TEMPORAL_TASK_QUEUE: `bench-calls-${runTag}`,
-      TEMPORAL_UI_URL: temporal.uiUrl,
+      ...(temporal.uiUrl ? { TEMPORAL_UI_URL: temporal.uiUrl } : {}),
       WEB_HOST: '127.0.0.1',
       BILLING_PERIOD_MS: String(billing.periodMs),
       GRACE_MS: String(billing.graceMs),
@@ -87,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
 
     await ensureFreshWebBuild(log)
     let webUrl: string
-    const processes: Array<{ name: string; pid: number }> = temporal.pid > 0 ? [{ name: 'Temporal dev server', pid: temporal.pid }] : []
+    const processes: Array<{ name: string; pid: number }> = [...temporal.processes]
     let workerWarnings = temporalWarnings
     if (inProcess) {
       // The worker and the web each get their own pool, as they would in their own processes.
@@ -128,9 +191,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
     const endpoints: Record<string, string> = {
       web: webUrl,
       temporal: temporal.address,
-      'temporal UI': temporal.uiUrl,
+      ...(temporal.uiUrl ? { 'temporal UI': temporal.uiUrl } : {}),
       database: databaseUrl,
-      'temporal state': path.join(stateDir, 'temporal.db'),
+      'temporal state': temporal.state,
     }
     log(`stack up: web ${webUrl}, Temporal ${temporal.address}, database ${new URL(databaseUrl).pathname.slice(1)}`)
     return {
@@ -142,7 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
       workerWarnings,
       description: {
         summary:
-          `started by the benchmark: Temporal dev server (persisted, WAL) on ${temporal.address}, worker and web ` +
+          `started by the benchmark: ${temporal.summary}, worker and web ` +
           (inProcess ? `in the benchmark's process` : 'in processes of their own') +
           `, PostgreSQL database ${new URL(databaseUrl).pathname.slice(1)} (dropped afterwards)`,
         inProcess,
@@ -164,7 +227,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
         keepState = keepData
         keepDatabase = keepData
         await undo()
-        return keepData ? [`database: ${databaseUrl}`, `Temporal state: ${path.join(stateDir, 'temporal.db')}`] : []
+        return keepData ? [`database: ${databaseUrl}`, `Temporal state: ${temporal.state}`] : []
       },
     }
   } catch (error) {

@@ -17,6 +17,8 @@ export interface ServerProcessOptions {
   formatLine?: (line: string) => string
   /** Its own process group (see DevServerOptions.detached). */
   detached?: boolean
+  /** Its environment; this process's own by default. */
+  env?: NodeJS.ProcessEnv
   /** Signals sent by stop(), each this long after the first: e.g. [['SIGTERM', 0], ['SIGKILL', 10_000]]. */
   stopSequence: ReadonlyArray<readonly [NodeJS.Signals, number]>
 }
@@ -39,7 +41,7 @@ export interface ServerProcess {
 const OUTPUT_LINES_KEPT = 200
 
 export function startServerProcess(command: string, args: readonly string[], options: ServerProcessOptions): ServerProcess {
-  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false })
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false, env: options.env ?? process.env })
   const output: string[] = []
   let stopping = false
   const onLine = (raw: string) => {

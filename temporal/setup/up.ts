@@ -11,7 +11,12 @@ import { isPortTaken, startDevServer, waitForTemporal, type DevServer } from './
 import { describeFailure, SetupError, tailLines } from './errors.js'
 import { startLiveKit, waitForLiveKit, type LiveKitServer } from './livekit.js'
 import { ensureLiveKitServer } from './livekit-server.js'
+import { parseTemporalBackend } from './cluster/backend.js'
+import { startTemporalCluster, type TemporalCluster } from './cluster/cluster.js'
+import { clusterDatabases } from './cluster/databases.js'
+import { startTemporalUi, type TemporalUi } from './cluster/ui.js'
 import { ensureTemporalCli } from './temporal-cli.js'
+import { ensureTemporalServerTools } from './temporal-server.js'
 import { ensureWebBuild, WEB_VITE_CONFIG } from './web-build.js'
 import { forEachLine, sleep } from './processes.js'
 
@@ -21,6 +26,10 @@ import { forEachLine, sleep } from './processes.js'
  *   database (create + migrate) → demo seed → Temporal CLI → Temporal dev server (.data/temporal/dev.db)
  *   → LiveKit server (config in .data/livekit/) → web build when stale → worker + web as child processes,
  *   their output prefixed and coloured
+ *
+ * With TEMPORAL_BACKEND=postgres, Temporal is a cluster of its own processes on PostgreSQL instead of the dev server
+ * (temporal/setup/cluster/, docs/decisions/072): its databases beside DATABASE_URL's, its configuration in
+ * .data/temporal-cluster/, frontend, matching, two history processes and the worker service on Temporal's usual ports.
  *
  * Every step is idempotent, so running it again (after Ctrl-C, or after a crash) just works: the database and
  * its migrations are kept, the seed creates nothing twice, the dev server keeps its state file (and a dev server
@@ -38,6 +47,7 @@ if (DEVELOPMENT_BY_DEFAULT) process.env.NODE_ENV = 'development'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DEV_DB_FILE = join(ROOT, '.data', 'temporal', 'dev.db')
+const CLUSTER_CONFIG_DIR = join(ROOT, '.data', 'temporal-cluster')
 const LIVEKIT_CONFIG_FILE = join(ROOT, '.data', 'livekit', 'livekit.yaml')
 const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli')
 const STOP_TIMEOUT_MS = 10_000
@@ -81,6 +91,8 @@ interface Child {
 
 const children: Child[] = []
 let devServer: DevServer | undefined
+let cluster: TemporalCluster | undefined
+let clusterUi: TemporalUi | undefined
 let liveKit: LiveKitServer | undefined
 let shuttingDown = false
 
@@ -138,12 +150,14 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stops the web and the worker (newest first), then LiveKit and the Temporal dev server they talk to. */
+/** Stops the web and the worker (newest first), then LiveKit and the Temporal they talk to. */
 async function stopEverything(): Promise<void> {
   shuttingDown = true
   for (const child of [...children].reverse()) await stopChild(child)
   await liveKit?.stop()
   await devServer?.stop()
+  await clusterUi?.stop()
+  await cluster?.stop()
 }
 
 // Last resort when this process ends some other way (an uncaught error): no child outlives it.
@@ -221,6 +235,7 @@ async function prepareTemporal(config: PlatformConfig): Promise<{ address: strin
     return { address: config.TEMPORAL_ADDRESS, uiUrl: config.TEMPORAL_UI_URL, note: 'cluster' }
   }
   const cliPath = await ensureTemporalCli({ log: (line) => print('temporal', line) })
+  if (parseTemporalBackend(process.env.TEMPORAL_BACKEND) === 'postgres') return startCluster(config, cliPath, host, port)
   const uiPort = Number(new URL(config.TEMPORAL_UI_URL).port || 8233)
   devServer = await startDevServer({
     cliPath,
@@ -238,6 +253,50 @@ async function prepareTemporal(config: PlatformConfig): Promise<{ address: strin
     : `dev server, state in ${relative(ROOT, DEV_DB_FILE)}`
   if (!devServer.reused) say(`Temporal dev server on ${devServer.address} (pid ${devServer.pid}), state in ${relative(ROOT, DEV_DB_FILE)}`)
   return { address: devServer.address, uiUrl: devServer.uiUrl, note }
+}
+
+/** TEMPORAL_BACKEND=postgres: Temporal's services as processes of their own, on PostgreSQL (docs/decisions/072). */
+async function startCluster(
+  config: PlatformConfig,
+  cliPath: string,
+  host: string,
+  port: number,
+): Promise<{ address: string; uiUrl: string; note: string }> {
+  const tools = await ensureTemporalServerTools({ log: (line) => print('temporal', line) })
+  const databases = clusterDatabases(config.DATABASE_URL)
+  cluster = await startTemporalCluster({
+    serverPath: tools.server,
+    sqlToolPath: tools.sqlTool,
+    cliPath,
+    databases,
+    configDir: CLUSTER_CONFIG_DIR,
+    ip: host === 'localhost' ? '127.0.0.1' : host,
+    frontendPort: port,
+    namespace: config.TEMPORAL_NAMESPACE,
+    detached: true,
+    log: (line) => print('temporal', line),
+    onOutput: (member, line) => print('temporal', `${member}: ${line}`),
+  })
+  // The CLI's UI serves only its own dev server: the cluster gets Temporal's UI server, on TEMPORAL_UI_URL's port.
+  const ui = new URL(config.TEMPORAL_UI_URL)
+  clusterUi = await startTemporalUi({
+    uiServerPath: tools.uiServer,
+    frontendAddress: cluster.address,
+    namespace: config.TEMPORAL_NAMESPACE,
+    host: ui.hostname === 'localhost' ? '127.0.0.1' : ui.hostname,
+    port: Number(ui.port || 8233),
+    configDir: CLUSTER_CONFIG_DIR,
+    detached: true,
+    onOutput: (line) => print('temporal', `ui: ${line}`),
+  })
+  say(`Temporal UI on ${clusterUi.url} (pid ${clusterUi.pid})`)
+  return {
+    address: cluster.address,
+    uiUrl: clusterUi.url,
+    note:
+      `cluster on PostgreSQL (${databases.persistence.database}, ${databases.visibility.database}), ` +
+      `${cluster.members().length} processes, ${cluster.numHistoryShards} history shards`,
+  }
 }
 
 /**
@@ -416,6 +475,8 @@ async function main(): Promise<number> {
         for (const child of children) if (child.process.pid !== undefined) signalGroup(child.process.pid, 'SIGKILL')
         if (liveKit) signalGroup(liveKit.pid, 'SIGKILL')
         if (devServer && !devServer.reused) signalGroup(devServer.pid, 'SIGKILL')
+        for (const member of cluster?.members() ?? []) signalGroup(member.pid, 'SIGKILL')
+        if (clusterUi) signalGroup(clusterUi.pid, 'SIGKILL')
       }
       return
     }
@@ -460,6 +521,13 @@ async function main(): Promise<number> {
     if (devServer) {
       const server = devServer
       watched.push({ name: 'the Temporal dev server', exited: server.exited, tail: () => server.outputTail(TAIL_LINES) })
+    }
+    if (clusterUi) {
+      const ui = clusterUi
+      watched.push({ name: "Temporal's UI server", exited: ui.exited, tail: () => ui.outputTail(TAIL_LINES) })
+    }
+    for (const member of cluster?.members() ?? []) {
+      watched.push({ name: `Temporal's ${member.name} process`, exited: member.exited, tail: () => member.outputTail(TAIL_LINES) })
     }
     const firstDeath = Promise.race(
       watched.map((part) => part.exited.then((result) => ({ part, result: result as { code: number | null; signal: string | null } }))),
