@@ -1,0 +1,39 @@
+import { billablePeriods } from '../../workflows/billing.js'
+import type { CallRow } from './calls.js'
+
+/**
+ * Every call's charge, recomputed apart from the settlement: billed periods × the call's rate, the billed periods by
+ * the billing rule from the call's own start and end, and a cut-off call billed its one funded period, ended
+ * `funds_exhausted` on its boundary.
+ */
+
+export interface ChargeCheck {
+  calls: number
+  chargedCents: number
+  problems: string[]
+}
+
+export function checkCharges(rows: CallRow[], cutoffIds: ReadonlySet<string>): ChargeCheck {
+  const problems: string[] = []
+  let chargedCents = 0
+  for (const row of rows) {
+    if (row.status !== 'settled' || row.endedAt === null || row.billedMinutes === null || row.chargedCents === null) {
+      problems.push(`${row.id}: not settled (${row.status})`)
+      continue
+    }
+    const charged = Number(row.chargedCents)
+    chargedCents += charged
+    if (charged !== row.billedMinutes * row.ratePerMinuteCents) {
+      problems.push(`${row.id}: charged ${charged} cents for ${row.billedMinutes} periods at ${row.ratePerMinuteCents}`)
+    }
+    const elapsed = row.endedAt.getTime() - row.startedAt.getTime()
+    const expected = billablePeriods(elapsed, { periodMs: row.periodMs, graceMs: row.graceMs }, Number.MAX_SAFE_INTEGER)
+    if (row.billedMinutes !== expected) problems.push(`${row.id}: billed ${row.billedMinutes} periods, its ${elapsed} ms make ${expected}`)
+    if (cutoffIds.has(row.id)) {
+      if (row.endReason !== 'funds_exhausted') problems.push(`${row.id}: a cut-off call ended ${row.endReason}`)
+      if (row.billedMinutes !== 1) problems.push(`${row.id}: a cut-off call billed ${row.billedMinutes} periods, not its one`)
+      if (row.endedAt.getTime() !== row.startedAt.getTime() + row.periodMs) problems.push(`${row.id}: a cut-off call ended ${elapsed} ms in, not on its boundary`)
+    }
+  }
+  return { calls: rows.length, chargedCents, problems }
+}
