@@ -196,6 +196,7 @@ async function run(options: MediaOptions): Promise<number> {
       loadAverageAtEnd: Math.round(os.loadavg()[0]! * 100) / 100,
       options,
       stack: stack.description.summary + ', LiveKit server (signed webhooks to the web)',
+      participantPids: pool.pids(),
       idle,
       steps: steps.map(({ rows: _rows, ...step }) => step),
       capacity,

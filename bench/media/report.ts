@@ -12,6 +12,8 @@ export interface MediaResults {
   loadAverageAtEnd: number
   options: MediaOptions
   stack: string
+  /** The participant processes, gone when the benchmark is (tests check). */
+  participantPids: number[]
   idle: SpanUse
   steps: Array<Omit<StepResult, 'rows'>>
   capacity: number | null
