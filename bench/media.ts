@@ -144,6 +144,13 @@ async function run(options: MediaOptions): Promise<number> {
   }
   process.once('SIGINT', interrupted)
   process.once('SIGTERM', interrupted)
+  // An error nobody awaited (a library's, say) ends the run the same way: participants and stack stopped, database dropped.
+  const crashed = (error: unknown) => {
+    log(`bench:media: ${(error as Error)?.stack ?? String(error)}`)
+    void stopAll().finally(() => process.exit(2))
+  }
+  process.once('uncaughtException', crashed)
+  process.once('unhandledRejection', crashed)
   try {
     stack = await startLocalStack({
       billing: { periodMs: options.periodMs, graceMs: options.graceMs, heartbeatTimeoutMs: 45_000 },
@@ -154,12 +161,30 @@ async function run(options: MediaOptions): Promise<number> {
     })
     const config = stack.config!
     const db = stack.db
-    pool = await startParticipantPool(options.processes)
-    log(`participants: ${options.processes} processes (pids ${pool.pids().join(', ')})`)
+    // Fresh participant processes for every step and for the cut-off phase: a step that overloads the media library
+    // (its native handles have been seen to go astray at 40 calls on a busy machine) must not spoil the next one.
+    const participantPids: number[] = []
+    const participantTrouble = { died: 0, libraryErrors: { count: 0, samples: [] as string[] } }
+    const withFreshPool = async <T>(phase: () => Promise<T>): Promise<T> => {
+      pool = await startParticipantPool(options.processes)
+      ctx.pool = pool
+      participantPids.push(...pool.pids())
+      log(`  participants: ${options.processes} processes (pids ${pool.pids().join(', ')})`)
+      try {
+        return await phase()
+      } finally {
+        participantTrouble.died += pool.died()
+        const errors = pool.libraryErrors()
+        participantTrouble.libraryErrors.count += errors.count
+        participantTrouble.libraryErrors.samples = [...new Set([...participantTrouble.libraryErrors.samples, ...errors.samples])].slice(0, 5)
+        await pool.stop()
+        pool = undefined
+      }
+    }
     const processPids = (name: string) => stack!.processes.filter((p) => p.name === name).map((p) => p.pid)
     const groups = () => ({
       'LiveKit server': processPids('LiveKit server'),
-      participants: pool!.pids(),
+      participants: pool?.pids() ?? [],
       web: processPids('web process'),
       worker: processPids('worker process'),
       'Temporal dev server': processPids('Temporal dev server'),
@@ -169,7 +194,8 @@ async function run(options: MediaOptions): Promise<number> {
     const pairs = await preparePairs(db, stack.webUrl, { count: maxCalls, runTag, label: 'load', rateCents: RATE_CENTS, fundedCents: (rate) => rate * 10_000 })
     // Funded for exactly one period: the second cannot be held, so the platform ends the call on its first boundary.
     const cutoffPairs = await preparePairs(db, stack.webUrl, { count: options.cutoffCalls, runTag, label: 'cut', rateCents: RATE_CENTS, fundedCents: (rate) => rate })
-    const ctx: PhaseContext = { db, driver: callDriver(db, config, pool), pool, groups, log }
+    const ctx = { db, driver: callDriver(db, config, () => ctx.pool!), pool: undefined, groups, log } as Omit<PhaseContext, 'pool'> & { pool?: ParticipantPool }
+    const phaseContext = () => ctx as PhaseContext
 
     // The machine with the stack up and no call: what the rest of the run is measured against.
     const idleSpan = startSpan(groups)
@@ -178,13 +204,15 @@ async function run(options: MediaOptions): Promise<number> {
 
     const steps: StepResult[] = []
     for (const calls of options.steps) {
-      const step = await runStep(ctx, pairs.slice(0, calls), { holdS: options.holdS, liveKitSharePercent: options.liveKitSharePercent })
+      const step = await withFreshPool(() =>
+        runStep(phaseContext(), pairs.slice(0, calls), { holdS: options.holdS, liveKitSharePercent: options.liveKitSharePercent }),
+      )
       steps.push(step)
       if (!step.passed) break
     }
     const capacity = steps.filter((s) => s.passed).at(-1)?.calls ?? null
     const load = options.cutoffLoad ?? capacity ?? options.steps[0]!
-    const cutoff = await runCutoff(ctx, pairs.slice(0, load), cutoffPairs, options.periodMs)
+    const cutoff = await withFreshPool(() => runCutoff(phaseContext(), pairs.slice(0, load), cutoffPairs, options.periodMs))
 
     const rows = [...steps.flatMap((s) => s.rows), ...cutoff.rows]
     const charges = checkCharges(rows, new Set(cutoff.calls.map((c) => c.callId)))
@@ -196,7 +224,8 @@ async function run(options: MediaOptions): Promise<number> {
       loadAverageAtEnd: Math.round(os.loadavg()[0]! * 100) / 100,
       options,
       stack: stack.description.summary + ', LiveKit server (signed webhooks to the web)',
-      participantPids: pool.pids(),
+      participantPids,
+      participantProcesses: participantTrouble,
       idle,
       steps: steps.map(({ rows: _rows, ...step }) => step),
       capacity,
@@ -214,6 +243,8 @@ async function run(options: MediaOptions): Promise<number> {
     await stopAll()
     process.removeListener('SIGINT', interrupted)
     process.removeListener('SIGTERM', interrupted)
+    process.removeListener('uncaughtException', crashed)
+    process.removeListener('unhandledRejection', crashed)
   }
 }
 

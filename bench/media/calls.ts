@@ -107,7 +107,8 @@ export interface CallDriver {
   hangUp(call: MediaCall): Promise<void>
 }
 
-export function callDriver(db: Db, config: PlatformConfig, pool: ParticipantPool): CallDriver {
+/** `pool`: the participant processes of the phase under way (each phase gets fresh ones). */
+export function callDriver(db: Db, config: PlatformConfig, pool: () => ParticipantPool): CallDriver {
   const requests: CallRequestBatcher = createCallRequestBatcher(db)
   const services = { db, config } as unknown as PlatformServices
   return {
@@ -127,14 +128,14 @@ export function callDriver(db: Db, config: PlatformConfig, pool: ParticipantPool
       const memberJoin = await mediaJoinFor(services, { id: callId, channel: 'audio', status: 'connecting' }, { id: pair.memberId, displayName: pair.memberName })
       if (!memberJoin) throw new Error(`no room for the member of call ${callId}`)
       await Promise.all([
-        pool.join(call.operatorParty, { url: started.media.url, token: started.media.token }),
-        pool.join(call.memberParty, { url: memberJoin.url, token: memberJoin.token }),
+        pool().join(call.operatorParty, { url: started.media.url, token: started.media.token }),
+        pool().join(call.memberParty, { url: memberJoin.url, token: memberJoin.token }),
       ])
       return call
     },
     async hangUp(call) {
-      await pool.leave(call.memberParty)
-      await pool.leave(call.operatorParty)
+      await pool().leave(call.memberParty)
+      await pool().leave(call.operatorParty)
     },
   }
 }

@@ -16,6 +16,10 @@ export interface ParticipantPool {
   join(id: string, media: { url: string; token: string }): Promise<void>
   leave(id: string): Promise<void>
   stats(ids: string[]): Promise<Map<string, ParticipantStats>>
+  /** The media library's errors the processes caught (as of their last stats), and a few of their messages. */
+  libraryErrors(): { count: number; samples: string[] }
+  /** Participant processes that exited before stop(). */
+  died(): number
   stop(): Promise<void>
 }
 
@@ -30,6 +34,7 @@ export async function startParticipantPool(processes: number): Promise<Participa
   const waiting = new Map<string, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
   const where = new Map<string, Child>()
   let requests = 0
+  const errors = new Map<Child, { count: number; last: string[] }>()
   let next = 0
   let stopping = false
 
@@ -58,7 +63,10 @@ export async function startParticipantPool(processes: number): Promise<Participa
           reject(error)
         },
       })
-      child.process.send(message)
+      if (!child.process.connected) return settle(key, undefined, `a participant process is gone (${child.process.signalCode ?? child.process.exitCode})`)
+      child.process.send(message, (error) => {
+        if (error) settle(key, undefined, `a participant process is gone: ${error.message}`)
+      })
     })
 
   try {
@@ -70,6 +78,8 @@ export async function startParticipantPool(processes: number): Promise<Participa
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       })
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      // A send to a child that has just died fails through the callback above; this keeps it from being thrown too.
+      child.on('error', () => undefined)
       const entry: Child = { process: child, pid: child.pid!, exited }
       children.push(entry)
       const ready = new Promise<void>((resolve, reject) => {
@@ -79,13 +89,16 @@ export async function startParticipantPool(processes: number): Promise<Participa
           else if (message.type === 'joined') settle(`join:${message.id}`, undefined)
           else if (message.type === 'failed') settle(`join:${message.id}`, undefined, message.error)
           else if (message.type === 'left') settle(`leave:${message.id}`, undefined)
-          else if (message.type === 'stats') settle(`stats:${message.requestId}`, message.participants)
+          else if (message.type === 'stats') {
+            errors.set(entry, { count: message.libraryErrors, last: message.lastErrors })
+            settle(`stats:${message.requestId}`, message.participants)
+          }
         })
       })
       child.once('exit', (code, signal) => {
         if (stopping) return
         // A child gone mid-run takes its parties with it: their waits fail now rather than at a timeout.
-        for (const [key, wait] of waiting) if (key.startsWith('join:') || key.startsWith('stats:')) wait.reject(new Error(`a participant process died (${signal ?? code})`))
+        for (const key of [...waiting.keys()]) settle(key, undefined, `a participant process died (${signal ?? code})`)
       })
       await ready
     }
@@ -114,14 +127,20 @@ export async function startParticipantPool(processes: number): Promise<Participa
       const answers = await Promise.all(
         [...byChild].map(([child, theirs]) => {
           const requestId = ++requests
-          return ask<ParticipantStats[]>(child, `stats:${requestId}`, { type: 'stats', requestId, ids: theirs }, 10_000)
+          // A process that died answers nothing: its parties count as hearing nothing more.
+          return ask<ParticipantStats[]>(child, `stats:${requestId}`, { type: 'stats', requestId, ids: theirs }, 10_000).catch(() => [])
         }),
       )
       return new Map(answers.flat().map((s) => [s.id, s]))
     },
+    libraryErrors() {
+      const all = [...errors.values()]
+      return { count: all.reduce((sum, e) => sum + e.count, 0), samples: [...new Set(all.flatMap((e) => e.last))].slice(0, 5) }
+    },
+    died: () => (stopping ? 0 : children.filter((child) => child.process.exitCode !== null || child.process.signalCode !== null).length),
     async stop() {
       stopping = true
-      for (const child of children) if (child.process.connected) child.process.send({ type: 'quit' } satisfies ParentToChild)
+      for (const child of children) if (child.process.connected) child.process.send({ type: 'quit' } satisfies ParentToChild, () => undefined)
       // A clean leave first (LiveKit then sees them go at once); SIGKILL for any that does not go within 3 s.
       const force = setTimeout(killAll, 3_000)
       await Promise.all(children.map((child) => child.exited))

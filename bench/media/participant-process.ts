@@ -47,6 +47,18 @@ interface Party {
 }
 
 const parties = new Map<string, Party>()
+/**
+ * The media library's own failures (a native handle dropped twice as a room closes, say) must not take the other
+ * parties of this process down with them: they are counted and reported with the figures.
+ */
+let libraryErrors = 0
+const lastErrors: string[] = []
+const noteError = (error: unknown) => {
+  libraryErrors += 1
+  if (lastErrors.length < 5) lastErrors.push(String((error as Error)?.message ?? error))
+}
+process.on('uncaughtException', noteError)
+process.on('unhandledRejection', noteError)
 const send = (message: ChildToParent) => process.send?.(message)
 
 // The parent's death ends this process: the IPC channel closes, or (if it was SIGKILLed mid-write) the parent changes.
@@ -113,8 +125,8 @@ async function leave(id: string): Promise<void> {
   const party = parties.get(id)
   if (!party) return
   parties.delete(id)
+  // The source is left to the room's teardown: closing it while a frame is still being captured drops its handle twice.
   await party.room.disconnect().catch(() => undefined)
-  await party.source.close().catch(() => undefined)
 }
 
 /** A party that left is no longer in `parties`, but its figures are still asked for: kept here. */
@@ -135,7 +147,14 @@ process.on('message', (message: ParentToChild) => {
       void leave(message.id).then(() => send({ type: 'left', id: message.id }))
       break
     case 'stats':
-      send({ type: 'stats', requestId: message.requestId, at: Date.now(), participants: message.ids.map((id) => allStats.get(id)).filter((s) => s !== undefined) })
+      send({
+        type: 'stats',
+        requestId: message.requestId,
+        at: Date.now(),
+        libraryErrors,
+        lastErrors,
+        participants: message.ids.map((id) => allStats.get(id)).filter((s) => s !== undefined),
+      })
       break
     case 'quit':
       void Promise.allSettled([...parties.keys()].map(leave)).then(() => process.exit(0))

@@ -16,6 +16,7 @@ const SETTLED_WITHIN_MS = 60_000
 export interface PhaseContext {
   db: Db
   driver: CallDriver
+  /** The participant processes of the phase under way: bench/media.ts starts fresh ones for every step. */
   pool: ParticipantPool
   groups: () => Groups
   log: (line: string) => void
@@ -228,7 +229,7 @@ export async function runCutoff(ctx: PhaseContext, loadPairs: Pair[], cutoffPair
   const loadRows = await hangUpAll(ctx, load.calls)
   return {
     load: loadPairs.length,
-    loadStarted: load.calls.length - load.failures.length,
+    loadStarted: load.calls.filter((call) => !call.failure).length,
     calls,
     lastFrameLag: summarize(values((c) => c.lastFrameLagMs)),
     disconnectLag: summarize(values((c) => c.disconnectLagMs)),

@@ -25,4 +25,4 @@ export type ChildToParent =
   | { type: 'joined'; id: string }
   | { type: 'failed'; id: string; error: string }
   | { type: 'left'; id: string }
-  | { type: 'stats'; requestId: number; at: number; participants: ParticipantStats[] }
+  | { type: 'stats'; requestId: number; at: number; libraryErrors: number; lastErrors: string[]; participants: ParticipantStats[] }

@@ -14,6 +14,7 @@ export interface MediaResults {
   stack: string
   /** The participant processes, gone when the benchmark is (tests check). */
   participantPids: number[]
+  participantProcesses: { died: number; libraryErrors: { count: number; samples: string[] } }
   idle: SpanUse
   steps: Array<Omit<StepResult, 'rows'>>
   capacity: number | null
@@ -33,7 +34,7 @@ export function markdown(r: MediaResults): string {
     '',
     `${m.date}, commit ${m.gitCommit ?? '?'}${m.gitDirty ? ' (uncommitted changes)' : ''}; ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ` +
       `${m.os}, Node ${m.node}; load average ${m.loadAverageAtStart} at start, ${r.loadAverageAtEnd} at the end.`,
-    `Stack: ${r.stack}. Period ${r.options.periodMs} ms, grace ${r.options.graceMs} ms; parties in ${r.options.processes} processes; ` +
+    `Stack: ${r.stack}. Period ${r.options.periodMs} ms, grace ${r.options.graceMs} ms; parties in ${r.options.processes} processes (fresh ones for every step); ` +
       `each step held ${r.options.holdS} s; 48 kHz mono, 20-ms frames (50/s sent by each party).`,
     '',
     `With the stack up and no call (3 s): machine ${r.idle.machineBusyPercent}% busy; LiveKit ${cpu(r.idle, 'LiveKit server')} of a core, ` +
@@ -71,6 +72,10 @@ export function markdown(r: MediaResults): string {
         `LiveKit ${cpu(r.cutoff.use, 'LiveKit server')} of a core, machine ${Math.round(r.cutoff.use.machineBusyPercent)}% busy.`
       : '',
     r.cutoff.failures.length ? `Failures: ${r.cutoff.failures.join('; ')}` : '',
+    '',
+    `Participant processes: ${r.participantProcesses.died} died during the run; the media library raised ${r.participantProcesses.libraryErrors.count} errors in them` +
+      (r.participantProcesses.libraryErrors.count ? ` (${r.participantProcesses.libraryErrors.samples.join('; ')})` : '') +
+      '.',
     '',
     `## Money`,
     '',
