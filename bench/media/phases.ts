@@ -45,7 +45,9 @@ export async function startCalls(ctx: PhaseContext, pairs: Pair[]): Promise<Runn
   const rows = await waitForCalls(ctx.db, calls.map((c) => c.callId), (row) => row.status !== 'connecting', ACTIVE_WITHIN_MS)
   for (const call of calls) {
     const row = rows.find((r) => r.id === call.callId)
-    if (row?.status !== 'active') {
+    // Connected is what counts: a cut-off call may already be over (billed its period) when the slowest one connects.
+    const connected = row !== undefined && (row.status === 'active' || (row.status === 'settled' && (row.billedMinutes ?? 0) > 0))
+    if (!connected) {
       call.failure = `not active: ${row?.status ?? 'no row'} ${row?.endReason ?? ''}`.trim()
       failures.push(call.failure)
     }
@@ -224,7 +226,11 @@ export async function runCutoff(ctx: PhaseContext, loadPairs: Pair[], cutoffPair
     }
   })
   const values = (pick: (c: CutoffCall) => { member: number | null; operator: number | null }) =>
-    calls.flatMap((c) => [pick(c).member, pick(c).operator]).filter((v): v is number => v !== null)
+    calls
+      // The cut-off proper: ended by the platform on the boundary it could not pay (others ended for another reason).
+      .filter((c) => c.endReason === 'funds_exhausted' && c.endedAfterBoundaryMs === 0)
+      .flatMap((c) => [pick(c).member, pick(c).operator])
+      .filter((v): v is number => v !== null)
   await mapLimit(cut.calls, START_LANES, (call) => ctx.driver.hangUp(call).catch(() => undefined))
   const loadRows = await hangUpAll(ctx, load.calls)
   return {

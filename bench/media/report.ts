@@ -71,7 +71,8 @@ export function markdown(r: MediaResults): string {
       ? `The ${r.cutoff.load} calls beside them meanwhile: ${pct(r.cutoff.loadFrames.shareAtLeast95)} of parties ≥ 95% of frames; ` +
         `LiveKit ${cpu(r.cutoff.use, 'LiveKit server')} of a core, machine ${Math.round(r.cutoff.use.machineBusyPercent)}% busy.`
       : '',
-    r.cutoff.failures.length ? `Failures: ${r.cutoff.failures.join('; ')}` : '',
+    r.charges.cutoffsOffPlan.length ? `Cut-off calls that ended otherwise (their lag is left out): ${r.charges.cutoffsOffPlan.join('; ')}.` : '',
+    r.cutoff.failures.length ? `Failures: ${[...new Set(r.cutoff.failures)].slice(0, 5).join('; ')} (${r.cutoff.failures.length} in all).` : '',
     '',
     `Participant processes: ${r.participantProcesses.died} died during the run; the media library raised ${r.participantProcesses.libraryErrors.count} errors in them` +
       (r.participantProcesses.libraryErrors.count ? ` (${r.participantProcesses.libraryErrors.samples.join('; ')})` : '') +
