@@ -64,7 +64,8 @@ cut-off lag at that load; every charge and the ledger checked.
   --hold-s S           how long each step is measured (default 20)
   --period-ms P        billing period of the run's stack (default 10000): the cut-off calls end after one
   --cutoff-calls C     calls funded for exactly one period, cut off by the platform (default 10)
-  --cutoff-load N      calls running beside them (default: the capacity found; the first step if none passed)
+  --cutoff-load N      calls at once during the cut-off, the cut-off ones included (default: the capacity found;
+                       the first step if none passed)
   --processes K        participant processes the parties are spread over (default 4)
   --livekit-share N    the most of one core LiveKit may use for a step to count, in % (default 100)
   --quick              a short run: steps 2,4 held 4 s, 4-s periods, 1 cut-off call, 2 processes
@@ -212,7 +213,8 @@ async function run(options: MediaOptions): Promise<number> {
     }
     const capacity = steps.filter((s) => s.passed).at(-1)?.calls ?? null
     const load = options.cutoffLoad ?? capacity ?? options.steps[0]!
-    const cutoff = await withFreshPool(() => runCutoff(phaseContext(), pairs.slice(0, load), cutoffPairs, options.periodMs))
+    // The cut-off calls are part of the load: `load` calls at once in all, the cut-off ones among them.
+    const cutoff = await withFreshPool(() => runCutoff(phaseContext(), pairs.slice(0, Math.max(0, load - options.cutoffCalls)), cutoffPairs, options.periodMs))
 
     const rows = [...steps.flatMap((s) => s.rows), ...cutoff.rows]
     const charges = checkCharges(rows, new Set(cutoff.calls.map((c) => c.callId)))

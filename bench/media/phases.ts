@@ -175,6 +175,8 @@ export interface CutoffCall {
   lastFrameLagMs: { member: number | null; operator: number | null }
   /** The room's disconnect as each party saw it, after ended_at. */
   disconnectLagMs: { member: number | null; operator: number | null }
+  /** Both parties heard the other before the boundary: only then does the lag say when the audio stopped. */
+  heard: boolean
 }
 
 export interface CutoffResult {
@@ -191,8 +193,8 @@ export interface CutoffResult {
 }
 
 /**
- * `load` calls run (reusing the capacity phase's pairs) while `cutoffPairs` (members funded for exactly one period)
- * start: the platform ends each on its first boundary (funds_exhausted) by deleting its room. The lag is from that
+ * `loadPairs.length` calls run (reusing the capacity phase's pairs) while `cutoffPairs` (members funded for exactly
+ * one period) start beside them: the platform ends each on its first boundary (funds_exhausted) by deleting its room. The lag is from that
  * boundary (the settled call's ended_at) to when each party's inbound audio stopped.
  */
 export async function runCutoff(ctx: PhaseContext, loadPairs: Pair[], cutoffPairs: Pair[], periodMs: number): Promise<CutoffResult> {
@@ -223,12 +225,13 @@ export async function runCutoff(ctx: PhaseContext, loadPairs: Pair[], cutoffPair
       endedAfterBoundaryMs: row && endedAt !== null ? endedAt - (row.startedAt.getTime() + periodMs) : null,
       lastFrameLagMs: { member: lag(member?.lastFrameAt), operator: lag(operator?.lastFrameAt) },
       disconnectLagMs: { member: lag(member?.disconnectedAt), operator: lag(operator?.disconnectedAt) },
+      heard: endedAt !== null && [member, operator].every((party) => party?.firstFrameAt != null && party.firstFrameAt < endedAt),
     }
   })
   const values = (pick: (c: CutoffCall) => { member: number | null; operator: number | null }) =>
     calls
       // The cut-off proper: ended by the platform on the boundary it could not pay (others ended for another reason).
-      .filter((c) => c.endReason === 'funds_exhausted' && c.endedAfterBoundaryMs === 0)
+      .filter((c) => c.endReason === 'funds_exhausted' && c.endedAfterBoundaryMs === 0 && c.heard)
       .flatMap((c) => [pick(c).member, pick(c).operator])
       .filter((v): v is number => v !== null)
   await mapLimit(cut.calls, START_LANES, (call) => ctx.driver.hangUp(call).catch(() => undefined))

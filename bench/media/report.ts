@@ -56,11 +56,12 @@ export function markdown(r: MediaResults): string {
     `**Capacity: ${r.capacity === null ? 'no step passed' : `${r.capacity} concurrent two-party audio calls`}** ` +
       `(≥ 99% of parties receiving ≥ 95% of their frames, LiveKit within ${r.options.liveKitSharePercent}% of a core).`,
     '',
-    `## Cut-off lag at ${r.cutoff.load} calls (${r.cutoff.loadStarted} running)`,
+    `## Cut-off lag at ${r.cutoff.load + r.cutoff.calls.length} calls (${r.cutoff.loadStarted} running beside ${r.cutoff.calls.length} cut off)`,
     '',
     `${r.cutoff.calls.length} calls funded for one period, ended by the platform: ` +
       `${r.cutoff.calls.filter((c) => c.endReason === 'funds_exhausted').length} \`funds_exhausted\`, ` +
-      `ended_at − boundary max ${ms(Math.max(...r.cutoff.calls.map((c) => c.endedAfterBoundaryMs ?? Number.NaN)))} ms.`,
+      `ended_at − boundary max ${ms(Math.max(...r.cutoff.calls.map((c) => c.endedAfterBoundaryMs ?? Number.NaN)))} ms; ` +
+      `${r.cutoff.calls.filter((c) => c.heard).length} heard by both parties before their boundary (the lag below is theirs).`,
     '',
     '| from the boundary (ended_at) to | p50 / p99 / max |',
     '| --- | ---: |',
@@ -68,7 +69,7 @@ export function markdown(r: MediaResults): string {
     `| each party's room disconnect | ${lag(r.cutoff.disconnectLag)} |`,
     '',
     r.cutoff.loadFrames
-      ? `The ${r.cutoff.load} calls beside them meanwhile: ${pct(r.cutoff.loadFrames.shareAtLeast95)} of parties ≥ 95% of frames; ` +
+      ? `The ${r.cutoff.loadStarted} calls beside them meanwhile: ${pct(r.cutoff.loadFrames.shareAtLeast95)} of parties ≥ 95% of frames; ` +
         `LiveKit ${cpu(r.cutoff.use, 'LiveKit server')} of a core, machine ${Math.round(r.cutoff.use.machineBusyPercent)}% busy.`
       : '',
     r.charges.cutoffsOffPlan.length ? `Cut-off calls that ended otherwise (their lag is left out): ${r.charges.cutoffsOffPlan.join('; ')}.` : '',

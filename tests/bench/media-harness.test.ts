@@ -57,7 +57,7 @@ describe('npm run bench:media -- --quick', () => {
 
     // The cut-off: ended by the platform on its boundary, and each party's audio stopped within a second of it.
     expect(r.cutoff.calls).toHaveLength(1)
-    expect(r.cutoff.calls[0]).toMatchObject({ endReason: 'funds_exhausted', billedMinutes: 1, endedAfterBoundaryMs: 0 })
+    expect(r.cutoff.calls[0]).toMatchObject({ endReason: 'funds_exhausted', billedMinutes: 1, endedAfterBoundaryMs: 0, heard: true })
     expect(r.cutoff.lastFrameLag.count).toBe(2)
     expect(r.cutoff.lastFrameLag.max).toBeLessThan(1_000)
     // …and it was flowing until then (a call that was never heard would have its "last frame" long before).
