@@ -1,5 +1,5 @@
 /**
- * npm run bench:media -- [--steps 5,10,20,40,80] [--hold-s 20] [--period-ms 10000] [--cutoff-calls 10]
+ * npm run bench:media -- [--steps 5,10,20,40,80] [--hold-s 20] [--period-ms 30000] [--cutoff-calls 10]
  *                        [--cutoff-load N] [--processes 4] [--livekit-share 100] [--quick] [--json PATH]   (--help)
  *
  * How many concurrent two-party audio calls one LiveKit server carries on this machine beside the stack, and how
@@ -62,7 +62,8 @@ cut-off lag at that load; every charge and the ledger checked.
 
   --steps A,B,…        concurrent calls per step (default 5,10,20,40,80); stops at the first step that fails
   --hold-s S           how long each step is measured (default 20)
-  --period-ms P        billing period of the run's stack (default 10000): the cut-off calls end after one
+  --period-ms P        billing period of the run's stack (default 30000): the cut-off calls end after one,
+                       so it must outlast joining them all
   --cutoff-calls C     calls funded for exactly one period, cut off by the platform (default 10)
   --cutoff-load N      calls at once during the cut-off, the cut-off ones included (default: the capacity found;
                        the first step if none passed)
@@ -108,7 +109,8 @@ export function parseMediaOptions(argv: string[]): MediaOptions | 'help' {
   const quick = v.quick ?? false
   const steps = (v.steps ?? (quick ? '2,4' : '5,10,20,40,80')).split(',').map((step) => positiveInt('steps', step.trim(), 0))
   if (steps.some((step, i) => i > 0 && step <= steps[i - 1]!)) throw new UsageError('--steps must grow: 5,10,20 say')
-  const periodMs = positiveInt('period-ms', v['period-ms'], quick ? 4_000 : 10_000)
+  // 30 s by default: at 20 calls every party took up to 18 s to join here, and a cut-off call must be heard first.
+  const periodMs = positiveInt('period-ms', v['period-ms'], quick ? 4_000 : 30_000)
   if (periodMs < 2_000) throw new UsageError('--period-ms must be at least 2000 (a call must be heard before its cut-off)')
   return {
     steps,
