@@ -13,6 +13,8 @@ import type { TemporalBackend } from '../../temporal/setup/cluster/backend.js'
 import { startTemporalCluster } from '../../temporal/setup/cluster/cluster.js'
 import { clusterDatabases, dropClusterDatabases } from '../../temporal/setup/cluster/databases.js'
 import { ensureTemporalServerTools } from '../../temporal/setup/temporal-server.js'
+import { freeUdpRange, startLiveKit } from '../../temporal/setup/livekit.js'
+import { ensureLiveKitServer } from '../../temporal/setup/livekit-server.js'
 import { createCallWorker } from '../../temporal/worker.js'
 import { startWebServer } from '../../web-remix/server.js'
 import { ensureFreshWebBuild } from './web-build.js'
@@ -43,6 +45,11 @@ export interface LocalStackOptions {
   inProcess?: boolean
   /** Node flags for the worker and web processes (--cpu-prof …, say). */
   nodeArgs?: string[]
+  /**
+   * Start a LiveKit server of the stack's own, its webhooks to the web, so that calls in the platform's room are
+   * carried (bench/media.ts). `udpPorts`: the size of its ICE/UDP range (one port per peer connection).
+   */
+  liveKit?: { udpPorts: number }
   /** The dev server (the default), or a Temporal cluster on PostgreSQL in databases of the run's own. */
   temporal?: TemporalBackend
 }
@@ -134,9 +141,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
       throw new Error(describeDatabaseError(error, databaseUrl))
     }
 
+    // The web's port is chosen first: LiveKit is told at its start where its webhooks go.
+    const webPort = await freePort()
+    let liveKitEnv: Record<string, string> = {}
+    let liveKitPid = 0
+    if (options.liveKit) {
+      if (inProcess) throw new Error('a stack with LiveKit runs the worker and the web as processes of their own')
+      const apiKey = 'bench'
+      const apiSecret = benchProductionEnv().LIVEKIT_API_SECRET!
+      const liveKit = await startLiveKit({
+        serverPath: await ensureLiveKitServer({ log }),
+        apiKey,
+        apiSecret,
+        rtcUdpPorts: await freeUdpRange('127.0.0.1', options.liveKit.udpPorts),
+        webhookUrls: [`http://127.0.0.1:${webPort}/webhooks/livekit`],
+        logLevel: 'warn',
+        log,
+      })
+      cleanups.push(() => liveKit.stop())
+      liveKitPid = liveKit.pid
+      liveKitEnv = { LIVEKIT_URL: liveKit.url, LIVEKIT_API_URL: liveKit.apiUrl, LIVEKIT_API_KEY: apiKey, LIVEKIT_API_SECRET: apiSecret, LIVEKIT_ICE_SERVERS: '[]' }
+      log(`LiveKit up: ${liveKit.url} (pid ${liveKit.pid}), ICE/UDP ${liveKit.rtcUdpPorts.start}–${liveKit.rtcUdpPorts.end}`)
+    }
+
     const config: PlatformConfig = parseConfig({
       ...process.env,
       ...benchProductionEnv(),
+      ...liveKitEnv,
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
@@ -151,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
     await ensureFreshWebBuild(log)
     let webUrl: string
     const processes: Array<{ name: string; pid: number }> = [...temporal.processes]
+    if (liveKitPid > 0) processes.push({ name: 'LiveKit server', pid: liveKitPid })
     let workerWarnings = temporalWarnings
     if (inProcess) {
       // The worker and the web each get their own pool, as they would in their own processes.
@@ -168,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Bench
       webUrl = web.url
     } else {
       // As deployed: `node temporal/worker.ts` and `node web-remix/server.ts`, configured through the environment.
-      const env = { ...configEnv(config), WEB_PORT: String(await freePort()) }
+      const env = { ...configEnv(config), WEB_PORT: String(webPort) }
       const children: PlatformProcess[] = []
       const worker = await startWorkerProcess(env, undefined, 'temporal/worker.ts', options.nodeArgs)
       children.push(worker)
