@@ -13,7 +13,9 @@ import { call, eventually, fund, openEvents, PASSWORD, signedInOperator } from '
 // and offers to try again or to join with audio only, never joins the room, and the call ends by itself when the
 // connection deadline passes, with nothing held and nothing charged, though the operator was in the room all along.
 
-const CONNECT_TIMEOUT_MS = 8_000
+// Long enough for the page, its accessibility check and both retries on a loaded machine before the deadline ends
+// the call (at 8 s a full run once reached the deadline before "Try again" was pressed).
+const CONNECT_TIMEOUT_MS = 20_000
 
 let stack: WebStack
 let denyingBrowser: Browser

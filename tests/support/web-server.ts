@@ -63,7 +63,11 @@ export function webTestConfig(overrides: Record<string, string> = {}): PlatformC
   })
 }
 
-export async function startWebStack(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<WebStack> {
+/**
+ * `liveKitWebhooks: false` keeps the run's LiveKit from telling this server of every room in the run (the relay
+ * sends each webhook to every registered server): for a file whose database must change only by its own requests.
+ */
+export async function startWebStack(options: { env?: Record<string, string>; worker?: boolean; liveKitWebhooks?: boolean } = {}): Promise<WebStack> {
   await ensureWebBuild()
   // The port is chosen before the configuration is made, so links in mails (PUBLIC_URL) point at this server.
   const port = await freePort()
@@ -91,10 +95,13 @@ export async function startWebStack(options: { env?: Record<string, string>; wor
   if (options.worker !== false) await startWorker()
   try {
     const web = await startWebServer({ config, port })
-    const stopWebhooks = await registerWebhookTarget(`${web.url}/webhooks/livekit`).catch(async (error: unknown) => {
-      await web.close()
-      throw error
-    })
+    const stopWebhooks =
+      options.liveKitWebhooks === false
+        ? async () => {}
+        : await registerWebhookTarget(`${web.url}/webhooks/livekit`).catch(async (error: unknown) => {
+            await web.close()
+            throw error
+          })
     return {
       config,
       db,

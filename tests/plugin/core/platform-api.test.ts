@@ -15,7 +15,7 @@ import {
 } from '../../../plugin/src/core/platform-api.js'
 import { TokenVerifier } from 'livekit-server-sdk'
 import { startWebStack, type WebStack } from '../../support/web-server.js'
-import { askForCall, createMember, createOperator, memberConfirms, PASSWORD } from '../../web-remix/plugin-client.js'
+import { askForCall, createMember, createOperator, memberConfirms, PASSWORD, sleep } from '../../web-remix/plugin-client.js'
 
 // The plugin's HTTP client against the real stack (web, worker, Temporal, PostgreSQL) with 1-s billing periods.
 
@@ -129,6 +129,9 @@ describe('PlatformApi against the platform', () => {
     expect(low.data).toEqual({ callId, availableCents: 100, minutesLeft: 1, ratePerMinuteCents: 100 })
     expect(low.id).toMatch(/^\d+$/)
     await api.heartbeat(callId)
+    // The warning follows the second hold, which is made a little ahead of its period (ADR 045): end once the second
+    // period has begun, so that two are billed however quickly the warning came.
+    await sleep(Date.parse(view.startedAt) + stack.config.BILLING_PERIOD_MS + 50 - Date.now())
 
     const settlement = await api.endCall(callId, 'operator_hangup')
     if (settlement.status !== 'settled') throw new Error(`expected a settlement, got ${JSON.stringify(settlement)}`)
