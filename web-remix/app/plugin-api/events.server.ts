@@ -27,7 +27,10 @@ function audienceKey(audience: Audience): string {
 export interface OutboxSubscriber {
   /** A live event for this subscriber's audience. */
   deliver(event: OutboxEvent): void
-  /** The listening connection was lost and is back: notifications may have been missed meanwhile. */
+  /**
+   * The listening connection is up, the first time or again after a loss: notifications may have been missed
+   * meanwhile (or before it first listened), so what the table holds is to be read again.
+   */
   resync(): void
   /** The listener is closing (the web server is shutting down). */
   end(): void
@@ -37,6 +40,8 @@ export interface OutboxListener {
   subscribe(audience: Audience, subscriber: OutboxSubscriber): () => void
   /** The audience's events after `afterId`, oldest first, from the table. */
   eventsAfter(audience: Audience, afterId: bigint, limit: number): Promise<OutboxEvent[]>
+  /** The audience's newest event id now (0 if none): where a stream of only new events starts. */
+  latestId(audience: Audience): Promise<bigint>
   close(): Promise<void>
 }
 
@@ -54,7 +59,6 @@ export function createOutboxListener(deps: {
   let connecting: Promise<void> | undefined
   let reconnectTimer: NodeJS.Timeout | undefined
   let reconnectDelay = RECONNECT_MIN_MS
-  let everConnected = false
   let closed = false
 
   async function readEvent(id: string): Promise<(OutboxEvent & { operator_id: string | null; member_id: string | null }) | undefined> {
@@ -135,10 +139,8 @@ export function createOutboxListener(deps: {
         }
         client = candidate
         reconnectDelay = RECONNECT_MIN_MS
-        if (everConnected) {
-          for (const set of subscribers.values()) for (const subscriber of set) subscriber.resync()
-        }
-        everConnected = true
+        // Subscribers that came before this connection listened (the first one too) may have missed notifications.
+        for (const set of subscribers.values()) for (const subscriber of set) subscriber.resync()
       } catch (error) {
         candidate.removeAllListeners('notification')
         candidate.end().catch(() => undefined)
@@ -175,6 +177,16 @@ export function createOutboxListener(deps: {
         SELECT id, type, payload FROM outbox_events
         WHERE member_id = ${audience.memberId}::uuid AND id > ${afterId.toString()}::bigint
         ORDER BY id LIMIT ${limit}`
+    },
+
+    async latestId(audience) {
+      const [row] =
+        'operatorId' in audience
+          ? await deps.db.$queryRaw<{ id: bigint }[]>`
+              SELECT coalesce(max(id), 0)::bigint AS id FROM outbox_events WHERE operator_id = ${audience.operatorId}::uuid`
+          : await deps.db.$queryRaw<{ id: bigint }[]>`
+              SELECT coalesce(max(id), 0)::bigint AS id FROM outbox_events WHERE member_id = ${audience.memberId}::uuid`
+      return BigInt(row!.id)
     },
 
     async close() {
@@ -258,6 +270,14 @@ export function outboxEventStream(options: {
         }
       }
 
+      // A stream of only new events starts after the newest one now, so that what the listener replays on its
+      // first connection (events it could not hear yet) is only what came after the stream opened.
+      if (options.afterId === null) {
+        enqueue(async () => {
+          const latest = await listener.latestId(audience)
+          if (latest > cursor) cursor = latest
+        })
+      }
       const unsubscribe = listener.subscribe(audience, {
         deliver: (event) => enqueue(() => send(event)),
         resync: () => enqueue(replayAfterCursor),
