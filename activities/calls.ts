@@ -408,13 +408,19 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
    * the call ends on that boundary. It moves to ending first, so the participant_left webhooks the closing causes are
    * not taken for a party hanging up. Never fails the caller: the workflow closes the room again before it settles.
    */
-  async function closeRoomIfPeriodBegun(callId: string, period: number): Promise<void> {
+  async function closeRoomIfPeriodBegun(callId: string, period: number, reason: EndReason, onBoundary: boolean): Promise<void> {
     if (!rooms) return
     const [call] = await db.$queryRaw<{ started_at: Date; period_ms: number; channel: CallChannel; status: string }[]>`
       SELECT started_at, period_ms, channel, status::text FROM calls WHERE id = ${callId}::uuid`
     if (!call || call.status !== 'active' || !isPlatformChannel(call.channel)) return
-    if (Date.now() < call.started_at.getTime() + periodStartOffsetMs(period, call.period_ms)) return
-    const ending = await db.$executeRaw`UPDATE calls SET status = 'ending' WHERE id = ${callId}::uuid AND status = 'active'`
+    const boundary = new Date(call.started_at.getTime() + periodStartOffsetMs(period, call.period_ms))
+    // Asked on the boundary (the timer may wake a millisecond early), or asked late: either way the period has begun.
+    if (!onBoundary && Date.now() < boundary.getTime()) return
+    // Why and when it ends, as an end request would say it: both parties' views tell the reason from now on, and a
+    // hang-up pressed meanwhile asks the workflow for this same end.
+    const ending = await db.$executeRaw`
+      UPDATE calls SET status = 'ending', end_requested_at = ${boundary}, end_request_reason = ${reason}
+      WHERE id = ${callId}::uuid AND status = 'active'`
     if (ending === 1) await rooms.close(callId).catch(() => undefined)
   }
 
@@ -505,7 +511,7 @@ export function createCallActivities(db: Db, options: CallActivityOptions = {}):
         // room closes now, before the answer travels back through the workflow, so the media stops on the boundary,
         // not a few round trips after it (the workflow closes it again on its way to the settlement: a no-op). A
         // hold refused ahead of its period is asked again on the boundary, when the member may have topped up.
-        await closeRoomIfPeriodBegun(callId, period)
+        await closeRoomIfPeriodBegun(callId, period, answer.outcome === 'spending_cap' ? 'spending_cap' : 'funds_exhausted', notBeforeMs !== undefined)
         return { held: false, reason: answer.outcome }
       case 'heartbeat_lost':
         return { held: false, reason: 'heartbeat_lost', lastHeartbeatAtMs: Number(answer.lastHeartbeatAtMs) }

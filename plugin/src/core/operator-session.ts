@@ -24,6 +24,7 @@ import {
   describeStartRefusal,
   hangUpPrompt,
   isPlatformChannel,
+  settlementSummary,
   todaySummary,
   type ActionResult,
   type CallPanel,
@@ -733,8 +734,9 @@ export class OperatorSession {
     return { ok: true }
   }
 
-  private async settled(callId: string, settlement: Settlement, times: { startedAtMs: number; endedAtMs: number } | null): Promise<void> {
+  private async settled(callId: string, answer: Settlement, times: { startedAtMs: number; endedAtMs: number } | null): Promise<void> {
     const { record } = this.deps
+    const settlement = settlementSummary(answer)
     const seen = record.call?.callId === callId ? record.call : null
     const known = record.recentCalls.find((c) => c.callId === callId)
     const endedAtMs = times?.endedAtMs ?? known?.endedAtMs ?? seen?.endedAtMs ?? this.deps.now()
@@ -895,7 +897,7 @@ export class OperatorSession {
       await this.deps.queue.remove(data.callId)
       await this.settled(
         data.callId,
-        { billedMinutes: data.billedMinutes, chargedCents: data.chargedCents, operatorEarningsCents: data.operatorEarningsCents, endReason: data.endReason },
+        settlementSummary(data),
         { startedAtMs: data.startedAtMs, endedAtMs: data.endedAtMs },
       )
     } else if (isEvent(message, 'call.message')) {

@@ -87,6 +87,12 @@ export interface Settlement {
   endReason: EndReason
 }
 
+/** What the plugin keeps of a settlement, whichever answer brought it (the call.settled event, a hang-up's answer). */
+export function settlementSummary(settlement: Settlement): Settlement {
+  const { billedMinutes, chargedCents, operatorEarningsCents, endReason } = settlement
+  return { billedMinutes, chargedCents, operatorEarningsCents, endReason }
+}
+
 /** One message of a call's chat as the window shows it (docs/decisions/065-call-chat.md). */
 export interface ChatLine {
   id: string

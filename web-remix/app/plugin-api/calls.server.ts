@@ -413,6 +413,9 @@ export async function viewCallAs(services: PlatformServices, party: CallParty, c
     memberAvailableCents: wallet?.availableCents ?? 0,
     lowBalance: row.lowBalance,
   }
-  if (row.endReason) view.endReason = row.endReason as EndReason
+  // Once settled, why it ended; while ending, why it is ending (the first end request's reason, the platform's own
+  // when it cut the call off), so neither side has to guess until the settlement arrives.
+  const endReason = row.endReason ?? (row.status === 'ending' ? row.endRequestReason : null)
+  if (endReason) view.endReason = endReason as EndReason
   return view
 }
