@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 
 /** Small helpers for the child processes and lock holders that machine preparation deals with. */
 
@@ -42,4 +43,16 @@ export async function commandLineIncludes(pid: number, ...args: string[]): Promi
   } catch {
     return false
   }
+}
+
+/** Whether something accepts TCP connections on host:port now (a server that has come up). */
+export function isListening(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host, port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 }

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { connect } from 'node:net'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, type PlatformConfig } from '../../config/env.js'
@@ -18,7 +17,7 @@ import { startTemporalUi, type TemporalUi } from './cluster/ui.js'
 import { ensureTemporalCli } from './temporal-cli.js'
 import { ensureTemporalServerTools } from './temporal-server.js'
 import { ensureWebBuild, WEB_VITE_CONFIG } from './web-build.js'
-import { forEachLine, sleep } from './processes.js'
+import { forEachLine, isListening, sleep } from './processes.js'
 
 /**
  * `./platform up`: the one command that starts the whole platform on this machine, with demo data.
@@ -407,15 +406,7 @@ async function waitForPort(host: string, port: number, child: Child, timeoutMs: 
   let exited = false
   void child.exited.then(() => (exited = true))
   while (Date.now() < deadline && !exited) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port })
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (open) return
+    if (await isListening(host, port)) return
     await sleep(250)
   }
   if (!exited) throw new SetupError(`The web server did not listen on ${host}:${port} within ${timeoutMs / 1000} s.`)

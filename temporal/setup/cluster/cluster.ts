@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../search-attributes.js'
 import { freePort, isPortTaken, waitForTemporal } from '../dev-server.js'
 import { SetupError, stderrLog, type SetupLog } from '../errors.js'
-import { sleep } from '../processes.js'
+import { isListening, sleep } from '../processes.js'
 import { startServerProcess, type ServerProcess } from '../server-process.js'
 import {
   clusterConfigYaml,
@@ -276,15 +276,7 @@ async function waitForListening(host: string, port: number, timeoutMs: number, s
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (signal.aborted) return
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port })
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (open) return
+    if (await isListening(host, port)) return
     await sleep(200)
   }
   throw new SetupError(`Temporal's ${name} process did not listen on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s.`)
